@@ -1,0 +1,5 @@
+"""``python -m hdrbench`` runs the CLI."""
+
+from hdrbench.cli import main
+
+main()

@@ -1,0 +1,81 @@
+"""``hdrbench predict``: LDR image(s) in, linear HDR EXR out, with any registered method."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hdrbench import io
+from hdrbench.checkpoint import load_weights
+from hdrbench.errors import HDRBenchError
+from hdrbench.inference import tiled_predict
+from hdrbench.method import create_method
+
+log = logging.getLogger(__name__)
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict:
+    import json
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise HDRBenchError(f"--option '{pair}' must be KEY=VALUE")
+        k, v = pair.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+@click.command("predict")
+@click.option("--method", "method_name", required=True, help="Registered method name (see 'hdrbench list').")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Weights (.safetensors).")
+@click.option("--random-init", is_flag=True, help="Untrained weights, for pipeline checks only.")
+@click.option("--option", "options", multiple=True, help="Method option KEY=VALUE (repeatable).")
+@click.option("--tile", type=int, default=512, show_default=True, help="Tile size; 0 = whole image.")
+@click.option("--overlap", type=int, default=None, help="Tile context in pixels (default: the method's).")
+@click.option("--device", default="cuda" if torch.cuda.is_available() else "cpu", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")
+@click.option("--half", is_flag=True, help="Write half-float EXR.")
+@click.argument("inp", type=click.Path(exists=False))
+@click.argument("out", type=click.Path())
+def predict_cmd(method_name: str, checkpoint: str | None, random_init: bool, options: tuple[str, ...],
+                tile: int, overlap: int | None, device: str, seed: int, half: bool, inp: str, out: str) -> None:
+    """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them."""
+    if bool(checkpoint) == bool(random_init):
+        raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
+    method = create_method(method_name, **_parse_options(options))
+    torch.manual_seed(seed)
+    net = method.build_network()
+    if random_init:
+        warnings.warn(f"hdrbench: --random-init: method '{method_name}' runs UNTRAINED weights; the output "
+                      "is for pipeline checks only", stacklevel=1)
+    else:
+        load_weights(net, checkpoint, method=method.name)
+    net.eval().to(device)
+    src, dst = Path(inp), Path(out)
+    if not src.exists():
+        raise HDRBenchError("input not found", src)
+    if src.is_dir():
+        files = sorted(p for p in src.iterdir() if p.suffix.lower() in io.LDR_SUFFIXES)
+        if not files:
+            raise HDRBenchError(f"no LDR images ({', '.join(io.LDR_SUFFIXES)}) in this folder", src)
+        pairs = [(f, dst / f"{f.stem}.exr") for f in files]
+    else:
+        pairs = [(src, dst if dst.suffix else dst / f"{src.stem}.exr")]
+    for f, target in tqdm(pairs, desc=f"predict {method_name}", disable=len(pairs) == 1, unit="img"):
+        ldr = torch.from_numpy(io.read_ldr(f)).permute(2, 0, 1)[None].to(device)
+        hdr = tiled_predict(method, net, ldr, tile=tile, overlap=overlap)[0].permute(1, 2, 0).float().cpu().numpy()
+        if not np.isfinite(hdr).all():
+            raise HDRBenchError(f"prediction of {method_name} has NaN/inf values", f)
+        io.write_hdr(target, hdr) if target.suffix.lower() != ".exr" else io.write_exr(target, hdr, half=half)
+        if len(pairs) == 1:
+            click.echo(f"{f} -> {target}  ({hdr.shape[1]}x{hdr.shape[0]}, max {hdr.max():.4g})")

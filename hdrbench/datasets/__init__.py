@@ -1,0 +1,1 @@
+"""Datasets: registered readers of public layouts (filled by the datasets module)."""

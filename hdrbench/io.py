@@ -1,0 +1,250 @@
+"""Reading and writing LDR and HDR image files: the one place that knows file formats.
+
+Arrays crossing this module's border are ``(H, W, 3)`` RGB numpy arrays:
+
+* :func:`read_image` returns the file's own dtype (``uint8``, ``uint16`` or ``float32``);
+* :func:`read_ldr` returns display-referred ``float32`` in ``[0, 1]`` from an 8-bit file;
+* :func:`read_hdr` returns linear ``float32`` (EXR, HDR, PFM, NPY as stored; 16-bit PNG/TIFF divided
+  by 65535, i.e. normalised to ``[0, 1]``).
+
+16-bit PNGs are decoded with OpenCV, never Pillow (Pillow and imageio's default plugin silently return
+8 bits for 16-bit RGB PNGs). Every failure raises :class:`hdrbench.errors.HDRBenchError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hdrbench.errors import HDRBenchError
+
+os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
+import cv2  # noqa: E402  (the variable must be set before OpenCV is imported)
+
+LDR_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+HDR_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy", ".png", ".tif", ".tiff")
+IMAGE_SUFFIXES = tuple(sorted(set(LDR_SUFFIXES + HDR_SUFFIXES)))
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise HDRBenchError("file not found; check the path", path)
+    if not path.is_file():
+        raise HDRBenchError("is not a file (expected an image file)", path)
+    if path.stat().st_size == 0:
+        raise HDRBenchError("file is empty; re-export or re-download it", path)
+
+
+def _to_rgb3(img: np.ndarray, path: Path) -> np.ndarray:
+    """Check the channel count and return (H, W, 3) RGB (an alpha channel is dropped)."""
+    if img.ndim == 2:
+        raise HDRBenchError(f"has 1 channel (grayscale, shape {img.shape}); expected an RGB image", path)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise HDRBenchError(f"has shape {img.shape}; expected an RGB image (H, W, 3) or RGBA", path)
+    return np.ascontiguousarray(img[..., :3])
+
+
+def _read_cv2(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise HDRBenchError(f"cannot decode this {path.suffix} file (corrupt or truncated?)", path)
+    if img.ndim == 3:
+        img = img[..., [2, 1, 0, 3][: img.shape[2]]] if img.shape[2] in (3, 4) else img
+    return img
+
+
+def _read_exr(path: Path) -> np.ndarray:
+    import OpenEXR
+
+    try:
+        with OpenEXR.File(str(path)) as f:
+            channels = f.channels()
+            if "RGB" in channels:
+                img = channels["RGB"].pixels
+            elif "RGBA" in channels:
+                img = channels["RGBA"].pixels[..., :3]
+            elif all(c in channels for c in "RGB"):
+                img = np.stack([channels[c].pixels for c in "RGB"], axis=-1)
+            elif "Y" in channels:
+                raise HDRBenchError("is a luminance-only EXR (channel Y); expected R, G, B channels", path)
+            else:
+                raise HDRBenchError(f"has EXR channels {sorted(channels)}; expected R, G, B", path)
+    except HDRBenchError:
+        raise
+    except Exception as exc:  # OpenEXR raises plain exceptions for corrupt files
+        raise HDRBenchError(f"cannot read OpenEXR file (corrupt or truncated?): {exc}", path) from None
+    return np.ascontiguousarray(np.asarray(img, dtype=np.float32))
+
+
+def _read_pfm(path: Path) -> np.ndarray:
+    try:
+        with open(path, "rb") as f:
+            kind = f.readline().strip()
+            if kind not in (b"PF", b"Pf"):
+                raise ValueError("missing PF/Pf header")
+            dims = f.readline().split()
+            while not dims:
+                dims = f.readline().split()
+            width, height = int(dims[0]), int(dims[1])
+            scale = float(f.readline().strip())
+            dtype = "<f4" if scale < 0 else ">f4"
+            channels = 3 if kind == b"PF" else 1
+            data = np.frombuffer(f.read(), dtype=dtype)
+        if data.size < width * height * channels:
+            raise ValueError("truncated pixel data")
+        img = data[: width * height * channels].reshape(height, width, channels)
+    except (ValueError, IndexError) as exc:
+        raise HDRBenchError(f"cannot read PFM file (corrupt or truncated?): {exc}", path) from None
+    img = np.flipud(img).astype(np.float32)  # PFM stores the bottom row first
+    return img if channels == 3 else img[..., 0]
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        img = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise HDRBenchError(f"cannot read .npy file (corrupt, or not a numeric array?): {exc}", path) from None
+    if img.ndim == 3 and img.shape[0] in (3, 4) and img.shape[2] not in (3, 4):
+        img = np.moveaxis(img, 0, -1)  # accept CHW
+    if not np.issubdtype(img.dtype, np.number):
+        raise HDRBenchError(f"holds dtype {img.dtype}; expected a numeric image array", path)
+    return img if img.dtype in (np.uint8, np.uint16) else img.astype(np.float32)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read any supported image as ``(H, W, 3)`` RGB in the file's dtype (uint8, uint16 or float32)."""
+    p = Path(path)
+    _check_file(p)
+    suffix = p.suffix.lower()
+    if suffix == ".exr":
+        img = _read_exr(p)
+    elif suffix == ".pfm":
+        img = _read_pfm(p)
+    elif suffix == ".npy":
+        img = _read_npy(p)
+    elif suffix in (".hdr", ".pic", *LDR_SUFFIXES):
+        img = _read_cv2(p)
+    else:
+        raise HDRBenchError(
+            f"unsupported file type '{suffix}' (supported: {', '.join(IMAGE_SUFFIXES)}, .hdr)", p
+        )
+    return _to_rgb3(img, p)
+
+
+def read_ldr(path: str | os.PathLike) -> np.ndarray:
+    """Read an 8-bit LDR image as display-referred ``float32`` ``(H, W, 3)`` in ``[0, 1]``."""
+    img = read_image(path)
+    if img.dtype != np.uint8:
+        raise HDRBenchError(f"is {_depth(img)}; expected an 8-bit LDR image (PNG/JPEG)", path)
+    return img.astype(np.float32) / 255.0
+
+
+def read_hdr(path: str | os.PathLike, *, expect_16bit: bool = True) -> np.ndarray:
+    """Read a linear HDR image as ``float32`` ``(H, W, 3)``.
+
+    Float formats are returned as stored. Integer formats must be 16-bit (``expect_16bit``) and are
+    divided by 65535; an 8-bit file where 16-bit linear HDR is expected is an error.
+    """
+    img = read_image(path)
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0
+    if img.dtype == np.uint8:
+        if expect_16bit:
+            raise HDRBenchError("is 8-bit; expected 16-bit linear HDR (or EXR/HDR/PFM/NPY float)", path)
+        return img.astype(np.float32) / 255.0
+    return img.astype(np.float32, copy=False)
+
+
+def _depth(img: np.ndarray) -> str:
+    return {np.dtype(np.uint8): "8-bit", np.dtype(np.uint16): "16-bit"}.get(img.dtype, f"{img.dtype} float")
+
+
+# -- writing ----------------------------------------------------------------------------------
+def _prepare_out(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _check_rgb(img: np.ndarray, what: str) -> np.ndarray:
+    img = np.asarray(img)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise HDRBenchError(f"{what}: expected an (H, W, 3) array, got shape {img.shape}")
+    return img
+
+
+def write_exr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False) -> Path:
+    """Write linear ``(H, W, 3)`` float data as an OpenEXR file (float32, or half with ``half=True``)."""
+    import OpenEXR
+
+    img = _check_rgb(img, "write_exr")
+    p = _prepare_out(path)
+    data = np.ascontiguousarray(img, dtype=np.float16 if half else np.float32)
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with OpenEXR.File(header, {"RGB": data}) as f:
+        f.write(str(p))
+    return p
+
+
+def write_png16(path: str | os.PathLike, img: np.ndarray) -> Path:
+    """Write ``(H, W, 3)`` values in ``[0, 1]`` (clipped) as a 16-bit RGB PNG (``round(x * 65535)``)."""
+    img = _check_rgb(img, "write_png16")
+    p = _prepare_out(path)
+    q = np.round(np.clip(img, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    if not cv2.imwrite(str(p), q[..., ::-1]):
+        raise HDRBenchError("could not write PNG (unwritable folder?)", p)
+    return p
+
+
+def write_ldr(path: str | os.PathLike, img: np.ndarray) -> Path:
+    """Write display-referred ``(H, W, 3)`` values in ``[0, 1]`` as an 8-bit PNG/JPEG."""
+    img = _check_rgb(img, "write_ldr")
+    p = _prepare_out(path)
+    q = np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if not cv2.imwrite(str(p), q[..., ::-1]):
+        raise HDRBenchError("could not write image (unwritable folder or unknown suffix?)", p)
+    return p
+
+
+def write_pfm(path: str | os.PathLike, img: np.ndarray) -> Path:
+    """Write ``(H, W, 3)`` float data as a little-endian PFM file."""
+    img = _check_rgb(img, "write_pfm")
+    p = _prepare_out(path)
+    h, w = img.shape[:2]
+    with open(p, "wb") as f:
+        f.write(f"PF\n{w} {h}\n-1.0\n".encode("ascii"))
+        f.write(np.flipud(img).astype("<f4").tobytes())
+    return p
+
+
+def write_hdr(path: str | os.PathLike, img: np.ndarray) -> Path:
+    """Write linear float data to ``path``, the format chosen by its suffix (.exr, .pfm, .npy, .hdr)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".exr":
+        return write_exr(path, img)
+    if suffix == ".pfm":
+        return write_pfm(path, img)
+    if suffix == ".npy":
+        p = _prepare_out(path)
+        np.save(p, np.asarray(img, dtype=np.float32))
+        return p
+    if suffix == ".hdr":
+        p = _prepare_out(path)
+        if not cv2.imwrite(str(p), np.asarray(img, dtype=np.float32)[..., ::-1]):
+            raise HDRBenchError("could not write Radiance .hdr file", p)
+        return p
+    raise HDRBenchError(f"cannot write HDR data as '{suffix}' (use .exr, .hdr, .pfm or .npy)", path)
+
+
+def tonemap_preview(hdr: np.ndarray, *, percentile: float = 99.0, gamma: float = 2.2) -> np.ndarray:
+    """Display-referred ``[0, 1]`` preview of linear HDR: scale so ``percentile`` maps to 1, gamma-encode."""
+    hdr = np.nan_to_num(np.maximum(np.asarray(hdr, dtype=np.float32), 0.0))
+    ref = float(np.percentile(hdr, percentile)) or float(hdr.max()) or 1.0
+    return np.clip(hdr / ref, 0.0, 1.0) ** (1.0 / gamma)
+
+
+def write_preview(path: str | os.PathLike, hdr: np.ndarray, **kwargs: float) -> Path:
+    """Write an 8-bit tone-mapped preview (:func:`tonemap_preview`) of linear HDR data."""
+    return write_ldr(path, tonemap_preview(hdr, **kwargs))

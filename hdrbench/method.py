@@ -1,0 +1,187 @@
+"""What a method is: its network, its loss, its default training recipe and its I/O conventions.
+
+A method is a class registered with :func:`hdrbench.registry.register_method`. hdrbench never names a
+specific method anywhere else: training, evaluation and prediction go through this interface.
+
+Tensor conventions at this border (every method, unless its class says otherwise):
+
+* input ``ldr``: float32 ``(N, 3, H, W)`` RGB, display-referred (camera/gamma-encoded) in ``[0, 1]``;
+* output: float32 ``(N, 3, H, W)`` RGB, **linear** HDR, same ``H, W``, in the units of the training
+  ground truth (``[0, 1]`` for the paper's Cityscapes protocol), unbounded above.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdrbench.errors import HDRBenchError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A default training recipe, as the method's official configuration states it.
+
+    ``scheduler`` is one of ``constant``, ``multistep`` (``milestones``, ``gamma``), ``cosine``
+    (to ``eta_min``), ``linear_decay`` (linear to 0 from ``decay_start``) or ``exponential``
+    (``gamma`` per ``step_every`` iterations). ``stages`` lists named sub-recipes for methods trained
+    in stages (HDRTV); empty for one-stage methods.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    scheduler: str = "constant"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.5
+    eta_min: float = 0.0
+    decay_start: int = 0
+    step_every: int = 1
+    batch_size: int = 16
+    patch_size: int = 256
+    iterations: int = 200_000
+    grad_clip: float | None = None
+    source: str = ""
+    stages: tuple[str, ...] = ()
+
+    def replace(self, **changes: Any) -> Recipe:
+        """A copy with ``changes`` applied; unknown keys are an error naming the closest valid one."""
+        valid = {f.name for f in dataclasses.fields(self)}
+        for key in changes:
+            if key not in valid:
+                import difflib
+
+                close = difflib.get_close_matches(key, sorted(valid), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise HDRBenchError(f"unknown recipe key '{key}'{hint}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+#: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on 512×512 patches,
+#: batch 16, 2·10^5 iterations, Adam. Methods apply it through :meth:`Method.recipe_for`.
+PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam"}
+
+
+@dataclass
+class Method:
+    """Base class of every registered method.
+
+    Subclasses set the class attributes and implement :meth:`build_network` and :meth:`build_loss`.
+    ``options`` override ``default_options`` (network widths, ablation switches, ...).
+    """
+
+    name: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    default_options: ClassVar[Mapping[str, Any]] = {}
+    recipe: ClassVar[Recipe] = Recipe()
+    #: Height and width of the network input must be multiples of this; :meth:`predict` pads.
+    pad_multiple: ClassVar[int] = 1
+    #: Padding mode used to reach ``pad_multiple`` (``reflect`` or ``replicate``).
+    pad_mode: ClassVar[str] = "reflect"
+    #: Context (pixels) a tile needs on each side so that tiled and whole-image outputs agree.
+    receptive_margin: ClassVar[int] = 32
+    input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
+    output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
+
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.options) - set(self.default_options)
+        if unknown:
+            import difflib
+
+            key = sorted(unknown)[0]
+            close = difflib.get_close_matches(key, sorted(self.default_options), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise HDRBenchError(f"method '{self.name}': unknown option '{key}'{hint}")
+        self.options = {**self.default_options, **self.options}
+
+    # -- what a subclass provides ------------------------------------------------------------
+    def build_network(self) -> nn.Module:
+        """A freshly initialised network for ``self.options``."""
+        raise NotImplementedError(f"{type(self).__name__}.build_network")
+
+    def build_loss(self) -> nn.Module:
+        """The method's published training loss: ``loss(pred, gt, ldr) -> scalar``."""
+        raise NotImplementedError(f"{type(self).__name__}.build_loss")
+
+    # -- defaults a subclass may override -----------------------------------------------------
+    def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        """Run ``net`` on an input whose size is already a multiple of :attr:`pad_multiple`."""
+        return net(ldr)
+
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Loss of one batch (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs)."""
+        pred = self.forward(net, ldr)
+        value = loss(pred, hdr, ldr)
+        return value, {"loss": float(value.detach())}
+
+    def recipe_for(self, protocol: str | None = None) -> Recipe:
+        """The default recipe, or the named protocol's override of it (``"paper"``: §4.4.1)."""
+        if protocol in (None, "", "default", "official"):
+            return self.recipe
+        if protocol in ("paper", "dcdr"):
+            return self.recipe.replace(**{k: v for k, v in PAPER_PROTOCOL.items()},
+                                       source=f"{self.recipe.source}; DCDR-UNet paper common protocol")
+        raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+
+    # -- shared machinery ---------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        """Whole-image inference at any size: pad to :attr:`pad_multiple`, run, crop back."""
+        h, w = ldr.shape[-2:]
+        m = self.pad_multiple
+        ph, pw = (-h) % m, (-w) % m
+        x = ldr
+        if ph or pw:
+            mode = self.pad_mode if (ph < h and pw < w) else "replicate"
+            x = F.pad(ldr, (0, pw, 0, ph), mode=mode)
+        return self.forward(net, x)[..., :h, :w]
+
+    def parameter_count(self) -> int:
+        """Trainable parameters of the network for the current options."""
+        return count_parameters(self.build_network())
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly description (used by ``hdrbench list --json``)."""
+        return {
+            "name": self.name,
+            "kind": "method",
+            "summary": self.summary,
+            "citation": self.citation,
+            "params": self.parameter_count(),
+            "options": {k: _jsonable(v) for k, v in self.options.items()},
+            "recipe": {k: _jsonable(v) for k, v in self.recipe.to_dict().items()},
+            "input": self.input_convention,
+            "output": self.output_convention,
+        }
+
+
+def count_parameters(net: nn.Module) -> int:
+    """Number of trainable parameters (BatchNorm running statistics are buffers, so not counted)."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def create_method(name: str, **options: Any) -> Method:
+    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue)."""
+    from hdrbench.registry import METHODS
+
+    return METHODS.get(name)(options=dict(options))

@@ -1,0 +1,1 @@
+"""Metrics: one interface, registered by name (filled by the metrics engine)."""
