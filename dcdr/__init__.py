@@ -1,0 +1,1 @@
+"""DCDR-UNet (Kim et al.): deformable-convolution detail restoration U-Net, and its ablations."""

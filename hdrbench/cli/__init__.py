@@ -7,6 +7,7 @@ traceback. Sub-commands are imported lazily so ``hdrbench --help`` stays fast.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click
@@ -18,6 +19,13 @@ COMMANDS: dict[str, str] = {
     "list": "hdrbench.cli.list_cmd:list_cmd",
     "predict": "hdrbench.cli.predict_cmd:predict_cmd",
     "weights": "hdrbench.cli.weights_cmd:weights_cmd",
+    "data": "hdrbench.cli.data_cmd:data_cmd",
+    "score": "hdrbench.cli.score_cmd:score_cmd",
+    "train": "hdrbench.cli.train_cmd:train_cmd",
+    "evaluate": "hdrbench.cli.evaluate_cmd:evaluate_cmd",
+    "report": "hdrbench.cli.report_cmd:report_cmd",
+    "plot": "hdrbench.cli.plot_cmd:plot_cmd",
+    "run": "hdrbench.cli.run_cmd:run_cmd",
 }
 
 
@@ -25,11 +33,12 @@ class LazyGroup(click.Group):
     """A click group whose sub-commands are imported only when used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(name for name, target in COMMANDS.items()
+                      if importlib.util.find_spec(target.split(":")[0]) is not None)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
-        if target is None:
+        if target is None or importlib.util.find_spec(target.split(":")[0]) is None:
             return None
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)

@@ -1,1 +1,10 @@
-"""Metrics: one interface, registered by name (filled by the metrics engine)."""
+"""Metrics: one interface (:class:`Metric`), registered by name; ``create_metric(name)`` builds one.
+
+Importing this package registers the built-in metrics (explicit imports below).
+"""
+
+from hdrbench.metrics.base import Metric, create_metric
+
+# -- built-in metric modules (each registers itself on import) --
+
+__all__ = ["Metric", "create_metric"]

@@ -1,0 +1,75 @@
+"""The dataset interface: registered readers that turn a folder layout into LDR/HDR pairs.
+
+A dataset is a registered :class:`PairedDataset` subclass built from a ``root`` folder and options.
+It lists :class:`Pair` records per split; :meth:`PairedDataset.load_pair` reads one pair as numpy arrays:
+
+* ``ldr``: ``(H, W, 3)`` float32, display-referred, ``[0, 1]`` (8-bit / 255);
+* ``hdr``: ``(H, W, 3)`` float32, **linear**, normalised as the dataset's ``hdr_convention`` says
+  (e.g. Cityscapes 16-bit / 65535 → ``[0, 1]``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hdrbench.errors import HDRBenchError
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One LDR/HDR pair: ``id`` is the image's stem (unique within a split)."""
+
+    id: str
+    ldr: Path
+    hdr: Path
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+class PairedDataset:
+    """Base class of registered datasets."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    hdr_convention: ClassVar[str] = "linear float as stored"
+    default_options: ClassVar[dict[str, Any]] = {}
+    #: Splits used for training and the named test sets scored by the benchmark runner.
+    train_split: ClassVar[str] = "train"
+    test_sets: ClassVar[tuple[str, ...]] = ("test",)
+
+    def __init__(self, root: str | os.PathLike | None = None, **options: Any):
+        unknown = set(options) - set(self.default_options)
+        if unknown:
+            import difflib
+
+            key = sorted(unknown)[0]
+            close = difflib.get_close_matches(key, sorted(self.default_options), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise HDRBenchError(f"dataset '{self.name}': unknown option '{key}'{hint}")
+        self.root = Path(root) if root is not None else None
+        self.options: dict[str, Any] = {**self.default_options, **options}
+
+    def pairs(self, split: str) -> list[Pair]:
+        """The pairs of ``split`` (``train`` or one of :attr:`test_sets`), sorted by id."""
+        raise NotImplementedError(f"{type(self).__name__}.pairs")
+
+    def load_pair(self, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+        """``(ldr, hdr)`` float32 ``(H, W, 3)`` arrays (see the module docstring for ranges)."""
+        raise NotImplementedError(f"{type(self).__name__}.load_pair")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "dataset", "summary": self.summary,
+                "hdr_convention": self.hdr_convention, "test_sets": list(self.test_sets),
+                "options": dict(self.default_options)}
+
+
+def create_dataset(name: str, root: str | os.PathLike | None = None, **options: Any) -> PairedDataset:
+    """Instantiate the registered dataset ``name`` on ``root``."""
+    from hdrbench.registry import DATASETS
+
+    return DATASETS.get(name)(root, **options)

@@ -1,0 +1,63 @@
+"""The one metric interface (pyiqa's ``create_metric`` over a single calling convention).
+
+A metric is a registered :class:`Metric` subclass. Calling it on predicted and ground-truth **linear HDR**
+tensors ``(N, 3, H, W)`` float (CPU or CUDA) returns one value per image, a ``(N,)`` float64 tensor.
+Each metric declares its ``domain`` (where the comparison happens: ``linear``, ``mu-law``, ``pu21``,
+``gamma`` ...), its direction (``lower_better``) and its parameters (``params``), all recorded with
+every stored score.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from hdrbench.errors import HDRBenchError
+
+
+class Metric(nn.Module):
+    """Base class: subclasses implement :meth:`compute` and set the class attributes."""
+
+    name: ClassVar[str] = ""
+    lower_better: ClassVar[bool] = False
+    domain: ClassVar[str] = "linear"
+    default_params: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any):
+        super().__init__()
+        unknown = set(params) - set(self.default_params)
+        if unknown:
+            import difflib
+
+            key = sorted(unknown)[0]
+            close = difflib.get_close_matches(key, sorted(self.default_params), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise HDRBenchError(f"metric '{self.name}': unknown parameter '{key}'{hint}")
+        self.params: dict[str, Any] = {**self.default_params, **params}
+
+    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        """Per-image scores ``(N,)`` for linear HDR ``pred`` and ``gt`` of shape ``(N, 3, H, W)``."""
+        raise NotImplementedError(f"{type(self).__name__}.compute")
+
+    @torch.no_grad()
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        if pred.shape != gt.shape or pred.ndim != 4 or pred.shape[1] != 3:
+            raise HDRBenchError(
+                f"metric '{self.name}': prediction {tuple(pred.shape)} and ground truth {tuple(gt.shape)} "
+                "must both be (N, 3, H, W)"
+            )
+        return self.compute(pred.float(), gt.float()).double()
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "metric", "lower_better": self.lower_better,
+                "domain": self.domain, "params": dict(self.params),
+                "summary": (type(self).__doc__ or "").strip().splitlines()[0] if type(self).__doc__ else ""}
+
+
+def create_metric(name: str, **params: Any) -> Metric:
+    """Instantiate the registered metric ``name`` with ``params``."""
+    from hdrbench.registry import METRICS
+
+    return METRICS.get(name)(**params)
