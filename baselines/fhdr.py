@@ -1,0 +1,189 @@
+"""FHDR (Khan, Khanna, Raman; GlobalSIP 2019): a feedback network iterating one dense block.
+
+Re-implemented from the official code ``mukulkhanna/FHDR`` (``model.py``, ``train.py``, ``vgg.py``,
+``util.py``, ``options.py``). Module names follow the official ones, so an official ``state_dict``
+loads key for key (and then expects RGB ground truth: see the deviations in ``baselines/README.md``).
+
+Conventions. The official network works on ``(x − 0.5) / 0.5`` scaled images and ends with ``tanh``;
+this module does the conversion, so the network takes LDR ``(N, 3, H, W)`` display-referred [0, 1]
+(any H, W ≥ 2) and returns linear HDR ``(N, 3, H, W)`` in [0, 1]: ``hdr = (tanh(y) + 1) / 2``.
+
+Hidden states (the feedback block's and each dilated dense block's) start from the current input at
+every forward (the paper's initialisation), not from the previous batch as in the official code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hdrbench.errors import HDRBenchError
+from hdrbench.losses import VGGFeatures
+from hdrbench.method import Method, Recipe
+from hdrbench.registry import register_method
+
+#: FHDR's μ-law constant (``util.mu_tonemap``).
+MU = 5000.0
+#: VGG19 layers and weights of FHDR's perceptual loss (``vgg.py``).
+VGG_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
+
+
+class DenseLayer(nn.Module):
+    """``cat(x, relu(conv3_dilation2(x)))``: ``cin`` → ``cin + growth`` channels (official ``make_dense``)."""
+
+    def __init__(self, cin: int, growth: int = 32):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, growth, 3, padding=2, dilation=2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((x, F.relu(self.conv(x))), dim=1)
+
+
+class DRDB(nn.Module):
+    """Dilated residual dense block with its own hidden state (official ``DilatedResidualDenseBlock``).
+
+    ``forward(x, hidden)`` returns the block output, which is also its next hidden state; no residual
+    addition (as in the official code, despite the name). (N, nf, H, W) → (N, nf, H, W).
+    """
+
+    def __init__(self, nf: int = 64, layers: int = 4, growth: int = 32):
+        super().__init__()
+        self.compress = nn.Conv2d(2 * nf, nf, 1)
+        self.dense_layers = nn.Sequential(*(DenseLayer(nf + i * growth, growth) for i in range(layers)))
+        self.conv_1x1 = nn.Conv2d(nf + layers * growth, nf, 1, bias=False)
+
+    def forward(self, x: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+        return self.conv_1x1(self.dense_layers(self.compress(torch.cat((x, hidden), dim=1))))
+
+
+class FeedbackBlock(nn.Module):
+    """``relu(GFF(DRDB3(DRDB2(DRDB1(compress_in(cat(x, hidden)))))))``; each DRDB carries its own hidden."""
+
+    def __init__(self, nf: int = 64):
+        super().__init__()
+        self.compress_in = nn.Conv2d(2 * nf, nf, 1)
+        self.DRDB1, self.DRDB2, self.DRDB3 = DRDB(nf), DRDB(nf), DRDB(nf)
+        self.GFF_3x3 = nn.Conv2d(nf, nf, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, hidden: list[torch.Tensor] | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One iteration. ``hidden``: [block, DRDB1, DRDB2, DRDB3] states, ``None`` at the first iteration
+        (each state is then the input it meets). Returns the output and the next states."""
+        h = hidden or [x, None, None, None]
+        out = self.compress_in(torch.cat((x, h[0]), dim=1))
+        states = []
+        for drdb, hd in zip((self.DRDB1, self.DRDB2, self.DRDB3), h[1:]):
+            out = drdb(out, out if hd is None else hd)
+            states.append(out)
+        out = F.relu(self.GFF_3x3(out))
+        return out, [out, *states]
+
+
+class FHDRNet(nn.Module):
+    """FHDR network; ``iterations`` feedback passes, one HDR estimate per pass.
+
+    ``detach_hidden`` reproduces the official ``Variable(out.data)``: no gradient through the hidden states.
+    """
+
+    def __init__(self, nf: int = 64, iterations: int = 4, detach_hidden: bool = False):
+        super().__init__()
+        self.iterations = iterations
+        self.detach_hidden = detach_hidden
+        self.feb1 = nn.Conv2d(3, nf, 3, padding=0)  # applied to a reflection-padded input
+        self.feb2 = nn.Conv2d(nf, nf, 3, padding=1)
+        self.feedback_block = FeedbackBlock(nf)
+        self.hrb1 = nn.Conv2d(nf, nf, 3, padding=1)
+        self.hrb2 = nn.Conv2d(nf, 3, 3, padding=0)  # applied to a reflection-padded input
+
+    def forward(self, ldr: torch.Tensor, return_all: bool = False) -> torch.Tensor | list[torch.Tensor]:
+        """``ldr`` (N, 3, H, W) [0, 1] → linear HDR (N, 3, H, W) in [0, 1] after the last iteration, or the
+        list of all ``iterations`` estimates with ``return_all``."""
+        x = (ldr - 0.5) / 0.5
+        feb1 = F.relu(self.feb1(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+        feb2 = F.relu(self.feb2(feb1))
+        hidden: list[torch.Tensor] | None = None
+        outs = []
+        for _ in range(self.iterations):
+            fb_out, hidden = self.feedback_block(feb2, hidden)
+            if self.detach_hidden:
+                hidden = [h.detach() for h in hidden]
+            y = self.hrb2(F.pad(F.relu(self.hrb1(fb_out + feb1)), (1, 1, 1, 1), mode="reflect"))
+            outs.append((torch.tanh(y) + 1) / 2)
+        return outs if return_all else outs[-1]
+
+
+def mu_law(hdr: torch.Tensor, mu: float = MU) -> torch.Tensor:
+    """FHDR's μ-law ``log(1 + μ·h) / log(1 + μ)`` of linear HDR ``h`` in [0, 1] (negatives clamped to 0).
+
+    Equals the official ``mu_tonemap`` of the (h − 0.5)/0.5-scaled tensors it is applied to there.
+    """
+    return torch.log1p(mu * hdr.clamp_min(0)) / math.log1p(mu)
+
+
+class FHDRLoss(nn.Module):
+    """Mean over iterations of ``L1(T(out_t), T(gt)) + 10 · Σ_l w_l · L1(VGG_l(T(out_t)), VGG_l(T(gt)))``.
+
+    ``T`` = :func:`mu_law`; VGG19 relu1_1…relu5_1 with weights 1/32…1, no ImageNet normalisation (as
+    ``vgg.py``); offline weights via :class:`hdrbench.losses.VGGFeatures` (its ``substitution`` records a
+    VGG19 → VGG16 fallback). ``pred``: one (N, 3, H, W) estimate or the list of per-iteration estimates.
+    """
+
+    def __init__(self, vgg_weight: float = 10.0, vgg_arch: str = "vgg19"):
+        super().__init__()
+        self.vgg_weight = vgg_weight
+        self.vgg = VGGFeatures(VGG_LAYERS, arch=vgg_arch, normalize=None)
+
+    def forward(self, pred: torch.Tensor | list[torch.Tensor], gt: torch.Tensor,
+                ldr: torch.Tensor | None = None) -> torch.Tensor:
+        preds = list(pred) if isinstance(pred, list | tuple) else [pred]
+        t_gt = mu_law(gt)
+        f_gt = [f.detach() for f in self.vgg(t_gt)]
+        total = gt.new_zeros(())
+        for p in preds:
+            t = mu_law(p)
+            perceptual = sum(w * F.l1_loss(f, g) for w, f, g in zip(VGG_WEIGHTS, self.vgg(t), f_gt))
+            total = total + F.l1_loss(t, t_gt) + self.vgg_weight * perceptual
+        return total / len(preds)
+
+
+@register_method("fhdr")
+class FHDR(Method):
+    """FHDR as in ``mukulkhanna/FHDR``; options ``iterations`` (feedback passes, 4 = the paper's best),
+    ``detach_hidden`` (official no-gradient-through-iterations behaviour)."""
+
+    citation = ("Z. Khan, M. Khanna, S. Raman. FHDR: HDR Image Reconstruction from a Single LDR Image using "
+                "Feedback Network. IEEE GlobalSIP 2019.")
+    summary = "Feedback network (shared dilated dense block, 4 iterations); μ-law L1 + VGG loss; 0.57 M params"
+    default_options = {"iterations": 4, "detach_hidden": False, "nf": 64}
+    # 200 epochs at batch 2 over the ~12k 256×256 training images of the README (6,000 iterations per
+    # epoch); the learning rate decays linearly to 0 over the last 100 epochs (util.update_lr).
+    recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.999), scheduler="linear_decay", decay_start=600_000,
+                    batch_size=2, patch_size=256, iterations=1_200_000,
+                    source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images)")
+    pad_multiple = 1
+    receptive_margin = 128
+    output_convention = "linear HDR RGB in [0, 1] (tanh output rescaled), (N,3,H,W)"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        it = self.options["iterations"]
+        if isinstance(it, bool) or not isinstance(it, int) or it < 1:
+            raise HDRBenchError(f"method 'fhdr': option iterations={it!r} must be an integer >= 1")
+
+    def build_network(self) -> nn.Module:
+        return FHDRNet(nf=int(self.options["nf"]), iterations=self.options["iterations"],
+                       detach_hidden=bool(self.options["detach_hidden"]))
+
+    def build_loss(self) -> nn.Module:
+        return FHDRLoss()
+
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The loss averaged over every iteration's estimate (official ``train.py``)."""
+        outs = net(ldr, return_all=True)
+        value = loss(outs, hdr, ldr)
+        return value, {"loss": float(value.detach())}

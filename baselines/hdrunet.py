@@ -1,0 +1,152 @@
+"""HDRUNet (Chen et al., CVPRW 2021): a U-Net with spatial feature transform (SFT) conditioning.
+
+Re-implemented from the official code ``chxy95/HDRUNet`` (``codes/models/modules/UNet_arch.py``,
+``arch_util.py``, ``customize_loss.py``, ``options/train/train_HDRUNet.yml``). Module names follow the
+official ones, so an official ``state_dict`` loads key for key.
+
+Network: ``(ldr, cond)`` → HDR. ``ldr`` and ``cond`` are the same LDR image (the official
+``condition: image``), ``(N, 3, H, W)`` display-referred [0, 1], H and W multiples of 4. Output
+``(N, 3, H, W)`` in the units of the training ground truth, unbounded (no output activation; a
+non-sigmoid mask branch re-injects the input: ``out = mask_est(ldr) · ldr + trunk(ldr, cond)``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from baselines.layers import UNetShell
+from hdrbench.method import Method, Recipe
+from hdrbench.registry import register_method
+
+
+class SFTLayer(nn.Module):
+    """Spatial feature transform: ``fea · (1 + scale(cond)) + shift(cond)``.
+
+    ``scale`` and ``shift`` are each 1×1 conv ``cond_nc → hidden``, LeakyReLU(0.1), 1×1 conv ``hidden → nf``.
+    ``fea`` (N, nf, H, W), ``cond`` (N, cond_nc, H, W) at the same resolution.
+    """
+
+    def __init__(self, cond_nc: int = 32, nf: int = 64, hidden: int = 32):
+        super().__init__()
+        self.SFT_scale_conv0 = nn.Conv2d(cond_nc, hidden, 1)
+        self.SFT_scale_conv1 = nn.Conv2d(hidden, nf, 1)
+        self.SFT_shift_conv0 = nn.Conv2d(cond_nc, hidden, 1)
+        self.SFT_shift_conv1 = nn.Conv2d(hidden, nf, 1)
+
+    def forward(self, fea: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        scale = self.SFT_scale_conv1(F.leaky_relu(self.SFT_scale_conv0(cond), 0.1))
+        shift = self.SFT_shift_conv1(F.leaky_relu(self.SFT_shift_conv0(cond), 0.1))
+        return fea * (scale + 1) + shift
+
+
+class SFTResBlock(nn.Module):
+    """``x + conv2(SFT2(relu(conv1(SFT1(x, cond))), cond))``; convs Kaiming-normal × 0.1, zero bias."""
+
+    def __init__(self, nf: int = 64, cond_nc: int = 32):
+        super().__init__()
+        self.sft1 = SFTLayer(cond_nc, nf, cond_nc)
+        self.conv1 = nn.Conv2d(nf, nf, 3, 1, 1)
+        self.sft2 = SFTLayer(cond_nc, nf, cond_nc)
+        self.conv2 = nn.Conv2d(nf, nf, 3, 1, 1)
+        for conv in (self.conv1, self.conv2):  # the official residual-block initialisation
+            nn.init.kaiming_normal_(conv.weight, a=0, mode="fan_in")
+            conv.weight.data.mul_(0.1)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        fea = F.relu(self.conv1(self.sft1(x, cond)))
+        return x + self.conv2(self.sft2(fea, cond))
+
+
+class SFTTrunk(nn.Sequential):
+    """``n`` :class:`SFTResBlock` sharing one condition map (official ``recon_trunk``)."""
+
+    def __init__(self, n: int, nf: int = 64, cond_nc: int = 32):
+        super().__init__(*(SFTResBlock(nf, cond_nc) for _ in range(n)))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for block in self:
+            x = block(x, cond)
+        return x
+
+
+class HDRUNetNet(UNetShell):
+    """HDRUNet: SFT-conditioned two-level U-Net (2 + 8 + 2 residual blocks) plus a mask branch."""
+
+    def __init__(self, in_nc: int = 3, out_nc: int = 3, nf: int = 64, cond_nf: int = 64, cond_out: int = 32,
+                 blocks: tuple[int, int, int] = (2, 8, 2)):
+        super().__init__(in_nc, out_nc, nf)
+        self.SFT_layer1 = SFTLayer(cond_out, nf, cond_out)
+        self.SFT_layer2 = SFTLayer(cond_out, nf, cond_out)
+        self.recon_trunk1 = SFTTrunk(blocks[0], nf, cond_out)
+        self.recon_trunk2 = SFTTrunk(blocks[1], nf, cond_out)
+        self.recon_trunk3 = SFTTrunk(blocks[2], nf, cond_out)
+
+        def lrelu() -> nn.LeakyReLU:
+            return nn.LeakyReLU(0.1)
+
+        self.cond_first = nn.Sequential(nn.Conv2d(in_nc, cond_nf, 3, 1, 1), lrelu(), nn.Conv2d(cond_nf, cond_nf, 1),
+                                        lrelu(), nn.Conv2d(cond_nf, cond_nf, 1), lrelu())
+        self.CondNet1 = nn.Sequential(nn.Conv2d(cond_nf, cond_nf, 1), lrelu(), nn.Conv2d(cond_nf, cond_out, 1))
+        self.CondNet2 = nn.Sequential(nn.Conv2d(cond_nf, cond_nf, 3, 2, 1), lrelu(), nn.Conv2d(cond_nf, cond_out, 1))
+        self.CondNet3 = nn.Sequential(nn.Conv2d(cond_nf, cond_nf, 3, 2, 1), lrelu(),
+                                      nn.Conv2d(cond_nf, cond_out, 3, 2, 1))
+        self.mask_est = nn.Sequential(nn.Conv2d(in_nc, nf, 3, 1, 1), nn.ReLU(), nn.Conv2d(nf, nf, 3, 1, 1), nn.ReLU(),
+                                      nn.Conv2d(nf, nf, 1), nn.ReLU(), nn.Conv2d(nf, out_nc, 1))
+
+    def forward(self, ldr: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """``ldr``, ``cond``: (N, 3, H, W) [0, 1], H, W multiples of 4 → HDR (N, 3, H, W), unbounded."""
+        mask = self.mask_est(ldr)
+        c = self.cond_first(cond)
+        cond1, cond2, cond3 = self.CondNet1(c), self.CondNet2(c), self.CondNet3(c)  # 1, 1/2, 1/4 resolution
+
+        fea0 = self.act(self.conv_first(ldr))
+        fea0 = self.act(self.HR_conv1(self.SFT_layer1(fea0, cond1)))
+        fea1 = self.recon_trunk1(self.act(self.down_conv1(fea0)), cond2)
+        fea2 = self.act(self.down_conv2(fea1))
+        out = self.recon_trunk2(fea2, cond3) + fea2
+        out = self.act(self.up_conv1(out)) + fea1
+        out = self.recon_trunk3(out, cond2)
+        out = self.act(self.up_conv2(out)) + fea0
+        out = self.act(self.HR_conv2(self.SFT_layer2(out, cond1)))
+        return mask * ldr + self.conv_last(out)
+
+
+class TanhL1Loss(nn.Module):
+    """HDRUNet's loss: ``mean |tanh(pred) − tanh(gt)|`` on the raw HDR values (``ldr`` unused)."""
+
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
+        return (torch.tanh(pred) - torch.tanh(gt)).abs().mean()
+
+
+@register_method("hdrunet")
+class HDRUNet(Method):
+    """HDRUNet as in ``chxy95/HDRUNet`` (options: ``nf``, ``blocks`` = residual blocks per trunk)."""
+
+    citation = ("X. Chen, Y. Liu, Z. Zhang, Y. Qiao, C. Dong. HDRUNet: Single Image HDR Reconstruction with "
+                "Denoising and Dequantization. CVPR Workshops (NTIRE) 2021.")
+    summary = "SFT-conditioned U-Net (condition = the LDR) with a mask branch; tanh-L1 loss; 1.65 M params"
+    default_options = {"nf": 64, "blocks": (2, 8, 2)}
+    recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="multistep",
+                    milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=16, patch_size=160,
+                    iterations=1_000_000, source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml")
+    pad_multiple = 4
+    receptive_margin = 160
+    output_convention = ("HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while training, "
+                         "negatives clipped to 0 by predict (as the official saving code does)")
+
+    def build_network(self) -> nn.Module:
+        return HDRUNetNet(nf=int(self.options["nf"]), blocks=tuple(int(b) for b in self.options["blocks"]))
+
+    def build_loss(self) -> nn.Module:
+        return TanhL1Loss()
+
+    def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        """The condition input is the LDR image itself (official ``condition: image``)."""
+        return net(ldr, ldr)
+
+    @torch.no_grad()
+    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        return super().predict(net, ldr).clamp_min(0)

@@ -1,0 +1,41 @@
+"""Layers shared by the HDRUNet-family baselines (HDRUNet, KUNet): their common two-level U-Net shell.
+
+Both official codebases (``chxy95/HDRUNet``, ``wanghu178/KUNet``, the latter a fork of the former) build
+the same outer U-Net: a full-resolution head, two stride-2 3×3 down-convs, two conv + PixelShuffle(2)
+up-samplers and a full-resolution tail. Attribute names follow the official code so that an official
+``state_dict`` maps onto ours key for key.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def pixel_shuffle_up(nf: int) -> nn.Sequential:
+    """3×3 conv ``nf → 4·nf`` then PixelShuffle(2): ``(N, nf, H, W) → (N, nf, 2H, 2W)``."""
+    return nn.Sequential(nn.Conv2d(nf, nf * 4, 3, 1, 1), nn.PixelShuffle(2))
+
+
+class UNetShell(nn.Module):
+    """The outer layers of HDRUNet/KUNet (width ``nf`` everywhere); subclasses add trunks and forward.
+
+    Resolutions: ``conv_first``, ``HR_conv1``, ``HR_conv2``, ``conv_last`` at full size; ``down_conv1``
+    halves, ``down_conv2`` quarters; ``up_conv1``/``up_conv2`` double. Inputs must have H, W multiples of 4.
+    """
+
+    def __init__(self, in_nc: int = 3, out_nc: int = 3, nf: int = 64):
+        super().__init__()
+        self.conv_first = nn.Conv2d(in_nc, nf, 3, 1, 1)
+        self.HR_conv1 = nn.Conv2d(nf, nf, 3, 1, 1)
+        self.down_conv1 = nn.Conv2d(nf, nf, 3, 2, 1)
+        self.down_conv2 = nn.Conv2d(nf, nf, 3, 2, 1)
+        self.up_conv1 = pixel_shuffle_up(nf)
+        self.up_conv2 = pixel_shuffle_up(nf)
+        self.HR_conv2 = nn.Conv2d(nf, nf, 3, 1, 1)
+        self.conv_last = nn.Conv2d(nf, out_nc, 3, 1, 1)
+
+    @staticmethod
+    def act(x: torch.Tensor) -> torch.Tensor:
+        """The shell's activation (ReLU, the official ``act_type: relu``)."""
+        return torch.relu(x)
