@@ -1,0 +1,35 @@
+"""Training: :func:`train` runs one method's recipe into a resumable run folder (see :mod:`.loop`).
+
+:func:`job_for` turns a ``bench.toml`` method entry into a :class:`TrainJob`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hdrbench.config import BenchConfig, MethodEntry
+from hdrbench.train.loop import TrainJob, TrainResult, stage_plan, train
+
+
+def job_for(cfg: BenchConfig, entry: MethodEntry, **changes: Any) -> TrainJob:
+    """The training job of ``entry`` in benchmark ``cfg`` (global then per-method recipe overrides)."""
+    from hdrbench.datasets.base import create_dataset
+    from hdrbench.method import create_method
+
+    t = cfg.train
+    job = TrainJob(
+        method=create_method(entry.name, **entry.options),
+        dataset=create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options),
+        run_dir=cfg.checkpoint_dir(entry.id), protocol=entry.protocol or t["protocol"],
+        overrides={**t["recipe"], **entry.recipe}, train_split=cfg.train_split, seed=cfg.seed,
+        device=cfg.resolved_device(), checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
+        num_workers=t["num_workers"], tensorboard=t["tensorboard"], amp=t["amp"],
+        keep_checkpoints=t["keep_checkpoints"],
+    )
+    for key, value in changes.items():
+        if value is not None:
+            setattr(job, key, value)
+    return job
+
+
+__all__ = ["TrainJob", "TrainResult", "job_for", "stage_plan", "train"]

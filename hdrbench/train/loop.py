@@ -1,0 +1,283 @@
+"""The training loop: any registered method, its recipe, resumable checkpoints, DDP, CSV/TensorBoard logs.
+
+One call trains one method into a run folder (``<output>/checkpoints/<method id>/``)::
+
+    final.safetensors      finished weights (metadata: recipe plan, seed, weight substitutions)
+    latest.json            the newest complete checkpoint (see :mod:`hdrbench.train.state`)
+    step_<n>.safetensors   weights at step n;  step_<n>.state.pt  optimizer, scheduler, RNG states
+    train_log.csv          step, stage, lr, loss (and the method's other logged terms), seconds
+    tb/                    TensorBoard events (same scalars)
+
+Re-running the same call after a crash resumes from ``latest.json``; on CPU the resumed loss curve equals
+an uninterrupted run's, because patches are a pure function of the sample index
+(:mod:`hdrbench.train.data`) and every RNG state is restored. Methods trained in stages (``Recipe.stages``)
+may define ``stage_recipe(stage) -> Recipe`` and ``stage_parameters(net, stage)``; their
+``training_loss`` then receives ``stage=...``. Tensors follow :mod:`hdrbench.method`: ``ldr`` display-
+referred [0, 1], ``hdr`` linear, both ``(B, 3, P, P)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from hdrbench.datasets.base import PairedDataset
+from hdrbench.errors import HDRBenchError
+from hdrbench.method import Method, Recipe
+from hdrbench.train.data import PatchStream, StepSampler
+from hdrbench.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
+from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
+from hdrbench.train.state import FINAL, load_checkpoint, save_checkpoint, set_rng_state, write_final
+
+LOG_FILE = "train_log.csv"
+
+
+@dataclass
+class TrainJob:
+    """Everything one training run needs; ``overrides`` are Recipe fields set by the benchmark/CLI."""
+
+    method: Method
+    dataset: PairedDataset
+    run_dir: Path
+    protocol: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    train_split: str | None = None
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_every: int = 500
+    log_every: int = 10
+    num_workers: int = 0
+    tensorboard: bool = True
+    amp: bool = True
+    keep_checkpoints: int = 2
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    weights: Path
+    steps: int
+    resumed_from: int
+    seconds: float
+    skipped: bool = False
+    net: nn.Module | None = None  # the trained network (None when skipped)
+
+
+def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) -> list[tuple[str | None, Recipe]]:
+    """``[(stage name or None, recipe)]``: the method's recipe(s) with the overrides applied.
+
+    An ``iterations`` override is the total budget, shared among stages in proportion to their own
+    iterations; each recipe's schedule is scaled to its budget (:func:`scale_schedule`).
+    """
+    base = method.recipe_for(protocol)
+    stages: list[tuple[str | None, Recipe]] = [(None, base)]
+    if base.stages:
+        get = getattr(method, "stage_recipe", None)
+        stages = [(s, get(s) if get else base) for s in base.stages]
+    rest = {k: v for k, v in overrides.items() if k != "iterations"}
+    if "betas" in rest:
+        rest["betas"] = tuple(rest["betas"])
+    if "milestones" in rest:
+        rest["milestones"] = tuple(rest["milestones"])
+    plan = [(s, r.replace(**rest)) for s, r in stages]
+    if "iterations" in overrides:
+        total = sum(r.iterations for _, r in plan) or 1
+        budget = int(overrides["iterations"])
+        plan = [(s, scale_schedule(r, max(1, round(budget * r.iterations / total)))) for s, r in plan]
+    return plan
+
+
+def _substitutions(*modules: nn.Module) -> list[str]:
+    subs = {getattr(m, "substitution", None) for mod in modules for m in mod.modules()}
+    return sorted(s for s in subs if s)
+
+
+class _Log:
+    """CSV (and optionally TensorBoard) scalars; rows past ``start`` are dropped on resume."""
+
+    def __init__(self, run_dir: Path, start: int, tensorboard: bool):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir / LOG_FILE
+        rows: list[dict[str, str]] = []
+        if self.path.is_file():
+            with open(self.path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= start]
+        self.fields: list[str] = list(rows[0]) if rows else []
+        self.rows = rows
+        self._rewrite()
+        self.tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(log_dir=str(run_dir / "tb"), purge_step=start + 1)
+
+    def _rewrite(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            if self.fields:
+                w = csv.DictWriter(f, fieldnames=self.fields)
+                w.writeheader()
+                w.writerows(self.rows)
+        tmp.replace(self.path)
+
+    def add(self, row: dict[str, Any]) -> None:
+        row = {k: (f"{v:.9g}" if isinstance(v, float) else v) for k, v in row.items()}
+        if not self.fields or set(row) - set(self.fields):
+            self.fields = self.fields + [k for k in row if k not in self.fields]
+            self.rows.append(row)
+            self._rewrite()
+        else:
+            self.rows.append(row)
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=self.fields).writerow(row)
+        if self.tb is not None:
+            for k, v in row.items():
+                if k not in ("step", "stage"):
+                    self.tb.add_scalar(f"train/{k}", float(v), int(row["step"]))
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+def _seed_all(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] | None = None) -> TrainResult:
+    """Train ``job.method`` on ``job.dataset``; resume from the run folder's latest checkpoint if any.
+
+    ``fresh`` deletes the run folder first. ``on_step(step)`` is called after every completed step
+    (tests use it to simulate a crash).
+    """
+    t0 = time.perf_counter()
+    info = init_distributed(job.device)
+    device = rank_device(job.device, info)
+    method, run_dir = job.method, Path(job.run_dir)
+    plan = stage_plan(method, job.protocol, job.overrides)
+    meta = {"plan": [[s, r.to_dict()] for s, r in plan], "seed": job.seed, "world_size": info.world_size,
+            "options": method.options}
+    if fresh and info.is_main and run_dir.exists():
+        shutil.rmtree(run_dir)
+    barrier(info)
+    total = sum(r.iterations for _, r in plan)
+    final = run_dir / FINAL
+    if final.is_file() and _final_matches(final, meta):
+        return TrainResult(final, total, total, time.perf_counter() - t0, skipped=True)
+
+    _seed_all(job.seed)
+    net = method.build_network()
+    loss_fn = method.build_loss()
+    resume = load_checkpoint(run_dir, net, method=method.name, meta=meta)
+    start = resume.step if resume else 0
+    if resume:
+        set_rng_state(resume.state["rng"])
+    net.to(device)
+    loss_fn.to(device)
+    split = job.train_split or job.dataset.train_split
+    pairs = job.dataset.pairs(split)
+    log = _Log(run_dir, start, job.tensorboard) if info.is_main else None
+    bounds = np.cumsum([0] + [r.iterations for _, r in plan]).tolist()
+    bar = tqdm(total=total, initial=start, desc=f"train {method.name}", unit="it", disable=not (job.progress and
+               info.is_main), dynamic_ncols=True, leave=True)
+    try:
+        for si, (stage, recipe) in enumerate(plan):
+            s0, s1 = bounds[si], bounds[si + 1]
+            if start >= s1:
+                continue
+            resume_here = resume if (resume and resume.stage == si and s0 < resume.step < s1) else None
+            _run_stage(job, info, device, net, loss_fn, pairs, si, stage, recipe, s0, s1, max(start, s0),
+                       resume_here, meta, log, bar, on_step)
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+    if info.is_main:
+        write_final(run_dir, net, method=method.name, options=method.options,
+                    meta={**meta, "iterations": total, "substitutions": _substitutions(net, loss_fn)})
+    barrier(info)
+    return TrainResult(final, total, start, time.perf_counter() - t0, net=net)
+
+
+def _final_matches(final: Path, meta: dict[str, Any]) -> bool:
+    from hdrbench.checkpoint import read_weights
+
+    _, saved = read_weights(final)
+    want = json.loads(json.dumps(meta, default=str))
+    return all(json.loads(saved.get(k, "null")) == v for k, v in want.items() if k != "options")
+
+
+def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Module, loss_fn: nn.Module,
+               pairs: list, si: int, stage: str | None, recipe: Recipe, s0: int, s1: int, begin: int,
+               resume: Any, meta: dict[str, Any], log: _Log | None, bar: tqdm,
+               on_step: Callable[[int], None] | None) -> None:
+    method = job.method
+    get_params = getattr(method, "stage_parameters", None)
+    params = list(get_params(net, stage)) if (stage and get_params) else list(net.parameters())
+    model: nn.Module = net
+    if info.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                        find_unused_parameters=bool(stage and get_params))
+    opt = build_optimizer(params, recipe)
+    sched = build_scheduler(opt, recipe)
+    if resume is not None:
+        opt.load_state_dict(resume.state["optimizer"])
+        sched.load_state_dict(resume.state["scheduler"])
+    stream = PatchStream(job.dataset, pairs, recipe.patch_size, seed=job.seed * 1000 + si)
+    loader = DataLoader(stream, batch_size=recipe.batch_size, num_workers=job.num_workers,
+                        sampler=StepSampler(begin - s0, s1 - s0, recipe.batch_size, info.rank, info.world_size),
+                        generator=torch.Generator().manual_seed(job.seed), pin_memory=device.type == "cuda")
+    use_amp = job.amp and device.type == "cuda"
+    kwargs = {"stage": stage} if stage and "stage" in inspect.signature(method.training_loss).parameters else {}
+    step = begin
+    tick = time.perf_counter()
+    for ldr, hdr in loader:
+        ldr, hdr = ldr.to(device, non_blocking=True), hdr.to(device, non_blocking=True)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
+            loss, terms = method.training_loss(model, loss_fn, ldr, hdr, **kwargs)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if recipe.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
+        opt.step()
+        sched.step()
+        step += 1
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise HDRBenchError(f"training loss of '{method.name}' became {value} at step {step}; lower recipe.lr "
+                                "or check the data (the last good checkpoint is kept)", job.run_dir)
+        bar.update(1)
+        if step % job.log_every == 0 or step == s1:
+            now = time.perf_counter()
+            logged = {k: mean_over_ranks(float(v), info) for k, v in terms.items()}
+            if log is not None:
+                log.add({"step": step, "stage": stage or "", "lr": opt.param_groups[0]["lr"], **logged,
+                         "seconds": now - tick})
+            tick = now
+            bar.set_postfix(loss=f"{logged.get('loss', value):.4g}", refresh=False)
+        if step % job.checkpoint_every == 0 or step == s1:
+            if info.is_main:
+                save_checkpoint(job.run_dir, net, step=step, stage=si, method=method.name, options=method.options,
+                                opt=opt, sched=sched, scaler=None, meta=meta, keep=job.keep_checkpoints)
+            barrier(info)
+        if on_step is not None:
+            on_step(step)

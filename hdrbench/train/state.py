@@ -1,0 +1,107 @@
+"""Training checkpoints that survive ``kill -9``: weights, optimizer, scheduler and RNG states.
+
+A checkpoint at step ``s`` is two files in the run folder, written to temporary names and renamed:
+``step_<s>.safetensors`` (network weights, :mod:`hdrbench.checkpoint` format) and ``step_<s>.state.pt``
+(optimizer, scheduler, AMP scaler and the torch/CUDA/numpy/python RNG states). Only then is
+``latest.json`` (which names both) replaced atomically, so a crash at any instant leaves the previous
+complete checkpoint in force. ``final.safetensors`` marks a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hdrbench.checkpoint import load_weights, save_weights
+from hdrbench.errors import HDRBenchError
+
+LATEST = "latest.json"
+FINAL = "final.safetensors"
+
+
+def rng_state() -> dict[str, Any]:
+    """Every RNG a training step may draw from."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate(),
+                             "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss)}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _atomic_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+@dataclass
+class Resume:
+    """What a checkpoint restores: the global ``step`` reached, and the state dicts."""
+
+    step: int
+    stage: int
+    state: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def save_checkpoint(run_dir: Path, net: nn.Module, *, step: int, stage: int, method: str, options: dict,
+                    opt: torch.optim.Optimizer, sched: Any, scaler: Any | None, meta: dict[str, Any],
+                    keep: int = 2) -> Path:
+    """Write the step-``step`` checkpoint and point ``latest.json`` at it; prune older ones beyond ``keep``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"step_{step:08d}"
+    weights = save_weights(net, run_dir / f"{stem}.safetensors", method=method, options=options, step=step)
+    state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rng_state(),
+             "scaler": scaler.state_dict() if scaler is not None else None, "step": step, "stage": stage}
+    tmp = run_dir / f"{stem}.state.pt.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, run_dir / f"{stem}.state.pt")
+    _atomic_json(run_dir / LATEST, {"step": step, "stage": stage, "weights": weights.name,
+                                    "state": f"{stem}.state.pt", **meta})
+    for old in sorted(run_dir.glob("step_*.safetensors"))[:-max(1, keep)]:
+        old.unlink(missing_ok=True)
+        (run_dir / old.name.replace(".safetensors", ".state.pt")).unlink(missing_ok=True)
+    return weights
+
+
+def load_checkpoint(run_dir: Path, net: nn.Module, *, method: str, meta: dict[str, Any]) -> Resume | None:
+    """Load the latest checkpoint into ``net``; None when there is none. ``meta`` must match the saved one."""
+    latest = run_dir / LATEST
+    if not latest.is_file():
+        return None
+    info = json.loads(latest.read_text())
+    for key, value in meta.items():
+        if json.loads(json.dumps(value, default=str)) != info.get(key):
+            raise HDRBenchError(f"the checkpoint was trained with a different {key} ({info.get(key)!r}, now "
+                                f"{value!r}); delete the folder or pass --fresh to start over", run_dir)
+    load_weights(net, run_dir / info["weights"], method=method)
+    try:
+        state = torch.load(run_dir / info["state"], map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise HDRBenchError(f"unreadable training state ({exc}); pass --fresh to start over",
+                            run_dir / info["state"]) from None
+    return Resume(step=int(info["step"]), stage=int(info["stage"]), state=state, meta=info)
+
+
+def write_final(run_dir: Path, net: nn.Module, *, method: str, options: dict, meta: dict[str, Any]) -> Path:
+    """The finished run's weights, with the recipe and substitutions as metadata."""
+    return save_weights(net, run_dir / FINAL, method=method, options=options,
+                        **{k: v for k, v in meta.items() if k not in ("method", "options")})

@@ -1,0 +1,117 @@
+"""Tiny fake components (method, dataset, metrics) shared by the training/evaluation/report tests.
+
+Holds no tests. Registered under ``fake-*`` names so the tests never wait for the real methods.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from hdrbench.datasets.base import Pair, PairedDataset
+from hdrbench.method import Method, Recipe
+from hdrbench.metrics.base import Metric
+from hdrbench.registry import DATASETS, METHODS, METRICS
+
+
+class TinyNet(nn.Module):
+    def __init__(self, width: int = 8, dropout: float = 0.1):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), nn.Dropout2d(dropout),
+                                  nn.Conv2d(width, 3, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+class FakeLoss(nn.Module):
+    def forward(self, pred, gt, ldr):
+        return (pred - gt).abs().mean()
+
+
+class FakeMethod(Method):
+    """A 2-layer residual CNN (with dropout, so RNG state matters)."""
+
+    default_options = {"width": 8, "nan": False}
+    recipe = Recipe(lr=1e-3, batch_size=2, patch_size=16, iterations=12, scheduler="multistep",
+                    milestones=(6,), gamma=0.5)
+
+    def build_network(self) -> nn.Module:
+        return TinyNet(self.options["width"])
+
+    def build_loss(self) -> nn.Module:
+        return FakeLoss()
+
+    def forward(self, net, ldr):
+        out = net(ldr)
+        return out * float("nan") if self.options["nan"] else out
+
+
+class FakeStagedMethod(FakeMethod):
+    """Two stages: first trains the first conv only, then everything at a lower lr."""
+
+    recipe = Recipe(lr=1e-3, batch_size=2, patch_size=16, iterations=12, stages=("first", "all"))
+    seen: list[str] = []
+
+    def stage_recipe(self, stage: str) -> Recipe:
+        return self.recipe.replace(iterations=4 if stage == "first" else 8, lr=1e-3 if stage == "first" else 1e-4)
+
+    def stage_parameters(self, net, stage):
+        return net.body[0].parameters() if stage == "first" else net.parameters()
+
+    def training_loss(self, net, loss, ldr, hdr, stage=None):
+        FakeStagedMethod.seen.append(stage)
+        return super().training_loss(net, loss, ldr, hdr)
+
+
+class FakeDataset(PairedDataset):
+    """Deterministic synthetic pairs: HDR = smooth field with highlights, LDR = clipped gamma of it."""
+
+    default_options = {"n": 4, "size": 24}
+    test_sets = ("set_a", "set_b")
+
+    def pairs(self, split: str) -> list[Pair]:
+        n = self.options["n"] if split == "train" else 3
+        base = Path(self.root or "/nonexistent")
+        return [Pair(f"{split}_{i:02d}", base / f"{split}_{i:02d}.png", base / f"{split}_{i:02d}.exr")
+                for i in range(n)]
+
+    def load_pair(self, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+        g = np.random.default_rng(zlib.crc32(pair.id.encode()))
+        s = self.options["size"]
+        hdr = (g.random((s, s, 3)) * 1.5).astype(np.float32)
+        ldr = np.clip(hdr, 0, 1) ** (1 / 2.2)
+        return ldr.astype(np.float32), hdr
+
+
+class FakeMAE(Metric):
+    """Mean absolute error (lower is better)."""
+
+    lower_better = True
+
+    def compute(self, pred, gt):
+        return (pred - gt).abs().flatten(1).mean(1)
+
+
+class FakePSNR(Metric):
+    """PSNR on [0, 1]-clipped values (higher is better)."""
+
+    def compute(self, pred, gt):
+        mse = ((pred.clamp(0, 1) - gt.clamp(0, 1)) ** 2).flatten(1).mean(1)
+        return 10 * torch.log10(1 / mse.clamp_min(1e-12))
+
+
+def register_fakes() -> None:
+    """Register every fake (idempotent)."""
+    METHODS.register("fake-net", FakeMethod, override=True)
+    METHODS.register("fake-staged", FakeStagedMethod, override=True)
+    DATASETS.register("fake-data", FakeDataset, override=True)
+    METRICS.register("fake-mae", FakeMAE, override=True)
+    METRICS.register("fake-psnr", FakePSNR, override=True)
+
+
+register_fakes()
