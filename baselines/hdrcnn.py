@@ -1,0 +1,263 @@
+"""HDRCNN (Eilertsen et al., SIGGRAPH Asia 2017): a VGG16 auto-encoder that predicts log HDR in saturated regions.
+
+Re-implemented from the official TensorFlow/TensorLayer code (``gabrieleilertsen/hdrcnn``: ``network.py``,
+``training_code/hdrcnn_train.py``):
+
+* encoder: VGG16 conv1_1 … conv5_3 with max-pools, ImageNet weights (torchvision layout, offline cache);
+  bottleneck ``h6``: 3×3 conv 512→512, BatchNorm, ReLU;
+* decoder: five [4×4 stride-2 transposed conv (bilinear init), BatchNorm, ReLU] up-samplings
+  512→512→512→256→128→64, each scale fused with the encoder feature of the same size taken *before* its
+  pool and moved to the log domain (``log((s/255)² + 1/255)``) by a 1×1 conv initialised as an addition;
+  a final 1×1 conv 64→3 + BatchNorm + ReLU fused (same way) with the log of the linearised input;
+* output ``ŷ``: log linear HDR (``exp(ŷ) − 1/255``); :meth:`HDRCNN.forward` blends it with the
+  linearised input (γ = 2, as the official ``get_final``) by ``α = clip((max_c x − τ)/(1 − τ), 0, 1)``,
+  τ = 0.95, so only near-saturated pixels come from the network.
+
+Tensors: input ``(N, 3, H, W)`` display-referred RGB in [0, 1], ``H, W`` multiples of 32 inside the
+network (:meth:`Method.predict` pads); :class:`HDRCNNNet` returns log HDR ``(N, 3, H, W)``;
+:meth:`HDRCNN.forward` returns linear HDR ``(N, 3, H, W)`` ≥ 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+from hdrbench.errors import HDRBenchError
+from hdrbench.method import Method, Recipe
+from hdrbench.registry import register_method
+
+log = logging.getLogger(__name__)
+
+EPS = 1.0 / 255.0
+#: torchvision ``vgg16().features`` indices whose outputs feed the skip connections (the ReLU before each pool).
+VGG16_BEFORE_POOL = (3, 8, 15, 22, 29)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Caffe VGG sees 0–255 mean-subtracted input, torchvision's sees (x − mean)/std: features of a ReLU
+#: stack scale with the input, so torchvision features × 255·mean(std) are on the Caffe scale that
+#: the official skip transform ``log((s/255)² + 1/255)`` was designed for.
+CAFFE_FEATURE_SCALE = 255.0 * sum(IMAGENET_STD) / 3.0
+LUMINANCE = (0.213, 0.715, 0.072)
+
+
+def highlight_mask(image: torch.Tensor, tau: float = 0.95) -> torch.Tensor:
+    """Blending weight ``α = clip((max_c image − τ) / (1 − τ), 0, 1)``, shape ``(N, 1, H, W)``.
+
+    ``image`` ``(N, C, H, W)``: the LDR input (blending at inference) or the linear target (loss mask).
+    Pixels whose brightest channel is ≤ τ get 0, a saturated pixel (1.0) gets 1, linear between.
+    """
+    peak = image.amax(dim=1, keepdim=True)
+    return ((peak - tau) / (1.0 - tau)).clamp(0.0, 1.0)
+
+
+def load_vgg16_encoder(features: nn.Sequential, pretrained: bool) -> str:
+    """Load ImageNet VGG16 conv weights (offline cache) into torchvision-layout ``features``.
+
+    Returns a sentence recording where the weights came from (or that training starts from scratch).
+    """
+    if not pretrained:
+        return "VGG16 encoder: random init (pretrained=false)"
+    from hdrbench.weights import resolve_backbone
+
+    try:
+        backbone = resolve_backbone("vgg16")
+    except HDRBenchError as exc:
+        log.warning("hdrbench: no offline ImageNet VGG16 weights (%s); the encoder trains from scratch", exc)
+        return f"VGG16 encoder: random init (no offline weights: {exc})"
+    state = {k.removeprefix("features."): v for k, v in backbone.state_dict.items()}
+    features.load_state_dict(state, strict=True)
+    return f"VGG16 encoder: ImageNet, {backbone.source}"
+
+
+def bilinear_upsampling_kernel(channels_in: int, channels_out: int, size: int = 4) -> torch.Tensor:
+    """``ConvTranspose2d`` weight ``(in, out, k, k)`` that up-samples channel i bilinearly into channel i."""
+    factor = (size + 1) // 2
+    center = factor - 1 if size % 2 == 1 else factor - 0.5
+    taps = 1 - (torch.arange(size, dtype=torch.float32) - center).abs() / factor
+    kernel = taps[:, None] * taps[None, :]
+    weight = torch.zeros(channels_in, channels_out, size, size)
+    for i in range(min(channels_in, channels_out)):
+        weight[i, i] = kernel
+    return weight
+
+
+class SkipFusion(nn.Module):
+    """Concatenate a decoder feature with a (log-domain) skip feature and fuse them with a 1×1 conv.
+
+    The conv starts as an element-wise addition (decoder channel i + skip channel i), as the official code.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.fuse = nn.Conv2d(2 * channels, channels, 1)
+        with torch.no_grad():
+            eye = torch.eye(channels)[:, :, None, None]
+            self.fuse.weight.copy_(torch.cat([eye, eye], dim=1))
+            self.fuse.bias.zero_()
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.fuse(torch.cat([x, skip], dim=1))
+
+
+class UpBlock(nn.Module):
+    """4×4 stride-2 transposed conv (bilinear init, = TF SAME for even sizes) → BatchNorm → ReLU."""
+
+    def __init__(self, channels_in: int, channels_out: int):
+        super().__init__()
+        self.deconv = nn.ConvTranspose2d(channels_in, channels_out, 4, stride=2, padding=1)
+        with torch.no_grad():
+            self.deconv.weight.copy_(bilinear_upsampling_kernel(channels_in, channels_out))
+        self.bn = nn.BatchNorm2d(channels_out, eps=1e-5, momentum=0.1)  # TensorLayer: decay 0.9, ε 1e-5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.deconv(x)))
+
+
+class HDRCNNNet(nn.Module):
+    """The HDRCNN auto-encoder: LDR ``(N, 3, H, W)`` in [0, 1] (``H, W`` multiples of 32) → log HDR."""
+
+    def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE):
+        super().__init__()
+        self.encoder = torchvision.models.vgg16(weights=None).features[:30]  # conv1_1 … relu5_3 (no pool5)
+        self.weight_sources = load_vgg16_encoder(self.encoder, pretrained)
+        self.skip_feature_scale = float(skip_feature_scale)
+        self.bottleneck = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1), nn.BatchNorm2d(512), nn.ReLU())
+        widths = (512, 512, 512, 256, 128, 64)
+        self.up = nn.ModuleList(UpBlock(widths[i], widths[i + 1]) for i in range(5))
+        self.fuse = nn.ModuleList(SkipFusion(c) for c in (512, 512, 256, 128, 64))  # pool5 … pool1 skips
+        self.head = nn.Sequential(nn.Conv2d(64, 3, 1), nn.BatchNorm2d(3), nn.ReLU())
+        nn.init.xavier_normal_(self.head[0].weight)
+        nn.init.zeros_(self.head[0].bias)
+        self.fuse_input = SkipFusion(3)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def _to_log(self, feature: torch.Tensor) -> torch.Tensor:
+        """The official skip transform ``log((s/255)² + 1/255)`` on Caffe-scale features ``s``."""
+        return torch.log((feature * (self.skip_feature_scale / 255.0)).square() + EPS)
+
+    def forward(self, ldr: torch.Tensor) -> torch.Tensor:
+        """Log-domain HDR prediction ``ŷ`` ``(N, 3, H, W)`` for ``ldr`` ``(N, 3, H, W)`` in [0, 1]."""
+        if ldr.shape[-1] % 32 or ldr.shape[-2] % 32:
+            raise HDRBenchError(f"HDRCNN needs H and W multiples of 32, got {tuple(ldr.shape[-2:])}; "
+                                "use Method.predict, which pads")
+        x = (ldr - self.mean) / self.std
+        skips = []
+        for i, layer in enumerate(self.encoder):
+            x = layer(x)
+            if i in VGG16_BEFORE_POOL:
+                skips.append(x)
+        x = self.bottleneck(F.max_pool2d(x, 2))
+        for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
+            x = fuse(up(x), self._to_log(skip))
+        x = self.head(x)
+        return self.fuse_input(x, torch.log(ldr.square() + EPS))
+
+
+def gaussian_kernel_2d(size: int = 13, nsig: float = 2.0) -> torch.Tensor:
+    """The official loss's illumination filter: √(outer(k, k)) normalised, k = normal-CDF differences."""
+    interval = (2 * nsig + 1.0) / size
+    edges = torch.linspace(-nsig - interval / 2.0, nsig + interval / 2.0, size + 1, dtype=torch.float64)
+    k1 = torch.diff(torch.special.ndtr(edges))
+    raw = torch.sqrt(torch.outer(k1, k1))
+    return (raw / raw.sum()).float()
+
+
+class IlluminationReflectanceLoss(nn.Module):
+    """HDRCNN's published loss (``sep_loss=true``): masked log-domain illumination + reflectance L2.
+
+    ``loss(pred_log, hdr, ldr)``: ``pred_log`` the network's log output, ``hdr`` the linear target
+    ``(N, 3, H, W)``; mask ``α`` from the target (τ = 0.95). Illumination = 13×13 Gaussian (σ-range 2)
+    blur of log luminance; reflectance = log RGB − illumination; ``mean(α·[λ ΔI² + (1 − λ) ΔR²])``.
+    """
+
+    def __init__(self, lambda_ir: float = 0.5, tau: float = 0.95):
+        super().__init__()
+        self.lambda_ir = lambda_ir
+        self.tau = tau
+        self.register_buffer("gauss", gaussian_kernel_2d()[None, None], persistent=False)
+        self.register_buffer("lum", torch.tensor(LUMINANCE).view(1, 3, 1, 1), persistent=False)
+
+    def _illumination(self, linear: torch.Tensor) -> torch.Tensor:
+        log_lum = torch.log((linear * self.lum).sum(dim=1, keepdim=True) + EPS)
+        return F.conv2d(log_lum, self.gauss, padding=self.gauss.shape[-1] // 2)  # zero pad = TF SAME
+
+    def forward(self, pred_log: torch.Tensor, hdr: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
+        mask = highlight_mask(hdr, self.tau)
+        ill_true = self._illumination(hdr)
+        ill_pred = self._illumination(torch.exp(pred_log) - EPS)
+        refl_true = torch.log(hdr + EPS) - ill_true
+        refl_pred = pred_log - ill_pred
+        per_pixel = (self.lambda_ir * (ill_pred - ill_true).square()
+                     + (1 - self.lambda_ir) * (refl_pred - refl_true).square())
+        return (per_pixel * mask).mean()
+
+
+class MaskedLogL2Loss(nn.Module):
+    """HDRCNN's alternative loss (``sep_loss=false``): ``mean((α·(ŷ − log(y + 1/255)))²)``."""
+
+    def __init__(self, tau: float = 0.95):
+        super().__init__()
+        self.tau = tau
+
+    def forward(self, pred_log: torch.Tensor, hdr: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
+        return ((pred_log - torch.log(hdr + EPS)) * highlight_mask(hdr, self.tau)).square().mean()
+
+
+@register_method("hdrcnn")
+class HDRCNN(Method):
+    """HDRCNN: VGG16 auto-encoder predicting log HDR, blended with the γ=2-linearised input above τ=0.95."""
+
+    citation = ("G. Eilertsen, J. Kronander, G. Denes, R. K. Mantiuk, J. Unger. HDR image reconstruction from a "
+                "single exposure using deep CNNs. ACM TOG (SIGGRAPH Asia) 36(6), 2017")
+    summary = "VGG16 encoder / deconv decoder in the log domain; blends with the input above τ=0.95 (γ=2)"
+    default_options = {"pretrained": True, "tau": 0.95, "gamma": 2.0, "sep_loss": True, "lambda_ir": 0.5,
+                       "skip_feature_scale": CAFFE_FEATURE_SCALE}
+    recipe = Recipe(
+        optimizer="adam", lr=5e-5, betas=(0.9, 0.999), scheduler="exponential", gamma=0.99, step_every=1000,
+        batch_size=4, patch_size=320, iterations=100_000,
+        source="gabrieleilertsen/hdrcnn training_code/hdrcnn_train.py flag defaults: Adam 5e-5 (0.9, 0.999), "
+               "batch 4, 320x320, 100 epochs, lr x0.99 per epoch (an epoch taken as 1000 iterations here)",
+    )
+    pad_multiple = 32
+    receptive_margin = 96
+
+    weight_sources: str = ""
+
+    def build_network(self) -> nn.Module:
+        net = HDRCNNNet(pretrained=bool(self.options["pretrained"]),
+                        skip_feature_scale=float(self.options["skip_feature_scale"]))
+        self.weight_sources = net.weight_sources
+        return net
+
+    def build_loss(self) -> nn.Module:
+        if self.options["sep_loss"]:
+            return IlluminationReflectanceLoss(float(self.options["lambda_ir"]), float(self.options["tau"]))
+        return MaskedLogL2Loss(float(self.options["tau"]))
+
+    def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        """Linear HDR: ``(1 − α)·ldr^γ + α·(exp(ŷ) − 1/255)``, α from the input (τ), clipped at 0."""
+        alpha = highlight_mask(ldr, float(self.options["tau"]))
+        predicted = torch.exp(net(ldr)) - EPS
+        return ((1 - alpha) * ldr.clamp(0, 1).pow(float(self.options["gamma"])) + alpha * predicted).clamp_min(0)
+
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The official loss acts on the network's log output, before blending."""
+        value = loss(net(ldr), hdr, ldr)
+        return value, {"loss": float(value.detach())}
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()  # builds the network, which records weight_sources
+        out["weight_sources"] = self.weight_sources
+        return out
+
+
+__all__ = ["HDRCNN", "HDRCNNNet", "IlluminationReflectanceLoss", "MaskedLogL2Loss", "highlight_mask",
+           "gaussian_kernel_2d", "bilinear_upsampling_kernel", "load_vgg16_encoder", "CAFFE_FEATURE_SCALE"]
