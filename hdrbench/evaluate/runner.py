@@ -1,0 +1,245 @@
+"""The evaluation runner: every (method, test set, image) of a benchmark, scored into the result store.
+
+For each method of ``bench.toml`` a *source* makes predictions: a trained or given checkpoint run with
+:func:`hdrbench.inference.tiled_predict`, or a folder of external predictions. Each image's metrics are
+written in one transaction; images whose rows are all stored are skipped, so a killed run resumes where
+it stopped. Under ``torchrun`` the pending images are dealt round-robin to the ranks and rank 0 alone
+writes. Tensors: ``ldr`` (1, 3, H, W) display-referred [0, 1]; predictions and ground truth linear HDR.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hdrbench import io
+from hdrbench.checkpoint import file_sha256, load_weights
+from hdrbench.config import BenchConfig, MethodEntry
+from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
+from hdrbench.errors import HDRBenchError
+from hdrbench.evaluate.store import ResultStore, Score
+from hdrbench.inference import tiled_predict
+from hdrbench.method import count_parameters, create_method
+from hdrbench.metrics.base import Metric, create_metric
+from hdrbench.train.distributed import broadcast_object, gather_to_main, init_distributed
+from hdrbench.train.state import FINAL
+
+log = logging.getLogger(__name__)
+PRED_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy")
+
+
+def versions() -> str:
+    """Package versions recorded with every score."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "torch": torch.__version__}
+    for pkg in ("hdrbench", "torchvision", "numpy", "scikit-image"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return json.dumps(out, sort_keys=True)
+
+
+def check_prediction(pred: np.ndarray, method: str, image: str) -> np.ndarray:
+    """``pred`` (H, W, 3) linear HDR if every value is finite; else a one-line error naming the image."""
+    bad = ~np.isfinite(pred)
+    if bad.any():
+        raise HDRBenchError(f"method '{method}' predicted {int(bad.sum())} NaN/inf values for image '{image}'; "
+                            "nothing was stored for it (check the checkpoint or retrain)")
+    return pred
+
+
+@dataclass
+class Source:
+    """Where a method's predictions come from (a network or an external folder)."""
+
+    entry: MethodEntry
+    checkpoint: str = ""  # sha256 of the weights file, or "external:<folder>"
+    params: int | None = None
+    substitutions: list[str] = field(default_factory=list)
+    predict: Callable[[str, Pair, np.ndarray], np.ndarray] | None = None
+
+
+def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path:
+    """The weights file evaluated for ``entry`` (its ``checkpoint`` or the training run's final weights)."""
+    if entry.checkpoint:
+        return Path(entry.checkpoint)
+    path = cfg.checkpoint_dir(entry.id) / FINAL
+    if not path.is_file():
+        raise HDRBenchError(f"method '{entry.id}' has no trained weights yet; run 'hdrbench train --config "
+                            f"{cfg.path.name} --method {entry.id}' or 'hdrbench run {cfg.path.name}'", path)
+    return path
+
+
+def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> Source:
+    """A :class:`Source` that predicts linear HDR ``(H, W, 3)`` for an LDR ``(H, W, 3)`` of ``test_set``."""
+    if entry.external:
+        folder = Path(entry.external)
+        if not folder.is_dir():
+            raise HDRBenchError(f"external predictions of '{entry.id}' not found (a folder of <image>.exr, or "
+                                "<test_set>/<image>.exr)", folder)
+
+        def read_external(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
+            for base in (folder / test_set, folder):
+                for suffix in PRED_SUFFIXES:
+                    if (base / f"{pair.id}{suffix}").is_file():
+                        pred = io.read_hdr(base / f"{pair.id}{suffix}")
+                        if pred.shape != ldr.shape:
+                            raise HDRBenchError(f"prediction is {pred.shape}, the input is {ldr.shape}",
+                                                base / f"{pair.id}{suffix}")
+                        return pred
+            raise HDRBenchError(f"no prediction for image '{pair.id}' of test set '{test_set}' "
+                                f"(expected {pair.id}.exr here or in {test_set}/)", folder)
+
+        return Source(entry, f"external:{folder}", entry.params, [], read_external)
+    weights = trained_checkpoint(cfg, entry)
+    method = create_method(entry.name, **entry.options)
+    net = method.build_network()
+    meta = load_weights(net, weights, method=method.name)
+    net.eval().to(device)
+    subs = json.loads(meta.get("substitutions", "[]"))
+
+    def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(ldr)).permute(2, 0, 1)[None].to(device)
+        y = tiled_predict(method, net, x, tile=cfg.tile, overlap=cfg.overlap)
+        return y[0].permute(1, 2, 0).float().cpu().numpy()
+
+    return Source(entry, file_sha256(weights), entry.params or count_parameters(net), subs, run_network)
+
+
+def build_metrics(cfg: BenchConfig) -> dict[str, Metric]:
+    """The benchmark's metrics, each with its ``metric_params`` from bench.toml."""
+    if not cfg.metrics:
+        raise HDRBenchError("no metrics to compute: set evaluate.metrics = [\"psnr-l\", ...]", cfg.path)
+    return {name: create_metric(name, **cfg.metric_params.get(name, {})) for name in cfg.metrics}
+
+
+def figure_images(cfg: BenchConfig, dataset: PairedDataset) -> tuple[str, list[str]]:
+    """``(test set, image ids)`` shown in the figure: ``plot.images`` (ids, or the first N; default 2)."""
+    test_set = cfg.plot.get("test_set") or test_sets(cfg, dataset)[0]
+    chosen = cfg.plot.get("images", 2)
+    ids = [p.id for p in dataset.pairs(test_set)]
+    if isinstance(chosen, int):
+        return test_set, ids[:chosen]
+    missing = [c for c in chosen if c not in ids]
+    if missing:
+        raise HDRBenchError(f"plot.images: '{missing[0]}' is not an image of test set '{test_set}'", cfg.path)
+    return test_set, list(chosen)
+
+
+def test_sets(cfg: BenchConfig, dataset: PairedDataset) -> list[str]:
+    return cfg.test_sets or list(dataset.test_sets)
+
+
+def prediction_path(cfg: BenchConfig, method_id: str, test_set: str, image: str) -> Path:
+    return cfg.output / "predictions" / method_id / test_set / f"{image}.exr"
+
+
+@dataclass
+class EvalSummary:
+    added: int = 0
+    skipped_images: int = 0
+    scored_images: int = 0
+    per_method: dict[str, int] = field(default_factory=dict)
+
+
+def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bool = True,
+             on_image: Callable[[int], None] | None = None) -> EvalSummary:
+    """Score ``methods`` (ids; default all) on every test set into ``cfg.store_path``; resumable.
+
+    ``on_image(n)`` is called after the n-th image's rows are committed (tests use it to simulate a crash).
+    """
+    info = init_distributed(cfg.resolved_device())
+    device = torch.device(cfg.resolved_device() if not info.active or not cfg.resolved_device().startswith("cuda")
+                          else f"cuda:{info.local_rank}")
+    dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
+    metrics = build_metrics(cfg)
+    fig_set, fig_ids = figure_images(cfg, dataset)
+    store = ResultStore(cfg.store_path) if info.is_main else None
+    summary = EvalSummary()
+    ver = versions()
+    try:
+        for entry in [cfg.method(m) for m in methods] if methods else cfg.methods:
+            source = open_source(cfg, entry, device)
+            if store is not None:
+                dropped = store.drop_stale(entry.id, source.checkpoint)
+                if dropped:
+                    log.warning("hdrbench: %s: dropped %d scores of an older checkpoint", entry.id, dropped)
+                store.record_method(entry.id, name=entry.name, label=entry.label, params=source.params,
+                                    checkpoint=source.checkpoint, source="external" if entry.external else "network",
+                                    options=entry.options, substitutions=source.substitutions)
+            for ts in test_sets(cfg, dataset):
+                pairs = dataset.pairs(ts)
+                if cfg.max_images:
+                    pairs = pairs[:cfg.max_images]
+                todo = _pending(cfg, store, entry, ts, pairs, list(metrics), fig_set, fig_ids) if store else None
+                todo = broadcast_object(todo, info)
+                summary.skipped_images += len(pairs) - len(todo)
+                bar = tqdm(total=len(todo), desc=f"evaluate {entry.id} {ts}", unit="img",
+                           disable=not (progress and info.is_main) or not todo)
+                for start in range(0, len(todo), info.world_size):
+                    mine = todo[start + info.rank] if start + info.rank < len(todo) else None
+                    rows = _score_image(cfg, source, dataset, ts, mine, metrics, ver) if mine else []
+                    for part in gather_to_main(rows, info):
+                        if store is not None and part:
+                            summary.added += store.add(part)
+                            summary.scored_images += 1
+                            summary.per_method[entry.id] = summary.per_method.get(entry.id, 0) + 1
+                            if on_image is not None:
+                                on_image(summary.scored_images)
+                    bar.update(min(info.world_size, len(todo) - start))
+                bar.close()
+    finally:
+        if store is not None:
+            store.close()
+    return summary
+
+
+def _pending(cfg: BenchConfig, store: ResultStore, entry: MethodEntry, ts: str, pairs: list[Pair],
+             metric_names: list[str], fig_set: str, fig_ids: list[str]) -> list[tuple[Pair, list[str], bool]]:
+    """``[(pair, metrics still missing, write prediction)]`` for the images with something left to do."""
+    done = store.stored(entry.id, cfg.dataset, ts)
+    out = []
+    for p in pairs:
+        missing = [m for m in metric_names if (p.id, m) not in done]
+        want_pred = cfg.save_predictions or (ts == fig_set and p.id in fig_ids)
+        need_pred = want_pred and not prediction_path(cfg, entry.id, ts, p.id).is_file()
+        if missing or need_pred:
+            out.append((p, missing, want_pred))
+    return out
+
+
+def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: str,
+                 item: tuple[Pair, list[str], bool], metrics: dict[str, Metric], ver: str) -> list[Score]:
+    pair, missing, save = item
+    ldr, hdr = dataset.load_pair(pair)
+    assert source.predict is not None
+    pred = check_prediction(source.predict(ts, pair, ldr), source.entry.id, pair.id)
+    if save:
+        io.write_exr(prediction_path(cfg, source.entry.id, ts, pair.id), pred)
+    p = torch.from_numpy(np.ascontiguousarray(pred)).permute(2, 0, 1)[None]
+    g = torch.from_numpy(np.ascontiguousarray(hdr)).permute(2, 0, 1)[None]
+    rows = []
+    for name in missing:
+        value = float(metrics[name](p, g)[0])
+        if np.isnan(value):
+            raise HDRBenchError(f"metric '{name}' returned NaN for method '{source.entry.id}' on image "
+                                f"'{pair.id}'; nothing was stored for it")
+        rows.append(Score(source.entry.id, cfg.dataset, ts, pair.id, name, value,
+                          lower_better=bool(metrics[name].lower_better), protocol=cfg.eval_protocol or "",
+                          metric_params=json.dumps(metrics[name].params, sort_keys=True, default=str),
+                          checkpoint=source.checkpoint, substitutions=json.dumps(source.substitutions),
+                          versions=ver))
+    return rows
+
+
+__all__ = ["EvalSummary", "evaluate", "figure_images", "open_source", "trained_checkpoint"]
