@@ -6,5 +6,10 @@ Importing this package registers the built-in datasets (explicit imports below).
 from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
 
 # -- built-in dataset modules (each registers itself on import) --
+# isort: off
+from hdrbench.datasets import cityscapes, demo, folders, ntire, sihdr, singlehdr  # noqa: F401
+from hdrbench.datasets.camera import VirtualCamera
+from hdrbench.datasets.patches import PatchDataset
+# isort: on
 
-__all__ = ["Pair", "PairedDataset", "create_dataset"]
+__all__ = ["Pair", "PairedDataset", "PatchDataset", "VirtualCamera", "create_dataset"]

@@ -1,0 +1,154 @@
+"""Datasets whose LDR inputs are made by the virtual camera, written once to a cache folder.
+
+A :class:`SynthesizedPairs` subclass lists *scenes* per split (an id, a function returning the linear HDR
+image, a signature that changes when the source changes). On first use of a split the virtual camera
+(:mod:`hdrbench.datasets.camera`) photographs every scene and the pairs are written to
+``{cache}/{dataset}-{split}-{hash}/`` as::
+
+    ldr/{id}.png          8-bit LDR (what a method gets)
+    hdr/{id}.exr|.png     ground truth: see ``hdr_headroom`` below
+    manifest.csv, .json   one row per pair: id, files, size, every camera parameter, the achieved clip fraction
+
+The hash covers the camera options and the scene signatures, so changing either makes a new folder; the
+folder is built under a temporary name and renamed, so parallel processes never see half a set.
+
+Ground truth (option ``hdr_headroom``): ``None`` → float32 EXR of the exposed linear image ``s * hdr``
+(1.0 = the LDR's saturation point); a number ``k`` → ``clip(s * hdr / k, 0, 1)`` as a 16-bit PNG, i.e.
+a linear sensor with ``log2(k)`` stops of headroom above the LDR's clipping point, read back as ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hdrbench.datasets.base import Pair
+from hdrbench.datasets.camera import VirtualCamera
+from hdrbench.datasets.pairing import FilePairsDataset
+from hdrbench.errors import HDRBenchError
+from hdrbench.io import write_exr, write_png16
+
+#: Virtual-camera options shared by every synthesized dataset (see VirtualCamera).
+CAMERA_OPTIONS: dict[str, Any] = {
+    "exposure": "clip", "clip_fraction": 0.05, "ev": 0.0, "ev_anchor": "none", "response": "gamma",
+    "gamma": 2.2, "read_noise": 0.0, "shot_noise": 0.0, "jpeg_quality": None, "seed": 0,
+    "hdr_headroom": None, "cache_dir": None,
+}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One HDR source: ``load()`` returns ``(H, W, 3)`` float32 linear; ``camera`` overrides camera fields."""
+
+    id: str
+    load: Callable[[], np.ndarray]
+    signature: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    camera: dict[str, Any] = field(default_factory=dict)
+
+
+def cache_root() -> Path:
+    """Where synthesized datasets are written: ``$HDRBENCH_CACHE/datasets`` (default ``~/.cache/hdrbench``)."""
+    from hdrbench.weights import cache_dir
+
+    return cache_dir() / "datasets"
+
+
+def ground_truth(exposed: np.ndarray, headroom: float | None) -> np.ndarray:
+    """The stored ground truth of an exposed linear image (see the module docstring)."""
+    if headroom is None:
+        return exposed.astype(np.float32)
+    return np.clip(exposed / np.float32(headroom), 0.0, 1.0).astype(np.float32)
+
+
+def write_pairs(out_dir: Path, scenes: list[Scene], camera: VirtualCamera, headroom: float | None) -> list[dict]:
+    """Photograph ``scenes`` and write ``ldr/``, ``hdr/`` and the manifest into ``out_dir`` (atomically)."""
+    import pandas as pd
+
+    from hdrbench.io import write_ldr
+
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    for scene in scenes:
+        cam = camera if not scene.camera else VirtualCamera(**{**_fields(camera), **scene.camera})
+        shot = cam.capture(scene.load(), scene.id)
+        ldr_path = write_ldr(tmp / "ldr" / f"{scene.id}.png", shot.ldr.astype(np.float32) / 255.0)
+        gt = ground_truth(shot.exposed, headroom)
+        hdr_path = (write_exr(tmp / "hdr" / f"{scene.id}.exr", gt) if headroom is None
+                    else write_png16(tmp / "hdr" / f"{scene.id}.png", gt))
+        rows.append({"id": scene.id, "ldr": f"ldr/{ldr_path.name}", "hdr": f"hdr/{hdr_path.name}",
+                     "height": int(gt.shape[0]), "width": int(gt.shape[1]), **scene.meta, **shot.meta,
+                     "hdr_headroom": headroom, "hdr_clipped_fraction": float(np.mean(gt.max(-1) >= 1.0))
+                     if headroom is not None else 0.0})
+    if not rows:
+        raise HDRBenchError(f"no HDR images to photograph for {out_dir.name}; check the source folder")
+    (tmp / "manifest.json").write_text(json.dumps(rows, indent=1, default=str))
+    pd.DataFrame(rows).to_csv(tmp / "manifest.csv", index=False)
+    try:
+        os.replace(tmp, out_dir)
+    except OSError:  # another process finished first: keep its copy
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def _fields(camera: VirtualCamera) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(camera)
+
+
+def read_manifest(folder: Path) -> list[Pair]:
+    """The pairs recorded in ``folder/manifest.json`` (``meta`` = the manifest row)."""
+    path = folder / "manifest.json"
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise HDRBenchError(f"cannot read the pair manifest ({exc}); delete the folder to rebuild it", path) from None
+    return [Pair(r["id"], folder / r["ldr"], folder / r["hdr"], r) for r in rows]
+
+
+class SynthesizedPairs(FilePairsDataset):
+    """Base of datasets made by the virtual camera; subclasses implement :meth:`scenes`."""
+
+    default_options = dict(CAMERA_OPTIONS)
+    hdr_convention = "linear; 1.0 = the LDR's saturation point (float EXR), or [0, 1] 16-bit with hdr_headroom"
+
+    def __init__(self, root=None, **options):
+        super().__init__(root, **options)
+        self.camera = VirtualCamera.from_options(self.options)
+
+    def scenes(self, split: str) -> list[Scene]:
+        """The HDR sources of ``split``."""
+        raise NotImplementedError
+
+    def split_folder(self, split: str) -> Path:
+        """The cache folder holding ``split`` for the current options and sources."""
+        scenes = self.scenes(split)
+        key = json.dumps({"camera": _fields(self.camera), "headroom": self.options["hdr_headroom"],
+                          "scenes": [(s.id, s.signature, s.meta, s.camera) for s in scenes]},
+                         sort_keys=True, default=str)
+        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+        base = Path(self.options["cache_dir"]) if self.options["cache_dir"] else cache_root()
+        folder = base / f"{self.name}-{split}-{digest}"
+        if not (folder / "manifest.json").is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            write_pairs(folder, scenes, self.camera, self.options["hdr_headroom"])
+        return folder
+
+    def pairs(self, split: str) -> list[Pair]:
+        return read_manifest(self.split_folder(split))
+
+
+def file_signature(path: Path) -> str:
+    """Identifies a file's version without reading it: name, size and modification time."""
+    st = path.stat()
+    return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
