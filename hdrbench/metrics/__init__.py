@@ -6,5 +6,7 @@ Importing this package registers the built-in metrics (explicit imports below).
 from hdrbench.metrics.base import Metric, create_metric
 
 # -- built-in metric modules (each registers itself on import) --
+# isort: split
+from hdrbench.metrics import colorvideovdp, lpips, psnr, ssim  # noqa: F401  (registration)
 
 __all__ = ["Metric", "create_metric"]

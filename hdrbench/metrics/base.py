@@ -37,6 +37,11 @@ class Metric(nn.Module):
             raise HDRBenchError(f"metric '{self.name}': unknown parameter '{key}'{hint}")
         self.params: dict[str, Any] = {**self.default_params, **params}
 
+    def check_choice(self, key: str, choices: tuple[str, ...]) -> None:
+        """Raise :class:`HDRBenchError` unless parameter ``key`` is one of ``choices``."""
+        if self.params[key] not in choices:
+            raise HDRBenchError(f"metric '{self.name}': {key}='{self.params[key]}' is not one of {', '.join(choices)}")
+
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         """Per-image scores ``(N,)`` for linear HDR ``pred`` and ``gt`` of shape ``(N, 3, H, W)``."""
         raise NotImplementedError(f"{type(self).__name__}.compute")

@@ -1,0 +1,97 @@
+"""PSNR metrics: PSNR-L (linear or gamma-encoded), PSNR-μ (μ-law, optionally NTIRE's tanh form), PU21-PSNR.
+
+Inputs are linear HDR tensors ``(N, 3, H, W)``; each metric returns ``(N,)`` in dB (higher is better,
+``inf`` for identical images). The mean squared error is taken over all channels and pixels, in float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.base import Metric
+from hdrbench.metrics.transforms import ANCHORS, NORMS, mu_law, pu21_encode, reference_factor, tanh_mu_law, to_absolute
+from hdrbench.registry import register_metric
+
+
+def psnr(pred: torch.Tensor, gt: torch.Tensor, peak: float) -> torch.Tensor:
+    """``10·log10(peak² / MSE)`` per image ``(N,)`` (float64) of same-shaped tensors ``(N, ...)``."""
+    mse = (pred.double() - gt.double()).pow(2).flatten(1).mean(dim=1)
+    return 10.0 * torch.log10(peak**2 / mse)
+
+
+@register_metric("psnr-l")
+class PSNRL(Metric):
+    """PSNR on linear values (or on gamma-encoded values, NTIRE 2021) after an optional normalisation.
+
+    ``gamma``: if set, both images are first encoded as ``x**(1/gamma)`` (NTIRE stores HDR that way and
+    scores PSNR-L on it); ``norm``: divide both by a ground-truth reference (see
+    :func:`hdrbench.metrics.transforms.reference_factor`, taken after the gamma encoding); ``peak``: the
+    signal peak in the normalised units.
+    """
+
+    lower_better: ClassVar[bool] = False
+    domain: ClassVar[str] = "linear"
+    default_params: ClassVar[dict[str, Any]] = {"norm": "none", "peak": 1.0, "gamma": None}
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.check_choice("norm", NORMS)
+        if self.params["gamma"]:
+            self.domain = f"gamma {self.params['gamma']}"
+
+    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        pred, gt = pred.double(), gt.double()
+        if self.params["gamma"]:
+            pred, gt = pred ** (1.0 / self.params["gamma"]), gt ** (1.0 / self.params["gamma"])
+        f = reference_factor(gt, self.params["norm"])
+        return psnr(pred / f, gt / f, float(self.params["peak"]))
+
+
+@register_metric("psnr-mu")
+class PSNRMu(Metric):
+    """PSNR after μ-law tone mapping ``log(1+μx)/log(1+μ)`` of the normalised images, peak 1.
+
+    ``tanh=True`` gives NTIRE 2021's ``log(1+μ·tanh(x))/log(1+μ)`` (with ``norm='gt-p99'``, ``mu=5000``).
+    """
+
+    lower_better: ClassVar[bool] = False
+    domain: ClassVar[str] = "mu-law"
+    default_params: ClassVar[dict[str, Any]] = {"mu": 10.0, "norm": "none", "tanh": False}
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.check_choice("norm", NORMS)
+        if float(self.params["mu"]) <= 0:
+            raise HDRBenchError(f"metric '{self.name}': mu must be > 0 (got {self.params['mu']})")
+
+    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        pred, gt = pred.double(), gt.double()
+        f = reference_factor(gt, self.params["norm"])
+        tone = tanh_mu_law if self.params["tanh"] else mu_law
+        mu = float(self.params["mu"])
+        return psnr(tone(pred / f, mu), tone(gt / f, mu), 1.0)
+
+
+@register_metric("pu21-psnr")
+class PU21PSNR(Metric):
+    """PSNR on PU21-encoded RGB (``banding_glare``), peak 256, as gfxdisp/pu21 ``pu21_metric(…, 'PSNR')``.
+
+    PU21 needs absolute luminance: with ``anchor='gt-max'`` the ground truth's maximum is mapped to
+    ``peak_luminance`` cd/m² (both images, one factor); with ``anchor='absolute'`` values × ``scale`` are cd/m².
+    """
+
+    lower_better: ClassVar[bool] = False
+    domain: ClassVar[str] = "pu21"
+    default_params: ClassVar[dict[str, Any]] = {"anchor": "gt-max", "peak_luminance": 4000.0, "scale": 1.0}
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.check_choice("anchor", ANCHORS)
+
+    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        p = self.params
+        pred, gt = to_absolute(pred.double(), gt.double(), p["anchor"], float(p["peak_luminance"]), float(p["scale"]))
+        return psnr(pu21_encode(pred), pu21_encode(gt), 256.0)
