@@ -1,0 +1,129 @@
+"""``hdrbench score``: metrics of a prediction against a ground truth (two files or two folders)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+from tqdm import tqdm
+
+from hdrbench import io
+from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.protocols import PROTOCOLS
+from hdrbench.metrics.scoring import Scorer
+
+SCORE_SUFFIXES = (".npy", ".exr", ".hdr", ".pfm", ".png", ".tif", ".tiff")
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``METRIC.KEY=VALUE`` strings → ``{metric: {key: value}}`` (values parsed as JSON when they can be)."""
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        metric, dot, param = key.partition(".")
+        if not sep or not dot or not metric or not param:
+            raise HDRBenchError(f"--param '{pair}' must be METRIC.KEY=VALUE, e.g. ssim.domain=mu-law")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        out.setdefault(metric.lower(), {})[param] = parsed
+    return out
+
+
+def _index(folder: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in SCORE_SUFFIXES:
+            if p.stem in files:
+                raise HDRBenchError(f"two files share the stem '{p.stem}' ({files[p.stem].name}, {p.name}); keep one",
+                                    folder)
+            files[p.stem] = p
+    if not files:
+        raise HDRBenchError(f"no HDR images ({', '.join(SCORE_SUFFIXES)}) in this folder", folder)
+    return files
+
+
+def _pairs(pred: Path, gt: Path) -> list[tuple[Path, Path]]:
+    """(prediction, ground truth) files: the two files, or the two folders paired by file stem."""
+    for p in (pred, gt):
+        if not p.exists():
+            raise HDRBenchError("not found; check the path", p)
+    if pred.is_dir() != gt.is_dir():
+        raise HDRBenchError("PRED and GT must both be files or both be folders", pred)
+    if not pred.is_dir():
+        return [(pred, gt)]
+    preds, gts = _index(pred), _index(gt)
+    missing = [s for s in gts if s not in preds]
+    if missing:
+        raise HDRBenchError(f"{len(missing)} ground-truth image(s) have no prediction of the same stem (first: "
+                            f"'{missing[0]}'); predictions must be named like the ground truth", pred)
+    return [(preds[s], gts[s]) for s in gts]
+
+
+def _json_value(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+@click.command("score")
+@click.argument("pred", type=click.Path(path_type=Path))
+@click.argument("gt", type=click.Path(path_type=Path))
+@click.option("--metric", "metrics", multiple=True,
+              help="Metric name (repeatable; default: the protocol's list). See 'hdrbench list'.")
+@click.option("--protocol", default="dcdr", show_default=True, type=click.Choice(sorted(PROTOCOLS)),
+              help="Named protocol: normalisation and metric parameters (see the README).")
+@click.option("--ppd", type=float, default=None, help="HDR-VDP-2 pixels per degree (protocol dcdr: 24).")
+@click.option("--scale", type=float, default=None,
+              help="HDR-VDP-2 input scale: cd/m² of a value of 1.0 after the protocol's normalisation (dcdr: 1).")
+@click.option("--param", "params", multiple=True, help="Metric parameter METRIC.KEY=VALUE (repeatable).")
+@click.option("--crf/--no-crf", default=None,
+              help="Also report every metric on the CRF-corrected prediction, as METRIC@crf (default: protocol's).")
+@click.option("--clamp", is_flag=True,
+              help="Repair predictions instead of failing: NaN/-inf/negatives -> 0, +inf -> max of the ground truth.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per pair per line on stdout.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of per-pair scores (with OUT.json: protocol and metric parameters).")
+@click.option("--device", default="cuda" if torch.cuda.is_available() else "cpu", show_default=True)
+def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, ppd: float | None, scale: float | None,
+              params: tuple[str, ...], crf: bool | None, clamp: bool, as_json: bool, out: Path | None,
+              device: str) -> None:
+    """Score linear HDR prediction(s) PRED against ground truth GT (files or folders paired by stem).
+
+    Formats: .exr, .hdr, .pfm, .npy, 16-bit PNG/TIFF (divided by 65535).
+    """
+    overrides = _parse_params(params)
+    if ppd is not None:
+        overrides.setdefault("hdrvdp2", {})["ppd"] = ppd
+    if scale is not None:
+        overrides.setdefault("hdrvdp2", {})["scale"] = scale
+    pairs = _pairs(pred, gt)
+    scorer = Scorer(protocol, metrics, overrides, crf=crf, device=device)
+    rows = []
+    for p, g in tqdm(pairs, desc=f"score ({protocol})", unit="pair", disable=len(pairs) == 1):
+        values = scorer.score_arrays(io.read_hdr(p), io.read_hdr(g), str(p), str(g), clamp=clamp)
+        rows.append({"pred": str(p), "gt": str(g), **values})
+        if as_json:
+            record = {"pred": str(p), "gt": str(g), "protocol": scorer.protocol.name,
+                      "metrics": {k: _json_value(v) for k, v in values.items()}}
+            click.echo(json.dumps(record))
+    if out is not None:
+        import pandas as pd
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows, columns=["pred", "gt", *scorer.columns]).to_csv(out, index=False)
+        out.with_name(out.name + ".json").write_text(json.dumps(scorer.describe(), indent=2, default=str))
+    if not as_json:
+        label = "" if len(rows) == 1 else f" (mean of {len(rows)} pairs)"
+        click.echo(f"protocol {scorer.protocol.name}{label}")
+        for col in scorer.columns:
+            vals = [r[col] for r in rows]
+            mean = sum(vals) / len(vals)
+            name = col.removesuffix("@crf")
+            arrow = "↓" if scorer.metrics[name].lower_better else "↑"
+            click.echo(f"  {col:<16} {mean:10.4f} {arrow}")
+        if out is not None:
+            click.echo(f"wrote {out}")
