@@ -1,0 +1,114 @@
+"""HDR-VDP 2.2.x in torch: :func:`hdrvdp2` (Q, P_det, P_map, C_max) and the registered metric ``hdrvdp2``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.base import Metric
+from hdrbench.metrics.hdrvdp2.masking import mask_and_pool
+from hdrbench.metrics.hdrvdp2.params import HDRVDPParams
+from hdrbench.metrics.hdrvdp2.pathway import encode, filter_base_band, visual_pathway
+from hdrbench.metrics.hdrvdp2.photoreceptors import default_lmsr_matrix, lmsr_matrix_from_hdrvdp_dir
+from hdrbench.metrics.hdrvdp2.pyramid import reconstruct_steerable_pyramid
+from hdrbench.registry import register_metric
+
+
+@dataclass
+class HDRVDP2Result:
+    """Outputs per image: ``Q`` (N,) quality (100 = identical), ``P_det`` (N,) detection probability,
+    ``P_map`` (N, H, W) per-pixel detection probability, ``C_max`` (N,) max threshold-normalised contrast."""
+
+    Q: torch.Tensor
+    P_det: torch.Tensor
+    P_map: torch.Tensor
+    C_max: torch.Tensor
+
+
+def _as_nchw(x: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if t.ndim == 2:
+        t = t[None, None]
+    elif t.ndim == 3:  # (H, W, C) as in MATLAB
+        t = t.permute(2, 0, 1)[None]
+    if t.ndim != 4:
+        raise HDRBenchError(f"hdrvdp2: {name} must be (H, W), (H, W, C) or (N, C, H, W), got {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise HDRBenchError(f"hdrvdp2: {name} contains NaN or inf values")
+    return t.to(torch.float64)
+
+
+def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarray, color_encoding: str = "rgb-native",
+            pixels_per_degree: float = 24.0, input_scale: float = 1.0, *, surround_l: float = 1e-5,
+            hdrvdp_dir: str | Path | None = None, rgb_display: str = "ccfl-lcd", compute_p_map: bool = True,
+            params: HDRVDPParams | None = None) -> HDRVDP2Result:
+    """HDR-VDP 2.2.x of ``test`` against ``reference`` (test first, as ``hdrvdp(test, reference, ...)``).
+
+    Images: ``(N, C, H, W)`` tensors, or one ``(H, W[, C])`` array. ``input_scale``: the luminance in cd/m^2
+    of a pixel value of 1.0 (applied before the absolute encodings ``rgb-native``, ``rgb-bt.709``,
+    ``luminance``, ``xyz``; ignored by the display encodings). ``hdrvdp_dir``: a copy of the original
+    HDR-VDP folder whose ``data/`` spectra are then integrated instead of the built-in photoreceptor matrix.
+    """
+    t, r = _as_nchw(test, "test"), _as_nchw(reference, "reference")
+    if t.shape != r.shape:
+        raise HDRBenchError(f"hdrvdp2: test {tuple(t.shape)} and reference {tuple(r.shape)} differ in shape")
+    params = params or HDRVDPParams(pix_per_deg=float(pixels_per_degree), surround_l=surround_l)
+    if color_encoding.lower() not in ("luma-display", "srgb-display"):
+        t, r = t * input_scale, r * input_scale
+    t, r = encode(t, color_encoding), encode(r, color_encoding)
+    n = t.shape[0]
+    channels = t.shape[1]
+    lmsr = lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir, channels, rgb_display) if hdrvdp_dir else \
+        default_lmsr_matrix(channels)
+    out = visual_pathway(torch.cat([r, t]), lmsr, params)  # reference first: its base band sets the pad value
+    bands_r = [b[:n] for b in out.bands]
+    bands_t = [b[n:] for b in out.bands]
+    l_mean = out.l_adapt.mean(dim=(-2, -1))
+    pad = bands_r[-1].mean(dim=(1, 2, 3))
+    base = filter_base_band(torch.cat([bands_r[-1], bands_t[-1]]), l_mean, torch.cat([pad, pad]),
+                            float(out.band_freq[-1]), params)
+    bands_r[-1], bands_t[-1] = base[:n], base[n:]
+    l_adapt = (out.l_adapt[n:] + out.l_adapt[:n]) / 2
+    diff_mask = ((t - r).abs() / r > 0.001).any(dim=1).to(t.dtype)
+    q, d_bands = mask_and_pool(bands_t, bands_r, l_adapt, diff_mask, out.band_freq, params)
+    if not compute_p_map:
+        nan = torch.full_like(q, float("nan"))
+        return HDRVDP2Result(q, nan, torch.empty(0), nan)
+    s_map = reconstruct_steerable_pyramid(d_bands)[:, 0].abs()
+    if params.do_spatial_pooling:
+        s_map = s_map.sum(dim=(-2, -1), keepdim=True) / (s_map.amax(dim=(-2, -1), keepdim=True) + 1e-12) * s_map
+    p_map = 1 - torch.exp(np.log(0.5) * s_map)
+    return HDRVDP2Result(q, p_map.amax(dim=(-2, -1)), p_map, s_map.amax(dim=(-2, -1)))
+
+
+@register_metric("hdrvdp2")
+class HDRVDP2(Metric):
+    """HDR-VDP-2 quality Q (2.2.1+ scale, 100 = identical, higher is better), torch port or original under Octave."""
+
+    lower_better = False
+    domain = "linear"
+    default_params: dict[str, Any] = {"pixels_per_degree": 24.0, "input_scale": 1.0, "color_encoding": "rgb-native",
+                                      "surround_l": 1e-5, "hdrvdp_dir": None, "backend": "torch",
+                                      "octave_path": None}
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        if self.params["backend"] not in ("torch", "octave"):
+            raise HDRBenchError(f"metric 'hdrvdp2': backend must be 'torch' or 'octave', got '{self.params['backend']}'")
+
+    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        p = self.params
+        if p["backend"] == "octave":
+            from hdrbench.metrics.hdrvdp2.octave import hdrvdp2_octave
+
+            return torch.tensor([hdrvdp2_octave(pr, g, p["octave_path"], p["color_encoding"], p["pixels_per_degree"],
+                                                p["input_scale"])["Q"] for pr, g in zip(pred, gt)],
+                                dtype=torch.float64)
+        res = hdrvdp2(pred, gt, p["color_encoding"], p["pixels_per_degree"], p["input_scale"],
+                      surround_l=p["surround_l"], hdrvdp_dir=p["hdrvdp_dir"], compute_p_map=False)
+        return res.Q

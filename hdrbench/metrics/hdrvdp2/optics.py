@@ -1,0 +1,67 @@
+"""Fourier-domain helpers: the cycles-per-degree lattice, the eye's MTF and large-kernel FFT filtering.
+
+Written from the documented behaviour of HDR-VDP 2.2.x (``create_cycdeg_image``, ``hdrvdp_mtf``,
+``fast_conv_fft``): the image is padded *after* its last row/column with a constant to the size of the
+filter (twice the image size), filtered by a real zero-phase transfer function, and cropped back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hdrbench.metrics.hdrvdp2.params import HDRVDPParams
+
+
+def cycdeg_grid(height: int, width: int, pix_per_deg: float, *, half: bool = False) -> np.ndarray:
+    """Radial spatial frequency (cycles/degree) of every DFT bin of a ``height x width`` lattice, float64.
+
+    Bin order is the DFT's (DC first, negative frequencies in the second half); frequencies are
+    ``k/N * pix_per_deg`` folded to ``[-ppd/2, ppd/2)``. With ``half`` only the ``width//2 + 1`` columns
+    that ``rfft2`` keeps are returned.
+    """
+    fy = np.fft.fftfreq(height) * pix_per_deg
+    fx = (np.fft.rfftfreq(width) if half else np.fft.fftfreq(width)) * pix_per_deg
+    if half and width % 2 == 0:
+        fx[-1] = -fx[-1]  # Nyquist bin folds to -ppd/2 (radial value unchanged)
+    return np.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+
+
+def eye_mtf(rho: np.ndarray, params: HDRVDPParams) -> np.ndarray:
+    """Optical modulation transfer function of the eye at frequency ``rho`` (cycles/degree): sum of 4 exponentials."""
+    mtf = np.zeros_like(rho, dtype=np.float64)
+    for a, b in zip(params.mtf_params_a, params.mtf_params_b):
+        mtf += a * np.exp(-b * rho)
+    return mtf
+
+
+def fft_filter_padded(x: torch.Tensor, transfer_half: torch.Tensor, pad_value: torch.Tensor | float,
+                      out_hw: tuple[int, int]) -> torch.Tensor:
+    """Filter ``x`` (``(..., H, W)``) by a real transfer function on a larger ``out_hw`` lattice.
+
+    ``x`` is padded after its last row/column with ``pad_value`` (a scalar, or a tensor broadcastable to
+    ``x.shape[:-2]``) to ``out_hw``, transformed with ``rfft2``, multiplied by ``transfer_half``
+    (``(PH, PW//2+1)``, real) and transformed back; the top-left ``H x W`` block is returned. Same dtype as ``x``.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = out_hw
+    pad = torch.as_tensor(pad_value, dtype=x.dtype, device=x.device)
+    canvas = pad.reshape(*pad.shape, 1, 1).expand(*x.shape[:-2], ph, pw).clone()
+    canvas[..., :h, :w] = x
+    spec = torch.fft.rfft2(canvas)
+    spec *= transfer_half.to(device=x.device, dtype=x.dtype)
+    return torch.fft.irfft2(spec, s=(ph, pw))[..., :h, :w]
+
+
+def optical_glare(img: torch.Tensor, params: HDRVDPParams) -> torch.Tensor:
+    """Retinal image: each channel of ``img`` (``(N, C, H, W)``, absolute cd/m^2) convolved with the eye's PSF.
+
+    The PSF is applied as its MTF on a ``2H x 2W`` lattice, the surround (``params.surround_l``) fills the
+    padding; the result is clamped to ``[1e-5, 1e10]`` as in HDR-VDP 2.2.x.
+    """
+    if not params.do_mtf:
+        return img
+    h, w = img.shape[-2:]
+    rho = cycdeg_grid(2 * h, 2 * w, params.pix_per_deg, half=True)
+    mtf = torch.from_numpy(eye_mtf(rho, params))
+    return fft_filter_padded(img, mtf, params.surround_l, (2 * h, 2 * w)).clamp(1e-5, 1e10)

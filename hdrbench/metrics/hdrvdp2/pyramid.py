@@ -1,0 +1,92 @@
+"""Steerable pyramid (Simoncelli & Freeman 1995) with the ``sp3`` filters, 4 orientations, ``reflect1`` edges.
+
+Reproduces matlabPyrTools' ``buildSpyr(im, 'auto', 'sp3Filters')`` (correlation with the filters, edges
+mirrored about the border pixel, factor-2 decimation keeping the even samples) and its adjoint
+``reconSpyr`` (zero-insertion upsampling and convolution), in torch on ``(N, 1, H, W)`` tensors.
+Filter taps: ``data/sp3_filters.json`` (see ``data/PROVENANCE.md``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+_FILTERS = Path(__file__).parent / "data" / "sp3_filters.json"
+
+
+@lru_cache(maxsize=1)
+def _taps() -> dict[str, torch.Tensor]:
+    raw = json.loads(_FILTERS.read_text())
+    return {k: torch.tensor(raw[k], dtype=torch.float64) for k in ("lo0filt", "hi0filt", "lofilt", "bfilts")}
+
+
+def sp3_filters(dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """The sp3 filters as conv weights: ``lo0``/``hi0``/``lo`` ``(1, 1, k, k)``, ``bands`` ``(4, 1, 9, 9)``."""
+    t = _taps()
+    as_w = lambda a: a.reshape(-1, 1, *a.shape[-2:]).to(dtype=dtype, device=device)  # noqa: E731
+    return {"lo0": as_w(t["lo0filt"]), "hi0": as_w(t["hi0filt"]), "lo": as_w(t["lofilt"]), "bands": as_w(t["bfilts"])}
+
+
+def max_pyramid_height(height: int, width: int, filter_size: int = 17) -> int:
+    """matlabPyrTools ``maxPyrHt``: how many times the image can be halved while it stays >= the filter."""
+    levels = 0
+    while height >= filter_size and width >= filter_size:
+        levels += 1
+        height, width = height // 2, width // 2
+    return levels
+
+
+def corr_dn(x: torch.Tensor, weight: torch.Tensor, step: int = 1) -> torch.Tensor:
+    """Correlate ``x`` ``(N, 1, H, W)`` with ``weight`` ``(K, 1, k, k)`` (``reflect1`` edges), keep every ``step``-th sample."""
+    p = weight.shape[-1] // 2
+    return F.conv2d(F.pad(x, (p, p, p, p), mode="reflect"), weight, stride=step)
+
+
+def _reflect_fold(y: torch.Tensor, p: int, size: int, dim: int) -> torch.Tensor:
+    """Adjoint of reflect padding by ``p`` along ``dim``: add the padded border back onto the mirrored pixels."""
+    j = torch.arange(size + 2 * p, device=y.device) - p
+    src = torch.where(j < 0, -j, torch.where(j > size - 1, 2 * (size - 1) - j, j))
+    shape = list(y.shape)
+    shape[dim] = size
+    return torch.zeros(shape, dtype=y.dtype, device=y.device).index_add_(dim, src, y)
+
+
+def up_conv(x: torch.Tensor, weight: torch.Tensor, out_hw: tuple[int, int], step: int = 1) -> torch.Tensor:
+    """Adjoint of :func:`corr_dn`: ``x`` ``(N, K, h, w)`` -> ``(N, 1, H, W)`` (upsample by ``step``, convolve, sum)."""
+    p = weight.shape[-1] // 2
+    (h, w), k = out_hw, weight.shape[-1]
+    op = ((h + 2 * p) - ((x.shape[-2] - 1) * step + k), (w + 2 * p) - ((x.shape[-1] - 1) * step + k))
+    y = F.conv_transpose2d(x, weight, stride=step, output_padding=op)
+    return _reflect_fold(_reflect_fold(y, p, h, -2), p, w, -1)
+
+
+def build_steerable_pyramid(img: torch.Tensor) -> list[torch.Tensor]:
+    """Decompose ``img`` ``(N, 1, H, W)`` into bands, finest first.
+
+    Returns ``[high-pass (N,1,H,W), level 1 (N,4,H,W), level 2 (N,4,ceil(H/2),..), ..., low-pass (N,1,h,w)]``
+    with ``max_pyramid_height`` oriented levels (``'auto'`` height of matlabPyrTools).
+    """
+    f = sp3_filters(img.dtype, img.device)
+    height = max_pyramid_height(*img.shape[-2:], f["lo"].shape[-1])
+    bands = [corr_dn(img, f["hi0"])]
+    lo = corr_dn(img, f["lo0"])
+    for _ in range(height):
+        bands.append(corr_dn(lo, f["bands"]))
+        lo = corr_dn(lo, f["lo"], step=2)
+    bands.append(lo)
+    return bands
+
+
+def reconstruct_steerable_pyramid(bands: list[torch.Tensor]) -> torch.Tensor:
+    """Inverse of :func:`build_steerable_pyramid` (matlabPyrTools ``reconSpyr``): ``(N, 1, H, W)``."""
+    f = sp3_filters(bands[0].dtype, bands[0].device)
+    res = bands[-1]
+    for level in reversed(bands[1:-1]):
+        hw = tuple(level.shape[-2:])
+        res = up_conv(res, f["lo"], hw, step=2) + up_conv(level, f["bands"], hw)
+    hw = tuple(bands[0].shape[-2:])
+    return up_conv(res, f["lo0"], hw) + up_conv(bands[0], f["hi0"], hw)
