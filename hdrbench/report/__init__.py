@@ -1,0 +1,1 @@
+"""Reports from the result store: tables (:mod:`.tables`), statistics (:mod:`.stats`), figures (:mod:`.plots`)."""

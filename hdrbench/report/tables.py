@@ -1,0 +1,179 @@
+"""Table 1–3 from the result store: CSV (with intervals and p-values), Markdown and LaTeX (booktabs).
+
+A table has one row per method and one column per (test set, metric), plus the parameter count for
+Table 1. In every column the best, second and third methods are ranked direction-aware (each metric's
+``lower_better``, stored with its scores) and coloured red / blue / green as in the paper: LaTeX
+``\\textcolor`` (needs ``xcolor``), Markdown 🔴 🔵 🟢 after the value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hdrbench.config import BenchConfig, TableSpec
+from hdrbench.errors import HDRBenchError
+from hdrbench.report.stats import bootstrap_ci, paired_test
+
+RANK_COLOURS = {1: "red", 2: "blue", 3: "green"}
+RANK_MARKS = {1: " 🔴", 2: " 🔵", 3: " 🟢"}
+METRIC_LABELS = {"psnr-l": ("PSNR-L", "PSNR-L"), "psnr-mu": ("PSNR-μ", r"PSNR-$\mu$"), "ssim": ("SSIM", "SSIM"),
+                 "lpips": ("LPIPS", "LPIPS"), "hdrvdp2": ("HDR-VDP2", "HDR-VDP2")}
+
+
+@dataclass
+class Table:
+    """One table's numbers: ``cells`` is tidy, one row per (method, test_set, metric)."""
+
+    spec: TableSpec
+    methods: list[str]
+    labels: dict[str, str]
+    columns: list[tuple[str, str]]
+    cells: pd.DataFrame
+    params: dict[str, int | None]
+
+
+def metric_label(metric: str, latex: bool = False) -> str:
+    return METRIC_LABELS.get(metric, (metric.upper(), metric.upper()))[1 if latex else 0]
+
+
+def test_set_label(test_set: str) -> str:
+    return test_set.replace("_", " ").capitalize()
+
+
+def format_params(n: int | None) -> str:
+    """``1.5M`` / ``600.0K`` / ``—`` for unknown."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return "—"
+    return f"{n / 1e6:.1f}M" if n >= 1e5 else f"{n / 1e3:.1f}K"
+
+
+def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, spec: TableSpec) -> Table:
+    """Means, bootstrap intervals, ranks and paired p-values of ``spec`` from the store's DataFrames."""
+    scores = scores[scores.dataset == cfg.dataset]
+    if scores.empty:
+        raise HDRBenchError(f"the result store has no scores for dataset '{cfg.dataset}'; run 'hdrbench evaluate' "
+                            "first", cfg.store_path)
+    present = list(dict.fromkeys(scores.method))
+    ids = [m for m in (spec.methods or [m.id for m in cfg.methods]) if m in present]
+    if not ids:
+        raise HDRBenchError(f"table '{spec.name}': none of its methods has scores yet", cfg.store_path)
+    metrics = [m for m in (spec.metrics or cfg.metrics or list(dict.fromkeys(scores.metric)))
+               if m in set(scores.metric)]
+    order = cfg.test_sets or list(dict.fromkeys(scores.test_set))
+    sets = [t for t in (spec.test_sets or order) if t in set(scores.test_set)]
+    records = []
+    for ts in sets:
+        for metric in metrics:
+            col = scores[(scores.test_set == ts) & (scores.metric == metric) & scores.method.isin(ids)]
+            wide = col.pivot(index="image", columns="method", values="value")
+            lower = bool(col.lower_better.iloc[0]) if len(col) else False
+            means = wide.mean()
+            ranks = means.rank(method="min", ascending=lower)
+            best = means.idxmin() if lower else means.idxmax()
+            for m in ids:
+                if m not in wide:
+                    continue
+                lo, hi = bootstrap_ci(wide[m].dropna().to_numpy(), confidence=cfg.confidence,
+                                      resamples=cfg.bootstrap, seed=cfg.seed)
+                both = wide[[m, best]].dropna()
+                p = math.nan if m == best else paired_test(both[m].to_numpy(), both[best].to_numpy(), cfg.paired_test)
+                records.append({"table": spec.name, "method": m, "test_set": ts, "metric": metric,
+                                "mean": float(means[m]), "ci_low": lo, "ci_high": hi,
+                                "n_images": int(wide[m].notna().sum()), "rank": int(ranks[m]),
+                                "lower_better": lower, "best": best, "test": cfg.paired_test, "p_vs_best": p})
+    cells = pd.DataFrame.from_records(records)
+    labels = {m: cfg.method(m).label if any(e.id == m for e in cfg.methods) else m for m in ids}
+    params = {}
+    for m in ids:
+        row = methods[methods.method == m]
+        params[m] = int(row.params.iloc[0]) if len(row) and pd.notna(row.params.iloc[0]) else None
+    return Table(spec, ids, labels, [(t, m) for t in sets for m in metrics], cells, params)
+
+
+def _decimals(cfg: BenchConfig, metric: str, values: pd.Series) -> int:
+    if metric in cfg.decimals:
+        return int(cfg.decimals[metric])
+    return 2 if values.abs().median() >= 10 else 4
+
+
+def _grid(cfg: BenchConfig, table: Table, latex: bool) -> pd.DataFrame:
+    """The displayed table: formatted, coloured values; rows = method labels, columns = (test set, metric)."""
+    data: dict[tuple[str, str], list[str]] = {}
+    for ts, metric in table.columns:
+        sub = table.cells[(table.cells.test_set == ts) & (table.cells.metric == metric)].set_index("method")
+        places = _decimals(cfg, metric, sub["mean"])
+        arrow = "↓" if bool(sub.lower_better.iloc[0]) else "↑"
+        if latex:
+            arrow = r"$\downarrow$" if arrow == "↓" else r"$\uparrow$"
+        column = []
+        for m in table.methods:
+            if m not in sub.index:
+                column.append("—")
+                continue
+            text, rank = f"{sub.at[m, 'mean']:.{places}f}", int(sub.at[m, "rank"])
+            if latex:
+                column.append(rf"\textcolor{{{RANK_COLOURS[rank]}}}{{{text}}}" if rank in RANK_COLOURS else text)
+            else:
+                column.append(text + RANK_MARKS.get(rank, ""))
+        data[(test_set_label(ts), f"{metric_label(metric, latex)}{arrow}")] = column
+    if table.spec.params:
+        arrow = r"$\downarrow$" if latex else "↓"
+        data[("", f"Params{arrow}")] = [format_params(table.params[m]) for m in table.methods]
+    labels = [table.labels[m].replace("_", r"\_") if latex else table.labels[m] for m in table.methods]
+    frame = pd.DataFrame(data, index=pd.Index(labels, name="Method"))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+def to_markdown(cfg: BenchConfig, table: Table) -> str:
+    grid = _grid(cfg, table, latex=False)
+    grid.columns = [f"{a} {b}".strip() for a, b in grid.columns]
+    title = table.spec.title or table.spec.name
+    legend = ("🔴 best, 🔵 second, 🟢 third (direction-aware); mean over images; intervals and p-values "
+              f"in {table.spec.name}.csv")
+    return f"**{title}**\n\n{grid.to_markdown()}\n\n{legend}\n"
+
+
+def to_latex(cfg: BenchConfig, table: Table) -> str:
+    grid = _grid(cfg, table, latex=True)
+    body = grid.to_latex(escape=False, multicolumn=True, multicolumn_format="c",
+                         column_format="l" + "c" * grid.shape[1])  # booktabs rules by default
+    caption = (table.spec.title or table.spec.name) + r" (\textcolor{red}{red}: the best, \textcolor{blue}{blue}: " \
+        r"the second, \textcolor{green}{green}: the third)"
+    return ("% needs \\usepackage{booktabs,xcolor}\n\\begin{table*}[t]\n\\centering\n\\resizebox{\\textwidth}{!}{%\n"
+            f"{body}}}\n\\caption{{{caption}}}\n\\label{{tab:{table.spec.name}}}\n\\end{{table*}}\n")
+
+
+def write_table(cfg: BenchConfig, table: Table, out_dir: Path) -> list[Path]:
+    """Write ``<name>.csv`` (tidy cells + labels + params), ``<name>.md`` and ``<name>.tex``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = table.spec.name
+    cells = table.cells.copy()
+    cells.insert(2, "label", cells.method.map(table.labels))
+    cells["params"] = cells.method.map(lambda m: table.params.get(m)).astype("Int64")
+    paths = [out_dir / f"{name}.csv", out_dir / f"{name}.md", out_dir / f"{name}.tex"]
+    cells.to_csv(paths[0], index=False, float_format="%.6g")
+    paths[1].write_text(to_markdown(cfg, table), encoding="utf-8")
+    paths[2].write_text(to_latex(cfg, table), encoding="utf-8")
+    return paths
+
+
+def write_reports(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
+    """Every table of ``cfg`` (Table 1 always, the ablations as configured) from its result store."""
+    from hdrbench.evaluate.store import ResultStore
+
+    if not cfg.store_path.is_file():
+        raise HDRBenchError("no result store yet; run 'hdrbench evaluate' (or 'hdrbench run') first", cfg.store_path)
+    with ResultStore(cfg.store_path) as store:
+        scores, methods = store.scores(), store.methods()
+    paths: list[Path] = []
+    for spec in cfg.tables:
+        paths += write_table(cfg, build_table(cfg, scores, methods, spec), out_dir or cfg.output)
+    return paths
+
+
+__all__ = ["Table", "build_table", "write_reports", "write_table"]
