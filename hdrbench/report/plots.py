@@ -1,0 +1,173 @@
+"""Figure-5-style comparison grids and per-image metric distributions (matplotlib, PNG and PDF).
+
+``figure5``: one row per shown image; columns: the LDR input, every method, the ground truth. Each panel
+has a red box (the region with the most clipped LDR pixels) and its zoom-in inset in the lower-left
+corner. Written twice: *linear* (HDR values shown as they are, clipped to [0, 1], as the paper does: the
+well-exposed regions look dark) and *tone-mapped* (every panel of a row scaled by the same factor, the
+ground truth's 99th percentile → 1, then gamma 2.2). ``figure5_metrics``: per-image scores as box plots,
+one panel per (test set, metric). Images come from the dataset; predictions from the EXR files written by
+``hdrbench evaluate`` (or an external method's folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from hdrbench import io
+from hdrbench.config import BenchConfig
+from hdrbench.errors import HDRBenchError
+from hdrbench.report.tables import metric_label, test_set_label
+
+LDR_CLIP = 0.99
+
+
+def select_box(ldr: np.ndarray, size: int) -> tuple[int, int, int]:
+    """``(y, x, size)`` of the square whose LDR ``(H, W, 3)`` has the most clipped pixels (centre on ties)."""
+    h, w = ldr.shape[:2]
+    size = max(4, min(size, h, w))
+    clipped = (ldr.max(axis=-1) >= LDR_CLIP).astype(np.float64)
+    if not clipped.any():
+        clipped = ldr.mean(axis=-1)  # no clipping: the brightest region
+    density = ndimage.uniform_filter(clipped, size=size, mode="constant")
+    half = size // 2
+    valid = np.full_like(density, -np.inf)
+    valid[half:h - (size - half) + 1, half:w - (size - half) + 1] = \
+        density[half:h - (size - half) + 1, half:w - (size - half) + 1]
+    cy, cx = np.unravel_index(int(np.argmax(valid)), valid.shape)
+    return int(cy - half), int(cx - half), size
+
+
+def tonemap(hdr: np.ndarray, scale: float, gamma: float = 2.2) -> np.ndarray:
+    """Display-referred [0, 1]: ``clip(hdr * scale) ** (1 / gamma)``."""
+    return np.clip(np.nan_to_num(hdr) * scale, 0.0, 1.0) ** (1.0 / gamma)
+
+
+def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str], list[list[np.ndarray]]]:
+    """``(image ids, rows)``: each row is [ldr, prediction per method..., gt] as float (H, W, 3)."""
+    from hdrbench.datasets.base import create_dataset
+    from hdrbench.evaluate.runner import figure_images, prediction_path
+
+    dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
+    test_set, ids = figure_images(cfg, dataset)
+    pairs = {p.id: p for p in dataset.pairs(test_set)}
+    rows = []
+    for image in ids:
+        ldr, hdr = dataset.load_pair(pairs[image])
+        row = [ldr]
+        for method_id, _ in methods:
+            entry = cfg.method(method_id)
+            path = prediction_path(cfg, method_id, test_set, image)
+            if entry.external and not path.is_file():
+                found = [p for p in (Path(entry.external) / test_set / f"{image}.exr",
+                                     Path(entry.external) / f"{image}.exr") if p.is_file()]
+                path = found[0] if found else path
+            if not path.is_file():
+                raise HDRBenchError(f"no saved prediction of '{method_id}' for figure image '{image}'; run "
+                                    "'hdrbench evaluate' with the same [plot] settings first", path)
+            row.append(io.read_hdr(path))
+        rows.append(row + [hdr])
+    return ids, rows
+
+
+def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[np.ndarray]], tonemapped: bool,
+          box: int, stem: Path, formats: list[str]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    ncol, nrow = len(titles), len(rows)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(1.9 * ncol, 1.9 * nrow + 0.4), squeeze=False)
+    for r, (image, row) in enumerate(zip(ids, rows)):
+        gt = row[-1]
+        scale = 1.0 / (float(np.percentile(gt, 99)) or float(gt.max()) or 1.0)
+        y, x, s = select_box(row[0], box or min(gt.shape[:2]) // 5)
+        for c, img in enumerate(row):
+            ax = axes[r, c]
+            if c == 0 or not tonemapped:  # the display-referred input; or linear HDR as the paper shows it
+                shown = np.clip(img, 0.0, 1.0)
+            else:
+                shown = tonemap(img, scale)
+            ax.imshow(shown, interpolation="nearest")
+            ax.add_patch(Rectangle((x - 0.5, y - 0.5), s, s, fill=False, edgecolor="red", linewidth=1.2))
+            inset = ax.inset_axes((0.0, 0.0, 0.42, 0.42))  # lower-left corner
+            inset.imshow(shown[y:y + s, x:x + s], interpolation="nearest")
+            inset.set_xticks([])
+            inset.set_yticks([])
+            for spine in inset.spines.values():
+                spine.set_edgecolor("red")
+                spine.set_linewidth(1.2)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(titles[c], fontsize=8)
+            if c == 0:
+                ax.set_ylabel(image, fontsize=7)
+    fig.suptitle(f"{cfg.name}: {'tone-mapped (×1/p99 of GT, gamma 2.2)' if tonemapped else 'linear HDR'}",
+                 fontsize=9)
+    fig.tight_layout()
+    paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
+    for p in paths:
+        fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return paths
+
+
+def metric_distributions(cfg: BenchConfig, scores: pd.DataFrame, stem: Path, formats: list[str]) -> list[Path]:
+    """Box plots of per-image scores: one panel per (test set, metric), one box per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scores = scores[scores.dataset == cfg.dataset]
+    sets = list(dict.fromkeys(scores.test_set))
+    metrics = [m for m in (cfg.metrics or list(dict.fromkeys(scores.metric))) if m in set(scores.metric)]
+    ids = [m.id for m in cfg.methods if m.id in set(scores.method)]
+    labels = [cfg.method(m).label for m in ids]
+    fig, axes = plt.subplots(len(sets), len(metrics), figsize=(2.6 * len(metrics), 0.25 * len(ids) + 2.2 * len(sets)),
+                             squeeze=False)
+    for r, ts in enumerate(sets):
+        for c, metric in enumerate(metrics):
+            ax = axes[r, c]
+            sub = scores[(scores.test_set == ts) & (scores.metric == metric)]
+            data = [sub.value[sub.method == m].to_numpy() for m in ids]
+            ax.boxplot(data, orientation="horizontal", tick_labels=labels, widths=0.6, showmeans=True)
+            arrow = "↓" if len(sub) and bool(sub.lower_better.iloc[0]) else "↑"
+            ax.set_title(f"{test_set_label(ts)}: {metric_label(metric)}{arrow}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            if c:
+                ax.set_yticklabels([])
+    fig.tight_layout()
+    paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
+    for p in paths:
+        fig.savefig(p, dpi=130)
+    plt.close(fig)
+    return paths
+
+
+def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
+    """``figure5`` (linear), ``figure5_tonemapped`` and ``figure5_metrics``, each as PNG and PDF."""
+    from hdrbench.evaluate.store import ResultStore
+
+    out = out_dir or cfg.output
+    out.mkdir(parents=True, exist_ok=True)
+    formats = [str(f) for f in cfg.plot.get("formats", ["png", "pdf"])]
+    methods = [(m.id, m.label) for m in cfg.methods]
+    ids, rows = _panels(cfg, methods)
+    titles = ["LDR input"] + [label for _, label in methods] + ["Ground truth"]
+    box = int(cfg.plot.get("box", 0))
+    paths = _grid(cfg, titles, ids, rows, False, box, out / "figure5", formats)
+    if cfg.plot.get("tonemapped", True):
+        paths += _grid(cfg, titles, ids, rows, True, box, out / "figure5_tonemapped", formats)
+    if cfg.store_path.is_file():
+        with ResultStore(cfg.store_path) as store:
+            scores = store.scores()
+        if not scores.empty:
+            paths += metric_distributions(cfg, scores, out / "figure5_metrics", formats)
+    return paths
