@@ -75,3 +75,9 @@ def test_lpips_metric_domains(reference):
     assert float(create_metric("lpips", domain="linear")(pred, gt)[0]) == pytest.approx(lin_ref, abs=1e-5)
     assert float(create_metric("lpips", domain="mu-law", mu=10)(pred, gt)[0]) == pytest.approx(mu_ref, abs=1e-5)
     assert create_metric("lpips").lower_better
+
+
+def test_lpips_too_small_is_a_clear_error(ours):
+    with pytest.raises(HDRBenchError, match="at least 31"):
+        ours(torch.zeros(1, 3, 30, 64), torch.zeros(1, 3, 30, 64))
+    assert float(ours(torch.zeros(1, 3, 31, 31), torch.zeros(1, 3, 31, 31))[0]) == 0.0

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torchvision.models import alexnet
 
+from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.transforms import NORMS, mu_law, reference_factor
 from hdrbench.registry import register_metric
@@ -24,6 +25,8 @@ LPIPS_SHIFT = (-0.030, -0.088, -0.188)
 LPIPS_SCALE = (0.458, 0.448, 0.450)
 #: Index of the last module of each AlexNet ``features`` stage LPIPS reads (relu1 … relu5).
 ALEX_TAPS = (1, 4, 7, 9, 11)
+#: Smallest side AlexNet's two max-pools accept (conv1 11/4 → 7, pool → 3, pool → 1).
+MIN_SIDE = 31
 
 
 class LPIPSAlex(nn.Module):
@@ -53,6 +56,9 @@ class LPIPSAlex(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if min(x.shape[-2:]) < MIN_SIDE:
+            raise HDRBenchError(f"LPIPS (AlexNet) needs images of at least {MIN_SIDE}×{MIN_SIDE} pixels "
+                                f"(got {x.shape[-1]}×{x.shape[-2]}); leave 'lpips' out for smaller images")
         n = x.shape[0]
         feats = self._taps(torch.cat([x, y]))  # one pass for both images
         total = torch.zeros(n, dtype=torch.float64, device=x.device)

@@ -1,0 +1,103 @@
+"""``hdrbench score``: files and folders, JSON lines, CSV with its parameter record, one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from skimage.metrics import peak_signal_noise_ratio
+
+from hdrbench import io
+from hdrbench.cli import main
+
+METRICS = ["--metric", "psnr-l", "--metric", "psnr-mu", "--metric", "ssim", "--metric", "lpips"]
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; (exit code, stdout, stderr)."""
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def folders(tmp_path, rng):
+    pred, gt = tmp_path / "pred", tmp_path / "gt"
+    pred.mkdir(), gt.mkdir()
+    for i in range(2):
+        g = rng.random((36, 44, 3)).astype(np.float32) * 0.9 + 0.05
+        io.write_exr(gt / f"img{i}.exr", g)
+        p = np.clip(g + rng.normal(0, 0.02, g.shape), 0, 1).astype(np.float32)
+        np.save(pred / f"img{i}.npy", p)
+    return pred, gt
+
+
+def test_score_two_files_json(folders, capsys):
+    pred, gt = folders
+    code, out, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", *METRICS, "--json")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 1
+    rec = json.loads(lines[0])
+    assert rec["protocol"] == "dcdr" and set(rec["metrics"]) == {"psnr-l", "psnr-mu", "ssim", "lpips"}
+    p, g = np.load(pred / "img0.npy"), io.read_hdr(gt / "img0.exr")
+    assert rec["metrics"]["psnr-l"] == pytest.approx(peak_signal_noise_ratio(g, p, data_range=1.0), abs=1e-3)
+    assert 0 < rec["metrics"]["lpips"] < 0.2 and 0.9 < rec["metrics"]["ssim"] <= 1
+
+
+def test_score_folders_csv_and_crf(folders, tmp_path, capsys):
+    pred, gt = folders
+    out_csv = tmp_path / "scores.csv"
+    code, out, err = run(capsys, "score", pred, gt, "--metric", "psnr-l", "--metric", "pu21-psnr", "--crf",
+                         "--protocol", "ntire2021", "--out", out_csv)
+    assert code == 0, err
+    df = pd.read_csv(out_csv)
+    assert list(df.columns) == ["pred", "gt", "psnr-l", "pu21-psnr", "psnr-l@crf", "pu21-psnr@crf"]
+    assert len(df) == 2 and df["psnr-l"].notna().all()
+    record = json.loads((tmp_path / "scores.csv.json").read_text())
+    assert record["protocol"]["name"] == "ntire2021" and record["metrics"]["psnr-l"]["params"]["gamma"] == 2.24
+    assert "mean of 2 pairs" in out
+
+
+def test_identical_images_json_null_for_infinite_psnr(folders, capsys):
+    _, gt = folders
+    code, out, _ = run(capsys, "score", gt / "img0.exr", gt / "img0.exr", "--metric", "psnr-l", "--json")
+    assert code == 0 and json.loads(out)["metrics"]["psnr-l"] is None
+    code, out, _ = run(capsys, "score", gt / "img0.exr", gt / "img0.exr", "--metric", "psnr-l")
+    assert code == 0 and math.isinf(float(out.split()[-2]))
+
+
+def test_bad_inputs_fail_with_one_line(folders, tmp_path, capsys):
+    pred, gt = folders
+    bad = np.load(pred / "img0.npy")
+    bad[3, 3, 1] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    code, out, err = run(capsys, "score", tmp_path / "nan.npy", gt / "img0.exr", "--metric", "psnr-l")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "nan.npy" in err and "--clamp" in err
+    code, out, err = run(capsys, "score", tmp_path / "nan.npy", gt / "img0.exr", "--metric", "psnr-l", "--clamp")
+    assert code == 0, err
+    np.save(tmp_path / "small.npy", bad[:-1])
+    code, _, err = run(capsys, "score", tmp_path / "small.npy", gt / "img0.exr", "--metric", "psnr-l")
+    assert code == 2 and "shape" in err and "small.npy" in err
+    io.write_exr(tmp_path / "black.exr", np.zeros((36, 44, 3), np.float32))
+    code, _, err = run(capsys, "score", pred / "img0.npy", tmp_path / "black.exr", "--metric", "psnr-l")
+    assert code == 2 and "black.exr" in err and "all zeros" in err
+    (pred / "img1.npy").unlink()
+    code, _, err = run(capsys, "score", pred, gt, "--metric", "psnr-l")
+    assert code == 2 and "'img1'" in err
+    code, _, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", "--param", "ssim.domain")
+    assert code == 2 and "METRIC.KEY=VALUE" in err
+
+
+def test_real_exit_code_and_single_stderr_line(folders, cli):
+    pred, gt = folders
+    proc = cli("score", pred / "img0.npy", gt / "img0.exr", "--metric", "psnr-x")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "unknown metric 'psnr-x'" in proc.stderr
