@@ -1,0 +1,24 @@
+"""``hdrbench evaluate``: score a benchmark's methods into ``<output>/results.sqlite`` (resumable)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("evaluate")
+@click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
+@click.option("--method", "methods", multiple=True, help="Method id(s) of the config to score (default: all).")
+@click.option("--save-predictions", is_flag=True, help="Also write every prediction as EXR under predictions/.")
+@click.option("--device", default=None, help="cpu / cuda (default: the config's).")
+def evaluate_cmd(config: str, methods: tuple[str, ...], save_predictions: bool, device: str | None) -> None:
+    """Run every method of CONFIG on every test image and store its metrics; a rerun skips what is stored."""
+    from dataclasses import replace
+
+    from hdrbench.config import load_config
+    from hdrbench.evaluate import evaluate
+
+    cfg = load_config(config)
+    cfg = replace(cfg, save_predictions=save_predictions or cfg.save_predictions, device=device or cfg.device)
+    summary = evaluate(cfg, methods=list(methods) or None)
+    click.echo(f"{summary.added} scores added ({summary.scored_images} images scored, {summary.skipped_images} "
+               f"already stored) -> {cfg.store_path}")

@@ -1,0 +1,24 @@
+"""``hdrbench report``: Table 1 (and the configured ablation tables) as CSV, Markdown and LaTeX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("report")
+@click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: the output folder).")
+@click.option("--quiet", is_flag=True, help="Do not print Table 1.")
+def report_cmd(config: str, out: str | None, quiet: bool) -> None:
+    """Write the tables of CONFIG from its result store and print Table 1 (Markdown)."""
+    from hdrbench.config import load_config
+    from hdrbench.report.tables import write_reports
+
+    cfg = load_config(config)
+    paths = write_reports(cfg, Path(out) if out else None)
+    if not quiet:
+        md = next(p for p in paths if p.name == "table1.md")
+        click.echo(md.read_text(encoding="utf-8"))
+    click.echo("wrote " + ", ".join(str(p) for p in paths))

@@ -1,0 +1,55 @@
+"""``hdrbench run``: the whole benchmark, train → evaluate → report → plot, skipping what is done."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+
+@click.command("run")
+@click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
+@click.option("--skip-train", is_flag=True, help="Evaluate existing checkpoints only.")
+@click.option("--device", default=None, help="cpu / cuda (default: the config's).")
+def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
+    """Run the benchmark CONFIG end to end. Killed mid-way, the same command resumes: finished trainings and
+    stored scores are kept, an interrupted training continues from its last checkpoint."""
+    from dataclasses import replace
+
+    from hdrbench.config import load_config
+    from hdrbench.evaluate import evaluate
+    from hdrbench.report.plots import write_figures
+    from hdrbench.report.tables import write_reports
+    from hdrbench.train import job_for, train
+    from hdrbench.train.distributed import init_distributed
+
+    t0 = time.perf_counter()
+    cfg = load_config(config)
+    if device:
+        cfg = replace(cfg, device=device)
+    info = init_distributed(cfg.resolved_device())
+    timings: dict[str, float] = {}
+    say = click.echo if info.is_main else (lambda *a, **k: None)
+    if not skip_train:
+        for entry in cfg.methods:
+            if entry.train:
+                result = train(job_for(cfg, entry))
+                timings[f"train/{entry.id}"] = round(result.seconds, 2)
+                state = "done before" if result.skipped else f"{result.steps} it, {result.seconds:.1f} s"
+                say(f"train {entry.id}: {state}")
+    t = time.perf_counter()
+    summary = evaluate(cfg)
+    timings["evaluate"] = round(time.perf_counter() - t, 2)
+    say(f"evaluate: {summary.added} scores added, {summary.skipped_images} images already stored")
+    if info.is_main:
+        t = time.perf_counter()
+        paths = write_reports(cfg)
+        timings["report"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        paths += write_figures(cfg)
+        timings["plot"] = round(time.perf_counter() - t, 2)
+        timings["total"] = round(time.perf_counter() - t0, 2)
+        (cfg.output / "timings.json").write_text(json.dumps(timings, indent=1))
+        say((cfg.output / "table1.md").read_text(encoding="utf-8"))
+        say(f"{cfg.name}: {timings['total']:.0f} s this run; wrote {len(paths)} files to {cfg.output}")

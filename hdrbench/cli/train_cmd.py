@@ -1,0 +1,61 @@
+"""``hdrbench train``: train one method (its recipe, resumable checkpoints, DDP under torchrun)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hdrbench.errors import HDRBenchError
+
+
+@click.command("train")
+@click.option("--method", "method_id", required=True, help="Method: a registered name, or a method id of --config.")
+@click.option("--dataset", default=None, help="Registered dataset (default: the config's, else 'demo').")
+@click.option("--root", type=click.Path(file_okay=False), default=None, help="Dataset root folder.")
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help="bench.toml: budgets, dataset and output folder come from it.")
+@click.option("--iterations", type=int, default=None, help="Total iterations (overrides the recipe).")
+@click.option("--batch-size", type=int, default=None, help="Batch size per process (overrides the recipe).")
+@click.option("--patch-size", type=int, default=None, help="Training patch size (overrides the recipe).")
+@click.option("--protocol", default=None, help="Recipe protocol: 'official' (the method's) or 'paper' (DCDR §4.4.1).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run folder (default: <output>/checkpoints/<method> with --config, else results/train/<method>).")
+@click.option("--checkpoint-every", type=int, default=None, help="Checkpoint period in iterations.")
+@click.option("--device", default=None, help="cpu / cuda (default: cuda when available).")
+@click.option("--seed", type=int, default=None, help="Seed of initialisation, patches and dropout.")
+@click.option("--fresh", is_flag=True, help="Delete the run folder and start over instead of resuming.")
+def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str | None, iterations: int | None,
+              batch_size: int | None, patch_size: int | None, protocol: str | None, out: str | None,
+              checkpoint_every: int | None, device: str | None, seed: int | None, fresh: bool) -> None:
+    """Train METHOD; rerunning the same command after a crash resumes from the last checkpoint."""
+    from hdrbench.config import MethodEntry, load_config, parse_config
+    from hdrbench.train import job_for, train
+
+    if config:
+        cfg = load_config(config)
+        entry = next((m for m in cfg.methods if m.id == method_id), None)
+        if entry is None:
+            entry = next((m for m in cfg.methods if m.name == method_id), None) or cfg.method(method_id)
+        if entry.external:
+            raise HDRBenchError(f"method '{entry.id}' is external (predictions made elsewhere): nothing to train")
+    else:
+        cfg = parse_config({"dataset": {"name": dataset or "demo"},
+                            "methods": [{"name": method_id, "train": True}]}, Path.cwd() / "cli.toml")
+        entry = cfg.methods[0]
+    if dataset or root:
+        from dataclasses import replace
+
+        cfg = replace(cfg, dataset=dataset or cfg.dataset, dataset_root=root or cfg.dataset_root)
+    overrides = {k: v for k, v in {"iterations": iterations, "batch_size": batch_size,
+                                    "patch_size": patch_size}.items() if v is not None}
+    entry = MethodEntry(**{**entry.__dict__, "recipe": {**entry.recipe, **overrides}})
+    run_dir = Path(out) if out else (cfg.checkpoint_dir(entry.id) if config else Path("results/train") / entry.id)
+    job = job_for(cfg, entry, run_dir=run_dir, protocol=protocol, checkpoint_every=checkpoint_every,
+                  device=device, seed=seed)
+    result = train(job, fresh=fresh)
+    if result.skipped:
+        click.echo(f"{entry.id}: already trained ({result.weights}); --fresh retrains")
+    else:
+        resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
+        click.echo(f"{entry.id}: {result.steps} iterations in {result.seconds:.1f} s{resumed} -> {result.weights}")
