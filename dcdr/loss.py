@@ -1,0 +1,78 @@
+"""DCDR-UNet's training loss, eqs. (7)–(8): ``L = Tanh_L1 + w_vgg · L_VGG``, ``w_vgg = 0.1``.
+
+``Tanh_L1 = mean |tanh(pred) − tanh(gt)|`` (HDRUNet's loss, reused from :mod:`baselines.hdrunet`).
+
+``L_VGG = Σ_{l ∈ S} mean_{c, x, y} (φ_l(pred) − φ_l(gt))²`` with ``S`` = the last conv of each of VGG19's
+five blocks: conv1_2, conv2_2, conv3_4, conv4_4, conv5_4 (the paper's indices (1,2), (2,4), (3,8), (4,12),
+(5,16) count convs from the input). Choices the paper leaves open, and why:
+
+* **Before the ReLU** (default): eq. (7) takes "the feature map obtained by the j-th convolution", and
+  pre-activation features are dense (ReLU outputs of deep layers are mostly zero, which is worse for the
+  dark, mostly unsaturated linear HDR patches; ESRGAN's argument). ``after_relu=True`` takes SRGAN's
+  [18] post-activation features instead.
+* **Mean over channels too**: eq. (7) normalises by ``W·H`` only, i.e. literally sums over channels; we
+  average over channels as well (SRGAN's MSE, ``F.mse_loss``). Summing multiplies each layer's term by
+  its 64–512 channels; on [0, 1] linear HDR with 1–5 % noise the channel-mean VGG term is already
+  ~10³ × Tanh_L1 (``dcdr/README.md``), so the literal sum would leave the pixel loss no weight at all.
+* Inputs are the linear HDR tensors as predicted (no tone mapping), standardised with ImageNet's mean/std
+  as torchvision's VGG expects.
+
+Without VGG19 weights offline, :class:`hdrbench.losses.VGGFeatures` substitutes VGG16 (conv3_4 → conv3_3,
+conv4_4 → conv4_3, conv5_4 → conv5_3); :attr:`DCDRLoss.substitution` and :meth:`DCDRLoss.describe` record
+it so training stores it with its results. ``vgg_weight = 0`` (Table 3, "no VGG loss") loads no VGG at all.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from baselines.hdrunet import TanhL1Loss
+from hdrbench.losses import VGGFeatures
+
+VGG19_S = ("conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4")
+
+
+class DCDRLoss(nn.Module):
+    """Eq. (8): ``loss(pred, gt, ldr=None)`` → scalar. ``pred``, ``gt`` (N, 3, H, W) linear HDR (≥ 0, [0, 1]
+    for the paper's data; ``pred`` unbounded); ``ldr`` is unused."""
+
+    def __init__(self, vgg_weight: float = 0.1, vgg_weights: str | os.PathLike | None = None,
+                 after_relu: bool = False):
+        super().__init__()
+        self.tanh_l1 = TanhL1Loss()
+        self.vgg_weight = float(vgg_weight)
+        self.after_relu = after_relu
+        layers = [name.replace("conv", "relu") if after_relu else name for name in VGG19_S]
+        self.vgg = VGGFeatures(layers, arch="vgg19", weights=vgg_weights) if self.vgg_weight > 0 else None
+
+    @property
+    def substitution(self) -> str | None:
+        """The VGG backbone substitution in use (e.g. ``"vgg19 -> vgg16 (…)"``), or None."""
+        return self.vgg.substitution if self.vgg is not None else None
+
+    def vgg_loss(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        """Eq. (7) (channel-averaged, see the module docstring); 0 when the VGG term is off."""
+        if self.vgg is None:
+            return pred.new_zeros(())
+        with torch.no_grad():
+            target = self.vgg(gt)
+        return sum((F.mse_loss(a, b) for a, b in zip(self.vgg(pred), target)), pred.new_zeros(()))
+
+    def components(self, pred: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The two terms of eq. (8), unweighted: ``{"tanh_l1": …, "vgg": …}``."""
+        return {"tanh_l1": self.tanh_l1(pred, gt), "vgg": self.vgg_loss(pred, gt)}
+
+    def forward(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
+        terms = self.components(pred, gt)
+        return terms["tanh_l1"] + self.vgg_weight * terms["vgg"]
+
+    def describe(self) -> dict[str, object]:
+        """What the loss is made of, including which VGG weights and layers were used."""
+        return {"loss": "tanh_l1 + vgg_weight * vgg", "vgg_weight": self.vgg_weight,
+                "vgg_features": "after ReLU" if self.after_relu else "before ReLU",
+                "vgg_reduction": "sum over layers of mean over (C, H, W)",
+                "vgg": self.vgg.describe() if self.vgg is not None else None}

@@ -1,0 +1,112 @@
+"""DCDR-UNet and its ablations as registered hdrbench methods.
+
+``dcdr`` is the full model; ``dcdr-no-dcrb``, ``dcdr-no-tone`` and ``dcdr-no-cond`` are Table 2's columns,
+``dcdr-no-vgg`` and ``dcdr-no-dcrb-no-vgg`` complete Table 3 (trained with ``Tanh_L1`` only). Every one
+accepts the same options (``hdrbench predict --option KEY=VALUE``); the ablations only change defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from dcdr.loss import DCDRLoss
+from dcdr.network import DCDRConfig, DCDRUNet
+from hdrbench.method import Method, Recipe
+from hdrbench.registry import register_method
+
+_NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dcrb", "tone", "cond", "relu_between")
+
+
+@register_method("dcdr")
+class DCDR(Method):
+    """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
+    ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
+    dict file, else the offline cache), ``vgg_after_relu``."""
+
+    citation = ("H. Kim, S. Kim et al. (Samsung Research America). DCDR-UNet: Deformable Convolution Based Detail "
+                "Restoration via U-shape Network for Single Image HDR Reconstruction. CVPR Workshops (NTIRE) 2024.")
+    summary = ("U-Net with deformable-conv residual blocks (DCRB), SFT conditioning and a tone net; "
+               "Tanh_L1 + 0.1 VGG loss; 1.52 M params")
+    default_options: dict[str, Any] = {
+        "nf": 64, "blocks": (2, 4, 2), "cond_nf": 32, "cond_out": 32, "sft_hidden": 8, "tone_nf": 64,
+        "dcrb": True, "tone": True, "cond": True, "relu_between": False,
+        "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": False,
+    }
+    recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
+                    patch_size=512, iterations=200_000,
+                    source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
+                            "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
+    pad_multiple = 4
+    receptive_margin = 128
+    output_convention = ("linear HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while "
+                         "training, negatives clipped to 0 by predict")
+
+    def config(self) -> DCDRConfig:
+        """The network configuration for ``self.options``."""
+        kw = {k: self.options[k] for k in _NET_KEYS}
+        kw["blocks"] = tuple(int(b) for b in kw["blocks"])
+        return DCDRConfig(**kw)
+
+    def build_network(self) -> nn.Module:
+        return DCDRUNet(self.config())
+
+    def build_loss(self) -> DCDRLoss:
+        return DCDRLoss(vgg_weight=float(self.options["vgg_weight"]), vgg_weights=self.options["vgg_weights"],
+                        after_relu=bool(self.options["vgg_after_relu"]))
+
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Eq. (8) on one batch; logs both terms next to the total."""
+        pred = self.forward(net, ldr)
+        if not isinstance(loss, DCDRLoss):
+            return super().training_loss(net, loss, ldr, hdr)
+        terms = loss.components(pred, hdr)
+        value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
+        return value, {"loss": float(value.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+
+    @torch.no_grad()
+    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        return super().predict(net, ldr).clamp_min(0)
+
+
+@register_method("dcdr-no-dcrb")
+class DCDRNoDCRB(DCDR):
+    """Table 2 "no DCRB": offset estimates removed, deformable convs replaced by 3×3 convs."""
+
+    summary = "DCDR-UNet ablation: plain residual blocks instead of DCRBs (Table 2)"
+    default_options = {**DCDR.default_options, "dcrb": False}
+
+
+@register_method("dcdr-no-tone")
+class DCDRNoTone(DCDR):
+    """Table 2 "no tone net": ``I_hdr = Net_R(I, Net_C(I))``."""
+
+    summary = "DCDR-UNet ablation: no tone net (Table 2)"
+    default_options = {**DCDR.default_options, "tone": False}
+
+
+@register_method("dcdr-no-cond")
+class DCDRNoCond(DCDR):
+    """Table 2 "no condition net": no condition maps; every SFT layer becomes a 3×3 conv."""
+
+    summary = "DCDR-UNet ablation: no condition net, SFT layers replaced by convs (Table 2)"
+    default_options = {**DCDR.default_options, "cond": False}
+
+
+@register_method("dcdr-no-vgg")
+class DCDRNoVGG(DCDR):
+    """Table 3 (b): full network trained with ``Tanh_L1`` only."""
+
+    summary = "DCDR-UNet trained without the VGG loss (Table 3)"
+    default_options = {**DCDR.default_options, "vgg_weight": 0.0}
+
+
+@register_method("dcdr-no-dcrb-no-vgg")
+class DCDRNoDCRBNoVGG(DCDR):
+    """Table 3 (a): plain residual blocks, ``Tanh_L1`` only."""
+
+    summary = "DCDR-UNet without DCRBs and without the VGG loss (Table 3)"
+    default_options = {**DCDR.default_options, "dcrb": False, "vgg_weight": 0.0}
