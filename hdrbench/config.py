@@ -235,9 +235,13 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
 def validate_names(cfg: BenchConfig) -> None:
     """Check registered names (dataset, methods, metrics, recipe keys) so a typo fails before any work."""
     from hdrbench.method import Recipe
+    from hdrbench.metrics.protocols import get_protocol
     from hdrbench.registry import DATASETS, METHODS, METRICS
 
     try:
+        protocol = get_protocol(cfg.eval_protocol or "dcdr")
+        if not cfg.metrics:
+            cfg.metrics = list(protocol.metrics)
         DATASETS.get(cfg.dataset)
         for m in cfg.methods:
             if not m.external:

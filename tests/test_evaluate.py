@@ -42,7 +42,7 @@ def make_bench(tmp: Path, *, nan: bool = False, external: bool = True) -> dict:
         methods.append({"name": "offsite", "external": str(tmp / "ext"), "params": 1234})
     return {"benchmark": {"name": "t", "output": str(tmp / "out"), "device": "cpu"},
             "dataset": {"name": "fake-data"}, "methods": methods,
-            "evaluate": {"metrics": ["fake-mae", "fake-psnr"], "protocol": "test"}, "plot": {"images": 1}}
+            "evaluate": {"metrics": ["fake-mae", "fake-psnr"], "protocol": "ntire2021"}, "plot": {"images": 1}}
 
 
 def rows(cfg) -> list[tuple]:
@@ -88,7 +88,7 @@ def test_scores_are_right_and_provenance_is_stored(tmp_path):
         _, hdr = ds.load_pair(next(p for p in ds.pairs(r.test_set) if p.id == r.image))
         assert r.value == pytest.approx(0.1 * hdr.mean(), rel=1e-3)  # EXR float32 round trip
     assert set(df.lower_better[df.metric == "fake-mae"]) == {1}
-    assert set(df.protocol) == {"test"} and df.checkpoint[df.method == "offsite"].iloc[0].startswith("external:")
+    assert set(df.protocol) == {"ntire2021"} and df.checkpoint[df.method == "offsite"].iloc[0].startswith("external:")
     assert len(df.checkpoint[df.method == "small"].iloc[0]) == 16 and "torch" in df.versions.iloc[0]
     assert dict(zip(methods.method, methods.params)) == {"small": 3 * 4 * 9 + 4 + 4 * 3 * 9 + 3,
                                                          "big": 3 * 8 * 9 + 8 + 8 * 3 * 9 + 3, "offsite": 1234}

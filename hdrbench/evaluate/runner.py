@@ -9,6 +9,7 @@ writes. Tensors: ``ldr`` (1, 3, H, W) display-referred [0, 1]; predictions and g
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -21,19 +22,21 @@ import torch
 from tqdm import tqdm
 
 from hdrbench import io
-from hdrbench.checkpoint import file_sha256, load_weights
+from hdrbench.checkpoint import load_weights
 from hdrbench.config import BenchConfig, MethodEntry
 from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
 from hdrbench.errors import HDRBenchError
 from hdrbench.evaluate.store import ResultStore, Score
 from hdrbench.inference import tiled_predict
 from hdrbench.method import count_parameters, create_method
-from hdrbench.metrics.base import Metric, create_metric
+from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer
+from hdrbench.metrics.validate import check_pair
 from hdrbench.train.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.train.state import FINAL
 
 log = logging.getLogger(__name__)
 PRED_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy")
+DEFAULT_PROTOCOL = "dcdr"
 
 
 def versions() -> str:
@@ -49,13 +52,17 @@ def versions() -> str:
     return json.dumps(out, sort_keys=True)
 
 
-def check_prediction(pred: np.ndarray, method: str, image: str) -> np.ndarray:
-    """``pred`` (H, W, 3) linear HDR if every value is finite; else a one-line error naming the image."""
+def check_prediction(pred: np.ndarray, gt: np.ndarray, method: str, pair: Pair) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated ``(pred, gt)`` float tensors ``(H, W, 3)`` (linear HDR); NaN/inf is a one-line error.
+
+    Negative predicted values are set to 0 (linear HDR is non-negative; networks without a final ReLU
+    undershoot slightly); everything else is :func:`hdrbench.metrics.validate.check_pair`'s.
+    """
     bad = ~np.isfinite(pred)
     if bad.any():
-        raise HDRBenchError(f"method '{method}' predicted {int(bad.sum())} NaN/inf values for image '{image}'; "
+        raise HDRBenchError(f"method '{method}' predicted {int(bad.sum())} NaN/inf values for image '{pair.id}'; "
                             "nothing was stored for it (check the checkpoint or retrain)")
-    return pred
+    return check_pair(np.maximum(pred, 0.0), gt, f"{method}: {pair.id}", str(pair.hdr))
 
 
 @dataclass
@@ -67,6 +74,16 @@ class Source:
     params: int | None = None
     substitutions: list[str] = field(default_factory=list)
     predict: Callable[[str, Pair, np.ndarray], np.ndarray] | None = None
+
+
+def weights_digest(net: torch.nn.Module, length: int = 16) -> str:
+    """sha256 of the network's tensors (names and bytes, sorted): the same weights give the same digest
+    whatever the file's metadata order."""
+    h = hashlib.sha256()
+    for key, value in sorted(net.state_dict().items()):
+        h.update(key.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:length]
 
 
 def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path:
@@ -113,14 +130,13 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> S
         y = tiled_predict(method, net, x, tile=cfg.tile, overlap=cfg.overlap)
         return y[0].permute(1, 2, 0).float().cpu().numpy()
 
-    return Source(entry, file_sha256(weights), entry.params or count_parameters(net), subs, run_network)
+    return Source(entry, weights_digest(net), entry.params or count_parameters(net), subs, run_network)
 
 
-def build_metrics(cfg: BenchConfig) -> dict[str, Metric]:
-    """The benchmark's metrics, each with its ``metric_params`` from bench.toml."""
-    if not cfg.metrics:
-        raise HDRBenchError("no metrics to compute: set evaluate.metrics = [\"psnr-l\", ...]", cfg.path)
-    return {name: create_metric(name, **cfg.metric_params.get(name, {})) for name in cfg.metrics}
+def build_scorer(cfg: BenchConfig) -> Scorer:
+    """The benchmark's :class:`~hdrbench.metrics.scoring.Scorer`: its protocol (default ``dcdr``), metrics
+    (default: the protocol's) and ``metric_params`` overrides from bench.toml."""
+    return Scorer(cfg.eval_protocol or DEFAULT_PROTOCOL, metrics=cfg.metrics or None, overrides=cfg.metric_params)
 
 
 def figure_images(cfg: BenchConfig, dataset: PairedDataset) -> tuple[str, list[str]]:
@@ -162,7 +178,7 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
     device = torch.device(cfg.resolved_device() if not info.active or not cfg.resolved_device().startswith("cuda")
                           else f"cuda:{info.local_rank}")
     dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
-    metrics = build_metrics(cfg)
+    scorer = build_scorer(cfg)
     fig_set, fig_ids = figure_images(cfg, dataset)
     store = ResultStore(cfg.store_path) if info.is_main else None
     summary = EvalSummary()
@@ -181,14 +197,14 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
                 pairs = dataset.pairs(ts)
                 if cfg.max_images:
                     pairs = pairs[:cfg.max_images]
-                todo = _pending(cfg, store, entry, ts, pairs, list(metrics), fig_set, fig_ids) if store else None
+                todo = _pending(cfg, store, entry, ts, pairs, scorer.columns, fig_set, fig_ids) if store else None
                 todo = broadcast_object(todo, info)
                 summary.skipped_images += len(pairs) - len(todo)
                 bar = tqdm(total=len(todo), desc=f"evaluate {entry.id} {ts}", unit="img",
                            disable=not (progress and info.is_main) or not todo)
                 for start in range(0, len(todo), info.world_size):
                     mine = todo[start + info.rank] if start + info.rank < len(todo) else None
-                    rows = _score_image(cfg, source, dataset, ts, mine, metrics, ver) if mine else []
+                    rows = _score_image(cfg, source, dataset, ts, mine, scorer, ver) if mine else []
                     for part in gather_to_main(rows, info):
                         if store is not None and part:
                             summary.added += store.add(part)
@@ -219,24 +235,28 @@ def _pending(cfg: BenchConfig, store: ResultStore, entry: MethodEntry, ts: str, 
 
 
 def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: str,
-                 item: tuple[Pair, list[str], bool], metrics: dict[str, Metric], ver: str) -> list[Score]:
+                 item: tuple[Pair, list[str], bool], scorer: Scorer, ver: str) -> list[Score]:
     pair, missing, save = item
     ldr, hdr = dataset.load_pair(pair)
     assert source.predict is not None
-    pred = check_prediction(source.predict(ts, pair, ldr), source.entry.id, pair.id)
+    raw = source.predict(ts, pair, ldr)
+    pred, gt = check_prediction(raw, hdr, source.entry.id, pair)
     if save:
-        io.write_exr(prediction_path(cfg, source.entry.id, ts, pair.id), pred)
-    p = torch.from_numpy(np.ascontiguousarray(pred)).permute(2, 0, 1)[None]
-    g = torch.from_numpy(np.ascontiguousarray(hdr)).permute(2, 0, 1)[None]
+        io.write_exr(prediction_path(cfg, source.entry.id, ts, pair.id), raw)
+    if not missing:
+        return []
+    values = scorer.score(pred.permute(2, 0, 1)[None], gt.permute(2, 0, 1)[None])
+    protocol = scorer.protocol.name
     rows = []
-    for name in missing:
-        value = float(metrics[name](p, g)[0])
+    for column in missing:
+        value = float(values[column][0])
+        metric = scorer.metrics[column.removesuffix(CRF_SUFFIX)]
         if np.isnan(value):
-            raise HDRBenchError(f"metric '{name}' returned NaN for method '{source.entry.id}' on image "
+            raise HDRBenchError(f"metric '{column}' returned NaN for method '{source.entry.id}' on image "
                                 f"'{pair.id}'; nothing was stored for it")
-        rows.append(Score(source.entry.id, cfg.dataset, ts, pair.id, name, value,
-                          lower_better=bool(metrics[name].lower_better), protocol=cfg.eval_protocol or "",
-                          metric_params=json.dumps(metrics[name].params, sort_keys=True, default=str),
+        rows.append(Score(source.entry.id, cfg.dataset, ts, pair.id, column, value,
+                          lower_better=bool(metric.lower_better), protocol=protocol,
+                          metric_params=json.dumps(metric.params, sort_keys=True, default=str),
                           checkpoint=source.checkpoint, substitutions=json.dumps(source.substitutions),
                           versions=ver))
     return rows
