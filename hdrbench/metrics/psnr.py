@@ -6,13 +6,14 @@ Inputs are linear HDR tensors ``(N, 3, H, W)``; each metric returns ``(N,)`` in 
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
-from hdrbench.metrics.transforms import ANCHORS, NORMS, mu_law, pu21_encode, reference_factor, tanh_mu_law, to_absolute
+from hdrbench.metrics.transforms import ANCHORS, NORMS, pu21_encode, reference_factor, tanh_mu_law, to_absolute
 from hdrbench.registry import register_metric
 
 
@@ -68,11 +69,15 @@ class PSNRMu(Metric):
             raise HDRBenchError(f"metric '{self.name}': mu must be > 0 (got {self.params['mu']})")
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        pred, gt = pred.double(), gt.double()
         f = reference_factor(gt, self.params["norm"])
-        tone = tanh_mu_law if self.params["tanh"] else mu_law
         mu = float(self.params["mu"])
-        return psnr(tone(pred / f, mu), tone(gt / f, mu), 1.0)
+        if self.params["tanh"]:
+            pred, gt = pred.double() / f, gt.double() / f
+            return psnr(tanh_mu_law(pred, mu), tanh_mu_law(gt, mu), 1.0)
+        # T(p) - T(g) = log1p(μ(p - g) / (1 + μg)) / log(1 + μ): exact in float32, no cancellation
+        pred, gt = pred / f, gt / f
+        diff = torch.log1p(mu * (pred - gt) / (1 + mu * gt)) / math.log1p(mu)
+        return psnr(diff, torch.zeros_like(diff), 1.0)
 
 
 @register_metric("pu21-psnr")
