@@ -29,7 +29,7 @@ def log_tonemap(hdr: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).with_name("demo_pairs.png")))
-    parser.add_argument("--count", type=int, default=8)
+    parser.add_argument("--count", type=int, default=6)
     args = parser.parse_args()
 
     ds = create_dataset("demo")
@@ -50,7 +50,7 @@ def main() -> None:
         for ax in row:
             ax.set_axis_off()
     fig.tight_layout()
-    fig.savefig(args.out, dpi=110)
+    fig.savefig(args.out, dpi=80)
     print(f"wrote {args.out}")
 
 

@@ -9,7 +9,15 @@ from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
 # isort: off
 from hdrbench.datasets import cityscapes, demo, folders, ntire, sihdr, singlehdr  # noqa: F401
 from hdrbench.datasets.camera import VirtualCamera
-from hdrbench.datasets.patches import PatchDataset
 # isort: on
+
+
+def __getattr__(name: str):
+    """``PatchDataset`` is imported on first use (it needs torch; listing datasets does not)."""
+    if name == "PatchDataset":
+        from hdrbench.datasets.patches import PatchDataset
+
+        return PatchDataset
+    raise AttributeError(f"module 'hdrbench.datasets' has no attribute '{name}'")
 
 __all__ = ["Pair", "PairedDataset", "PatchDataset", "VirtualCamera", "create_dataset"]
