@@ -33,6 +33,14 @@ def test_protocols_describe_as_json_and_build_their_metrics():
         get_protocol("ntire2022")
 
 
+def test_dcdr_hdrvdp2_parameters_reach_the_metric():
+    if "hdrvdp2" not in METRICS:
+        pytest.skip("hdrvdp2 not registered")
+    p = get_protocol("dcdr").create("hdrvdp2").params
+    assert (p["pixels_per_degree"], p["input_scale"], p["color_encoding"]) == (24.0, 1.0, "rgb-native")
+    assert get_protocol("dcdr").create("hdrvdp2", ppd=60).params["pixels_per_degree"] == 60
+
+
 def test_scorer_records_protocol_and_params():
     s = Scorer("ntire2021", ["psnr-mu", "ssim"])
     d = json.loads(json.dumps(s.describe()))

@@ -66,6 +66,18 @@ def test_score_folders_csv_and_crf(folders, tmp_path, capsys):
     assert "mean of 2 pairs" in out
 
 
+def test_default_metrics_are_the_papers_five(folders, tmp_path, capsys):
+    pred, gt = folders
+    code, out, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", "--json", "--ppd", "30", "--scale",
+                         "100", "--out", tmp_path / "s.csv")
+    assert code == 0, err
+    rec = json.loads(out.strip().splitlines()[0])
+    assert list(rec["metrics"]) == ["psnr-l", "psnr-mu", "ssim", "lpips", "hdrvdp2"]
+    assert 0 < rec["metrics"]["hdrvdp2"] < 100
+    vdp = json.loads((tmp_path / "s.csv.json").read_text())["metrics"]["hdrvdp2"]["params"]
+    assert vdp["pixels_per_degree"] == 30 and vdp["input_scale"] == 100 and vdp["color_encoding"] == "rgb-native"
+
+
 def test_identical_images_json_null_for_infinite_psnr(folders, capsys):
     _, gt = folders
     code, out, _ = run(capsys, "score", gt / "img0.exr", gt / "img0.exr", "--metric", "psnr-l", "--json")
