@@ -106,6 +106,11 @@ def test_folder_any_formats_and_errors(tmp_path: Path, rng):
     assert [p.id for p in ds.pairs("test")] == ["a", "b"]
     _, hdr_b = ds.load_pair(ds.pairs("test")[1])
     assert 0.0 <= hdr_b.min() and hdr_b.max() <= 1.0
+    # two LDR files with one id are ambiguous
+    write_png(root / "ldr" / "b.png", ldr8(rng))
+    with pytest.raises(HDRBenchError, match="two LDR files share the id 'b'"):
+        ds.pairs("test")
+    (root / "ldr" / "b.png").unlink()
     # corrupt EXR -> one error naming the file
     (root / "hdr" / "a.exr").write_bytes(b"v/1\x01" + b"\x00" * 40)
     with pytest.raises(HDRBenchError, match="a.exr"):

@@ -85,8 +85,10 @@ class Cityscapes(FilePairsDataset):
     def with_bright_fraction(self, pairs: list[Pair]) -> list[Pair]:
         """The same pairs with ``meta['bright_fraction']`` and ``meta['test_set2']`` (reads every LDR once)."""
         t, lam = int(self.options["t_bright"]), float(self.options["bright_lambda"])
+        from tqdm import tqdm
+
         out = []
-        for pair in pairs:
+        for pair in tqdm(pairs, desc="bright fraction", unit="img", disable=len(pairs) < 100, leave=False):
             img = read_image(pair.ldr)
             if img.dtype != np.uint8:
                 raise HDRBenchError("is not an 8-bit LDR image", pair.ldr)

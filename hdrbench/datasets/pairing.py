@@ -33,6 +33,16 @@ def list_files(folder: Path, suffixes: Iterable[str], pattern: str = "*") -> lis
     return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in suffixes)
 
 
+def _index(files: Iterable[Path], key: Callable[[Path], str], what: str) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for p in files:
+        k = key(p)
+        if k in out:
+            raise HDRBenchError(f"two {what} files share the id '{k}': {out[k]} and {p}; keep one")
+        out[k] = p
+    return out
+
+
 def match_pairs(ldr_files: Iterable[Path], hdr_files: Iterable[Path], *, ldr_key: Callable[[Path], str],
                 hdr_key: Callable[[Path], str], skip_unpaired: bool, where: Path | str) -> list[Pair]:
     """Pair files whose keys (the pair id) are equal; unpaired files are an error (or a warning).
@@ -40,18 +50,7 @@ def match_pairs(ldr_files: Iterable[Path], hdr_files: Iterable[Path], *, ldr_key
     The error lists the first unpaired files and their count; with ``skip_unpaired`` they are dropped
     with one warning that gives the count.
     """
-    ldr = {}
-    for p in ldr_files:
-        key = ldr_key(p)
-        if key in ldr:
-            raise HDRBenchError(f"two LDR files share the id '{key}': {ldr[key]} and {p}; rename one")
-        ldr[key] = p
-    hdr = {}
-    for p in hdr_files:
-        key = hdr_key(p)
-        if key in hdr:
-            raise HDRBenchError(f"two HDR files share the id '{key}': {hdr[key]} and {p}; keep one")
-        hdr[key] = p
+    ldr, hdr = _index(ldr_files, ldr_key, "LDR"), _index(hdr_files, hdr_key, "HDR")
     unpaired = sorted([str(ldr[k]) + " (no HDR)" for k in set(ldr) - set(hdr)]
                       + [str(hdr[k]) + " (no LDR)" for k in set(hdr) - set(ldr)])
     if unpaired:
