@@ -1,0 +1,139 @@
+"""DCDR-UNet as a registered method: parameter counts derived by hand, ablation module types, any input
+size (587×675), recipe and loss description."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from dcdr.blocks import DCRB, DeformConv3x3, PlainConvSFT, SFTLayer
+from dcdr.loss import DCDRLoss
+from dcdr.network import DCDRUNet
+from hdrbench.errors import HDRBenchError
+from hdrbench.method import create_method
+from hdrbench.registry import METHODS
+
+TINY = {"nf": 8, "blocks": [1, 1, 1], "cond_nf": 8, "cond_out": 4, "sft_hidden": 4, "tone_nf": 8}
+
+
+def conv(c_in: int, c_out: int, k: int = 3) -> int:
+    """Parameters of a k×k conv with bias."""
+    return c_in * c_out * k * k + c_out
+
+
+# Hand arithmetic for the default configuration: nf 64, condition maps 32, SFT hidden 8, tone 64, cond trunk 32.
+SHELL = conv(3, 64) + 4 * conv(64, 64) + 2 * conv(64, 256) + conv(64, 3)  # first, HR1, 2 downs, HR2; 2 PS ups; last
+SFT = 2 * (conv(32, 8) + conv(8, 64))  # scale and shift branches
+DCRB_P = conv(64, 18) + 2 * SFT + 2 * conv(64, 64)  # offset estimate, 2 SFT, 2 deformable convs
+COND = conv(3, 32) + 2 * conv(32, 32) + 3 * 2 * conv(32, 32)  # cv³ trunk + one cv² per scale
+TONE = conv(3, 64) + 2 * conv(64, 64) + conv(64, 3)
+FULL = SHELL + 2 * SFT + 8 * DCRB_P + COND + TONE
+EXPECTED = {
+    "dcdr": FULL,
+    "dcdr-no-dcrb": FULL - 8 * conv(64, 18),
+    "dcdr-no-tone": FULL - TONE,
+    "dcdr-no-cond": SHELL + 2 * conv(64, 64) + 8 * (conv(64, 18) + 2 * conv(64, 64) + 2 * conv(64, 64)) + TONE,
+    "dcdr-no-vgg": FULL,
+    "dcdr-no-dcrb-no-vgg": FULL - 8 * conv(64, 18),
+}
+
+
+def test_hand_count_is_the_documented_figure():
+    assert FULL == 1_524_278
+    assert 1_350_000 <= FULL <= 1_650_000
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_parameter_counts_match_hand_arithmetic(name):
+    method = create_method(name)
+    assert method.parameter_count() == EXPECTED[name]
+    assert method.describe()["params"] == EXPECTED[name]
+
+
+def _types(net: nn.Module) -> dict[type, int]:
+    out: dict[type, int] = {}
+    for m in net.modules():
+        out[type(m)] = out.get(type(m), 0) + 1
+    return out
+
+
+def test_ablation_module_types():
+    full = _types(create_method("dcdr").build_network())
+    assert full[DCRB] == 8 and full[DeformConv3x3] == 16 and full[SFTLayer] == 2 + 16 and PlainConvSFT not in full
+    net = create_method("dcdr").build_network()
+    assert all(b.offset.out_channels == 18 and b.offset.kernel_size == (3, 3) for b in net.modules()
+               if isinstance(b, DCRB))
+
+    no_dcrb = create_method("dcdr-no-dcrb").build_network()
+    assert DeformConv3x3 not in _types(no_dcrb)
+    for b in (m for m in no_dcrb.modules() if isinstance(m, DCRB)):
+        assert not hasattr(b, "offset") and type(b.conv1) is nn.Conv2d and type(b.conv2) is nn.Conv2d
+
+    no_tone = create_method("dcdr-no-tone").build_network()
+    assert no_tone.tone is None and no_tone.condition is not None
+
+    no_cond = create_method("dcdr-no-cond").build_network()
+    types = _types(no_cond)
+    assert no_cond.condition is None and SFTLayer not in types and types[PlainConvSFT] == 18
+    assert types[DeformConv3x3] == 16
+
+
+def test_no_vgg_methods_train_with_tanh_l1_only():
+    assert create_method("dcdr-no-vgg").build_loss().vgg is None
+    assert create_method("dcdr-no-dcrb-no-vgg").build_loss().vgg is None
+    assert create_method("dcdr-no-dcrb-no-vgg").config().dcrb is False
+
+
+def test_registered_with_citation_and_paper_recipe():
+    for name in EXPECTED:
+        assert name in METHODS
+    m = create_method("dcdr")
+    assert "DCDR-UNet" in m.citation and m.summary
+    r = m.recipe
+    assert (r.optimizer, r.batch_size, r.patch_size, r.iterations) == ("adam", 16, 512, 200_000)
+    assert m.pad_multiple == 4 and m.receptive_margin % 4 == 0
+
+
+def test_unknown_option_is_a_clear_error():
+    with pytest.raises(HDRBenchError, match="did you mean 'tone_nf'"):
+        create_method("dcdr", tone_n=3)
+
+
+@pytest.mark.parametrize(("name", "size"), [("dcdr", (587, 675)), ("dcdr-no-dcrb", (41, 30)),
+                                            ("dcdr-no-tone", (33, 63)), ("dcdr-no-cond", (50, 29))])
+def test_any_input_size(name, size):
+    """Odd sizes: predict pads to a multiple of 4 and crops back (tiny widths keep this fast)."""
+    torch.manual_seed(0)
+    method = create_method(name, **TINY)
+    net = method.build_network().eval()
+    assert isinstance(net, DCDRUNet)
+    out = method.predict(net, torch.rand(1, 3, *size))
+    assert out.shape == (1, 3, *size) and torch.isfinite(out).all() and (out >= 0).all()
+
+
+def test_default_network_forward_and_backward_on_odd_size():
+    torch.manual_seed(0)
+    method = create_method("dcdr")
+    net = method.build_network()
+    ldr = torch.rand(1, 3, 37, 53)
+    out = method.predict(net.eval(), ldr)
+    assert out.shape == (1, 3, 37, 53) and torch.isfinite(out).all()
+    net.train()
+    loss, logs = method.training_loss(net, DCDRLoss(vgg_weight=0.0), torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16))
+    loss.backward()
+    assert set(logs) == {"loss", "tanh_l1", "vgg"} and logs["vgg"] == 0.0
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_loss_records_vgg_substitution():
+    loss = create_method("dcdr").build_loss()
+    info = loss.describe()
+    assert info["vgg_weight"] == 0.1 and info["vgg_features"] == "before ReLU"
+    vgg = info["vgg"]
+    assert vgg["layers_requested"] == ["conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4"]
+    if vgg["arch"] == "vgg16":  # no VGG19 offline: the substitution is recorded where training looks for it
+        assert loss.substitution and "vgg16" in loss.substitution
+        assert vgg["layers_used"] == ["conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"]
+    else:
+        assert loss.substitution is None and vgg["layers_used"] == vgg["layers_requested"]
