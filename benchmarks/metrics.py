@@ -14,6 +14,7 @@ on PATH and ``--hdrvdp-dir`` naming the MATLAB folder). Targets: the five paper 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import tempfile
@@ -105,13 +106,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--extras", action="store_true", help="also pu21-psnr, pu21-ssim, cvvdp and CRF correction")
     ap.add_argument("--hdrvdp-dir", default=None, help="folder of the original HDR-VDP-2 (hdrvdp.m) for Octave")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     width, height = (int(v) for v in args.size.lower().split("x"))
     pred, gt = make_pair(width, height)
     proto = get_protocol("dcdr")
     pred, gt = proto.prepare(pred, gt)
-    print(f"{width}x{height} linear HDR pair, CPU, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"min of {args.repeats} runs after a warm-up")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{width}x{height} linear HDR pair, CPU, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} cores, load average {load:.1f}; min of {args.repeats} runs after a warm-up")
     names = list(proto.metrics) + (["pu21-psnr", "pu21-ssim", "cvvdp"] if args.extras else [])
     rows: dict[str, tuple[float, float]] = {}
     for name in names:
