@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from test_perceptual import BLOCK_FINAL_CONV, tapped, torchvision_vgg_features
 
 from dcdr.blocks import DCRB, SFTLayer
 from dcdr.loss import DCDRLoss
@@ -129,31 +130,6 @@ def test_offset_convs_are_zero_initialised_and_receive_gradients():
         assert o.bias.grad.abs().sum() > 0
 
 
-def torchvision_vgg_features(arch: str, state_dict: dict) -> torch.nn.Sequential:
-    """torchvision's own VGG ``features`` stack (``make_layers`` of its config; no 120 M-param classifier)."""
-    from torchvision.models.vgg import cfgs, make_layers
-
-    tv = make_layers(cfgs[{"vgg16": "D", "vgg19": "E"}[arch]])
-    tv.load_state_dict({k.removeprefix("features."): v for k, v in state_dict.items()})
-    return tv.eval().double()
-
-
-# torchvision ``features`` indices of the block-final convs (hand-counted: conv, relu per conv, pool per block)
-BLOCK_FINAL_CONV = {"vgg19": (2, 7, 16, 25, 34), "vgg16": (2, 7, 14, 21, 28)}
-IMAGENET = (torch.tensor([0.485, 0.456, 0.406], dtype=torch.float64).view(1, 3, 1, 1),
-            torch.tensor([0.229, 0.224, 0.225], dtype=torch.float64).view(1, 3, 1, 1))
-
-
-def tapped(tv: torch.nn.Sequential, x: torch.Tensor, indices: tuple[int, ...]) -> list[torch.Tensor]:
-    """Outputs of ``tv``'s layers ``indices`` for ImageNet-standardised ``x``."""
-    out, h = [], (x - IMAGENET[0].to(x)) / IMAGENET[1].to(x)
-    for i, layer in enumerate(tv):
-        h = layer(h)
-        if i in indices:
-            out.append(h.clone())  # torchvision's ReLUs work in place
-    return out
-
-
 def test_eq8_loss_matches_tanh_l1_plus_torchvision_vgg():
     from hdrbench.weights import resolve_backbone
 
@@ -163,7 +139,7 @@ def test_eq8_loss_matches_tanh_l1_plus_torchvision_vgg():
     for after_relu in (False, True):
         loss = DCDRLoss(after_relu=after_relu).double()
         arch = loss.vgg.arch
-        tv = tv or torchvision_vgg_features(arch, resolve_backbone(arch).state_dict)
+        tv = tv or torchvision_vgg_features(arch, resolve_backbone(arch).state_dict).double()
         idx = tuple(i + int(after_relu) for i in BLOCK_FINAL_CONV[arch])
         vgg = sum(((a - b) ** 2).mean() for a, b in zip(tapped(tv, pred, idx), tapped(tv, gt, idx)))
         ref = (torch.tanh(pred) - torch.tanh(gt)).abs().mean() + 0.1 * vgg

@@ -42,9 +42,12 @@ def vgg_layer_names(arch: str) -> list[str]:
 def _map_layer(name: str, to_arch: str) -> str:
     """Map a layer name to ``to_arch`` (same block, index capped at that block's length)."""
     kind = name.rstrip("0123456789_")
-    if kind == "pool":
+    try:
+        b, j = (int(v) for v in name[len(kind):].split("_"))
+    except ValueError:  # pool{b} or a malformed name: unchanged (an unknown name is reported by the caller)
         return name
-    b, j = (int(v) for v in name[len(kind):].split("_"))
+    if not 1 <= b <= len(CONVS_PER_BLOCK[to_arch]):
+        return name
     return f"{kind}{b}_{min(j, CONVS_PER_BLOCK[to_arch][b - 1])}"
 
 
