@@ -165,7 +165,7 @@ class FHDR(Method):
                     batch_size=2, patch_size=256, iterations=1_200_000,
                     source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images)")
     pad_multiple = 1
-    receptive_margin = 128
+    receptive_margin = 104  # receptive radius at 4 iterations (set per instance from `iterations`)
     output_convention = "linear HDR RGB in [0, 1] (tanh output rescaled), (N,3,H,W)"
 
     def __post_init__(self) -> None:
@@ -173,6 +173,7 @@ class FHDR(Method):
         it = self.options["iterations"]
         if isinstance(it, bool) or not isinstance(it, int) or it < 1:
             raise HDRBenchError(f"method 'fhdr': option iterations={it!r} must be an integer >= 1")
+        self.receptive_margin = 4 + 25 * it  # feb1, feb2, hrb1, hrb2: 1 px each; each iteration: 25 px
 
     def build_network(self) -> nn.Module:
         return FHDRNet(nf=int(self.options["nf"]), iterations=self.options["iterations"],

@@ -214,7 +214,7 @@ class KUNet(Method):
                          patch_size=256, iterations=1_000_000,
                          source="wanghu178/KUNet codes/options/train/train_hdrtv.yml")
     pad_multiple = 4
-    receptive_margin = 200
+    receptive_margin = 152  # receptive radius of the conv chain: 143 px
     output_convention = ("HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while training, "
                          "negatives clipped to 0 by predict")
 
