@@ -114,13 +114,19 @@ def test_partial_requires_grad_and_no_bias():
     _assert_close(g, g_ref, "grad offset", 1e-10)
 
 
-def test_channels_last_and_noncontiguous_inputs():
-    x, offset, weight, bias = _inputs(2, 6, 8, 10, 4, 3, 1, 1, 1, 1, 1, 1.0)
-    x_cl = x.contiguous(memory_format=torch.channels_last)
-    off_t = offset.transpose(2, 3).contiguous().transpose(2, 3)
-    y = deform_conv2d(x_cl, off_t, weight, bias, padding=1)
-    y_ref = torchvision.ops.deform_conv2d(x, offset, weight, bias, padding=1)
+def test_channels_last_input_gives_channels_last_output_and_exact_gradients():
+    x, offset, weight, bias = _inputs(2, 6, 8, 10, 4, 3, 1, 1, 1, 1, 1, 2.0)
+    leaves = [x.contiguous(memory_format=torch.channels_last).requires_grad_(),
+              offset.transpose(2, 3).contiguous().transpose(2, 3).requires_grad_(),  # non-contiguous offsets
+              weight.clone().requires_grad_(), bias.clone().requires_grad_()]
+    y = deform_conv2d(*leaves, padding=1)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    y_ref, g_ref, gout = _run("torchvision", x, offset, weight, bias, padding=1)
     _assert_close(y, y_ref, "output", 1e-10)
+    grads = torch.autograd.grad(y, leaves, gout)
+    assert grads[0].is_contiguous(memory_format=torch.channels_last)
+    for name, a, b in zip(("input", "offset", "weight", "bias"), grads, g_ref):
+        _assert_close(a, b, f"grad {name}", 1e-10)
 
 
 def test_backend_switch_routes_to_torchvision(monkeypatch):

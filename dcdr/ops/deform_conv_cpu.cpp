@@ -3,14 +3,14 @@
 // Layouts (whole batch; chunks of output pixels are handed to threads dynamically, and each thread
 // gathers its chunk and multiplies it with one single-threaded GEMM, so a call opens one parallel region
 // per image instead of one per chunk: that keeps it fast when other processes share the cores):
-//   in    (N, H, W, C)          channels-last input: the C values of a bilinear neighbour are contiguous
+//   xl    (N, H, W, C)          channels-last input: the C values of a bilinear neighbour are contiguous
 //   off   (N, 2*OG*K, Ho*Wo)    torchvision's layout: channel 2*(g*K+k) is dy, 2*(g*K+k)+1 is dx
 //   wmat  (Cout, K*Cg)          weight, columns ordered (tap k, channel ci) within each weight group
-//   out / gout (N, Cout, Ho*Wo) NCHW output and its gradient
+//   in, gin, out, gout          NCHW, or NHWC (channels-last) when geom's nhwc flag is set
 //   col   (P, K*C) per chunk    sampled values; column wg*K*Cg + k*Cg + ci holds channel wg*Cg+ci at tap k
 // Sampling follows torchvision's deform_conv2d exactly: a tap at (y, x) is zero unless -1 < y < H and
 // -1 < x < W, and corners outside the image count as zero.
-// geom = {N, H, W, C, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, OG, WG, Cout, chunk}.
+// geom = {N, H, W, C, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, OG, WG, Cout, chunk, nhwc}.
 // The GEMM is the Fortran BLAS ?gemm_ found in the running process (torch's MKL), set by dcn_set_blas.
 #include <omp.h>
 
@@ -43,7 +43,7 @@ inline void gemm(char ta, char tb, int m, int n, int k, double alpha, const doub
 }
 
 struct Geom {
-  int64_t N, H, W, C, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, OG, WG, Cout, chunk;
+  int64_t N, H, W, C, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw, OG, WG, Cout, chunk, nhwc;
   int64_t K() const { return kh * kw; }
   int64_t KC() const { return kh * kw * C; }
   int64_t P() const { return Ho * Wo; }
@@ -55,7 +55,7 @@ struct Geom {
 
 Geom read_geom(const int64_t* g) {
   return Geom{g[0], g[1], g[2],  g[3],  g[4],  g[5],  g[6],  g[7],  g[8],
-              g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16], g[17]};
+              g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16], g[17], g[18]};
 }
 
 // One bilinear sample: its four corner pixel indices (-1 when outside the image) and their weights.
@@ -192,25 +192,56 @@ struct SingleThreadedBlas {
   }
 };
 
+// One image row between layouts: nchw points at element (n, 0, y, 0) of an NCHW tensor (channel stride
+// H*W), nhwc at the row's (W, C) block of an NHWC tensor; copies nchw -> nhwc, or back when to_nhwc is false.
 template <typename T>
-void forward(const Geom& g, const T* in, const T* off, const T* wmat, const T* bias, T* out, int nthreads) {
+void transpose_row(const Geom& g, T* nchw, T* nhwc, bool to_nhwc) {
+  const int64_t HW = g.H * g.W;
+  constexpr int64_t B = 16;
+  for (int64_t c0 = 0; c0 < g.C; c0 += B)
+    for (int64_t x0 = 0; x0 < g.W; x0 += B)
+      for (int64_t c = c0; c < std::min(g.C, c0 + B); ++c)
+        for (int64_t x = x0; x < std::min(g.W, x0 + B); ++x) {
+          if (to_nhwc)
+            nhwc[x * g.C + c] = nchw[c * HW + x];
+          else
+            nchw[c * HW + x] = nhwc[x * g.C + c];
+        }
+}
+
+template <typename T>
+void forward(const Geom& g, const T* in, T* xl, const T* off, const T* wmat, const T* bias, T* out, int nthreads) {
   const int64_t KC = g.KC(), P = g.P(), Kcg = g.K() * g.Cg(), Coutg = g.Coutg(), chunks = g.chunks();
 #pragma omp parallel num_threads(nthreads)
   {
     SingleThreadedBlas blas;
+    if (!g.nhwc) {  // NCHW input: copy it channels-last into xl first
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < g.N * g.H; ++r)
+        transpose_row(g, const_cast<T*>(in) + (r / g.H) * g.C * g.H * g.W + (r % g.H) * g.W, xl + r * g.W * g.C, true);
+    }
     std::vector<T> zero(g.C, T(0)), col(g.chunk * KC);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < g.N * chunks; ++task) {
       const int64_t n = task / chunks, p0 = (task % chunks) * g.chunk, p1 = std::min(P, p0 + g.chunk);
       const int m = static_cast<int>(p1 - p0);
-      sample_chunk<T>(g, in + n * g.H * g.W * g.C, off + n * 2 * g.OG * g.K() * P, p0, p1, zero.data(),
+      sample_chunk<T>(g, xl + n * g.H * g.W * g.C, off + n * 2 * g.OG * g.K() * P, p0, p1, zero.data(),
                       col.data(), nullptr, nullptr, nullptr, nullptr);
       T* o = out + n * g.Cout * P;
-      for (int64_t wg = 0; wg < g.WG; ++wg)  // out[rows, p0:p1]^T (m x Coutg) = col_block (m x Kcg) @ W_g^T
-        gemm('T', 'N', m, static_cast<int>(Coutg), static_cast<int>(Kcg), T(1), col.data() + wg * Kcg,
-             static_cast<int>(KC), wmat + wg * Coutg * Kcg, static_cast<int>(Kcg), T(0),
-             o + wg * Coutg * P + p0, static_cast<int>(P));
-      if (bias != nullptr)
+      for (int64_t wg = 0; wg < g.WG; ++wg) {
+        if (g.nhwc)  // out[p0:p1, rows]^T (Coutg x m, ld Cout) = W_g (Coutg x Kcg) @ col_block^T
+          gemm('T', 'N', static_cast<int>(Coutg), m, static_cast<int>(Kcg), T(1), wmat + wg * Coutg * Kcg,
+               static_cast<int>(Kcg), col.data() + wg * Kcg, static_cast<int>(KC), T(0),
+               o + p0 * g.Cout + wg * Coutg, static_cast<int>(g.Cout));
+        else  // out[rows, p0:p1]^T (m x Coutg, ld P) = col_block (m x Kcg) @ W_g^T
+          gemm('T', 'N', m, static_cast<int>(Coutg), static_cast<int>(Kcg), T(1), col.data() + wg * Kcg,
+               static_cast<int>(KC), wmat + wg * Coutg * Kcg, static_cast<int>(Kcg), T(0),
+               o + wg * Coutg * P + p0, static_cast<int>(P));
+      }
+      if (bias != nullptr && g.nhwc)
+        for (int64_t p = p0; p < p1; ++p)
+          for (int64_t c = 0; c < g.Cout; ++c) o[p * g.Cout + c] += bias[c];
+      else if (bias != nullptr)
         for (int64_t c = 0; c < g.Cout; ++c)
           for (int64_t p = p0; p < p1; ++p) o[c * P + p] += bias[c];
     }
@@ -218,7 +249,7 @@ void forward(const Geom& g, const T* in, const T* off, const T* wmat, const T* b
 }
 
 template <typename T>
-void backward(const Geom& g, const T* in, const T* off, const T* wmat, const T* gout, T* gin, T* goff, T* gw,
+void backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* gout, T* gin, T* goff, T* gw,
               int nthreads) {
   const int64_t KC = g.KC(), P = g.P(), Kcg = g.K() * g.Cg(), Coutg = g.Coutg(), chunks = g.chunks();
   const int64_t image = g.H * g.W * g.C, row = g.W * g.C;
@@ -233,7 +264,7 @@ void backward(const Geom& g, const T* in, const T* off, const T* wmat, const T* 
     std::vector<T> zero(g.C, T(0)), col(gw != nullptr ? g.chunk * KC : 0), gcol(need_gcol ? g.chunk * KC : 0);
     if (gw != nullptr) gw_local[tid].assign(g.Cout * Kcg, T(0));
     for (int64_t n = 0; n < g.N; ++n) {
-      const T* x = in + n * image;
+      const T* x = xl + n * image;
       const T* o = off + n * 2 * g.OG * g.K() * P;
       const T* go = gout + n * g.Cout * P;
       if (gin != nullptr) {  // private gradient image: calloc maps zero pages lazily, so only touched rows cost memory
@@ -244,25 +275,28 @@ void backward(const Geom& g, const T* in, const T* off, const T* wmat, const T* 
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t p0 = c * g.chunk, p1 = std::min(P, p0 + g.chunk);
         const int m = static_cast<int>(p1 - p0);
+        // gout[rows, p0:p1] as a BLAS operand: NCHW (m x Coutg, ld P) or NHWC (Coutg x m, ld Cout)
+        const char tr_n = g.nhwc ? 'N' : 'T', tr_t = g.nhwc ? 'T' : 'N';
+        const int ldg = static_cast<int>(g.nhwc ? g.Cout : P);
+        auto gout_at = [&](int64_t wg) { return g.nhwc ? go + p0 * g.Cout + wg * Coutg : go + wg * Coutg * P + p0; };
         if (need_gcol)
           for (int64_t wg = 0; wg < g.WG; ++wg)  // gcol_block^T (Kcg x m) = W_g^T (Kcg x Coutg) @ gout[rows, p0:p1]
-            gemm('N', 'T', static_cast<int>(Kcg), m, static_cast<int>(Coutg), T(1), wmat + wg * Coutg * Kcg,
-                 static_cast<int>(Kcg), go + wg * Coutg * P + p0, static_cast<int>(P), T(0), gcol.data() + wg * Kcg,
-                 static_cast<int>(KC));
+            gemm('N', tr_n, static_cast<int>(Kcg), m, static_cast<int>(Coutg), T(1), wmat + wg * Coutg * Kcg,
+                 static_cast<int>(Kcg), gout_at(wg), ldg, T(0), gcol.data() + wg * Kcg, static_cast<int>(KC));
         sample_chunk<T>(g, x, o, p0, p1, zero.data(), gw != nullptr ? col.data() : nullptr,
                         need_gcol ? gcol.data() : nullptr, goff != nullptr ? goff + n * 2 * g.OG * g.K() * P : nullptr,
                         gin != nullptr ? bufs[tid] : nullptr, gin != nullptr ? touched[tid].data() : nullptr);
         if (gw != nullptr)
           for (int64_t wg = 0; wg < g.WG; ++wg)  // gW_g^T (Kcg x Coutg) += col_block^T (Kcg x m) @ gout[rows]^T
-            gemm('N', 'N', static_cast<int>(Kcg), static_cast<int>(Coutg), m, T(1), col.data() + wg * Kcg,
-                 static_cast<int>(KC), go + wg * Coutg * P + p0, static_cast<int>(P), T(1),
-                 gw_local[tid].data() + wg * Coutg * Kcg, static_cast<int>(Kcg));
+            gemm('N', tr_t, static_cast<int>(Kcg), static_cast<int>(Coutg), m, T(1), col.data() + wg * Kcg,
+                 static_cast<int>(KC), gout_at(wg), ldg, T(1), gw_local[tid].data() + wg * Coutg * Kcg,
+                 static_cast<int>(Kcg));
       }  // implicit barrier: every private gradient image is complete
       if (gin != nullptr) {
-        T* dst_image = gin + n * image;
+        std::vector<T> scratch(g.nhwc ? 0 : row);
 #pragma omp for schedule(static)
-        for (int64_t y = 0; y < g.H; ++y) {
-          T* __restrict dst = dst_image + y * row;
+        for (int64_t y = 0; y < g.H; ++y) {  // sum the private images row by row (into NHWC, or via scratch)
+          T* __restrict dst = g.nhwc ? gin + n * image + y * row : scratch.data();
           std::fill(dst, dst + row, T(0));
           for (int t = 0; t < team; ++t) {
             if (!touched[t][y]) continue;
@@ -270,6 +304,7 @@ void backward(const Geom& g, const T* in, const T* off, const T* wmat, const T* 
 #pragma omp simd
             for (int64_t i = 0; i < row; ++i) dst[i] += src[i];
           }
+          if (!g.nhwc) transpose_row(g, gin + n * image + y * g.W, dst, false);
         }  // implicit barrier: nobody reads the private images any more
         std::free(bufs[tid]);
         bufs[tid] = nullptr;
@@ -297,14 +332,14 @@ void dcn_set_blas(void* sgemm, void* dgemm, void* set_threads_local) {
   g_set_threads_local = reinterpret_cast<set_threads_local_t>(set_threads_local);
 }
 
-void dcn_forward_f32(const int64_t* geom, const float* in, const float* off, const float* wmat, const float* bias,
-                     float* out, int nthreads) {
-  forward<float>(read_geom(geom), in, off, wmat, bias, out, nthreads);
+void dcn_forward_f32(const int64_t* geom, const float* in, float* xl, const float* off, const float* wmat,
+                     const float* bias, float* out, int nthreads) {
+  forward<float>(read_geom(geom), in, xl, off, wmat, bias, out, nthreads);
 }
 
-void dcn_forward_f64(const int64_t* geom, const double* in, const double* off, const double* wmat,
+void dcn_forward_f64(const int64_t* geom, const double* in, double* xl, const double* off, const double* wmat,
                      const double* bias, double* out, int nthreads) {
-  forward<double>(read_geom(geom), in, off, wmat, bias, out, nthreads);
+  forward<double>(read_geom(geom), in, xl, off, wmat, bias, out, nthreads);
 }
 
 void dcn_backward_f32(const int64_t* geom, const float* in, const float* off, const float* wmat, const float* gout,

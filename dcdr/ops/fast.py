@@ -78,35 +78,46 @@ class DeformConv2dFunction(torch.autograd.Function):
     def forward(ctx, input, offset, weight, bias, geom, lib):  # noqa: D102
         h, w, c, ho, wo, kh, kw, *_, og, wg = geom
         n, cout = input.shape[0], weight.shape[0]
-        x = input.permute(0, 2, 3, 1).contiguous()  # (N, H, W, C) channels-last
+        nhwc = _is_channels_last(input)
+        if nhwc:  # output and gradients stay channels-last, as conv2d's do
+            x = input.permute(0, 2, 3, 1)  # (N, H, W, C), no copy
+            xl = x
+            out = input.new_empty((n, ho, wo, cout)).permute(0, 3, 1, 2)
+        else:  # the kernel copies the NCHW input channels-last into xl
+            x = input.contiguous()
+            xl = input.new_empty((n, h, w, c))
+            out = input.new_empty((n, cout, ho, wo))
         off = offset.contiguous()
         wmat = weight.permute(0, 2, 3, 1).reshape(cout, -1).contiguous()  # columns (tap, channel) per group
-        full = _full_geometry(geom, n, cout, x.element_size())
-        out = input.new_empty((n, cout, ho, wo))
+        full = _full_geometry(geom, n, cout, x.element_size(), nhwc)
         b = None if bias is None else bias.contiguous()
-        getattr(lib, f"dcn_forward_{_suffix(x)}")(full, x.data_ptr(), off.data_ptr(), wmat.data_ptr(), _ptr(b),
-                                                  out.data_ptr(), torch.get_num_threads())
-        ctx.save_for_backward(x, off, wmat)
-        ctx.geom, ctx.lib, ctx.has_bias = geom, lib, bias is not None
+        getattr(lib, f"dcn_forward_{_suffix(x)}")(full, x.data_ptr(), xl.data_ptr(), off.data_ptr(),
+                                                  wmat.data_ptr(), _ptr(b), out.data_ptr(), torch.get_num_threads())
+        ctx.save_for_backward(xl, off, wmat)
+        ctx.geom, ctx.lib, ctx.has_bias, ctx.nhwc = geom, lib, bias is not None, nhwc
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):  # noqa: D102
-        x, off, wmat = ctx.saved_tensors
+        xl, off, wmat = ctx.saved_tensors
         h, w, c, ho, wo, kh, kw, *_, og, wg = ctx.geom
-        n, cout = x.shape[0], wmat.shape[0]
+        n, cout, nhwc = xl.shape[0], wmat.shape[0], ctx.nhwc
         need_in, need_off, need_w, need_b = ctx.needs_input_grad[:4]
-        gout = grad_out.contiguous()
-        gin = torch.empty_like(x) if need_in else None
+        if nhwc:
+            gout = grad_out.contiguous(memory_format=torch.channels_last)
+            gin = xl.new_empty((n, h, w, c)).permute(0, 3, 1, 2) if need_in else None
+        else:
+            gout = grad_out.contiguous()
+            gin = xl.new_empty((n, c, h, w)) if need_in else None
         goff = torch.empty_like(off) if need_off else None
         gw = torch.empty_like(wmat) if need_w else None
         if need_in or need_off or need_w:
-            full = _full_geometry(ctx.geom, n, cout, x.element_size())
-            getattr(ctx.lib, f"dcn_backward_{_suffix(x)}")(full, x.data_ptr(), off.data_ptr(), wmat.data_ptr(),
+            full = _full_geometry(ctx.geom, n, cout, xl.element_size(), nhwc)
+            getattr(ctx.lib, f"dcn_backward_{_suffix(xl)}")(full, xl.data_ptr(), off.data_ptr(), wmat.data_ptr(),
                                                            gout.data_ptr(), _ptr(gin), _ptr(goff), _ptr(gw),
                                                            torch.get_num_threads())
-        grad_input = gin.permute(0, 3, 1, 2).contiguous() if gin is not None else None
+        grad_input = gin
         grad_weight = gw.view(cout, kh, kw, -1).permute(0, 3, 1, 2).contiguous() if gw is not None else None
         grad_bias = grad_out.sum((0, 2, 3)) if (need_b and ctx.has_bias) else None
         return grad_input, goff, grad_weight, grad_bias, None, None
@@ -116,8 +127,12 @@ def _suffix(t: torch.Tensor) -> str:
     return "f32" if t.dtype == torch.float32 else "f64"
 
 
-def _full_geometry(geom: list[int], n: int, cout: int, itemsize: int) -> ctypes.Array:
-    """The kernel's ``geom`` array: batch, ``geometry()``'s fields, output channels and chunk size."""
+def _is_channels_last(t: torch.Tensor) -> bool:
+    return t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+
+
+def _full_geometry(geom: list[int], n: int, cout: int, itemsize: int, nhwc: bool) -> ctypes.Array:
+    """The kernel's ``geom`` array: batch, ``geometry()``'s fields, output channels, chunk size, layout."""
     h, w, c, ho, wo, kh, kw = geom[:7]
-    values = [n, *geom, cout, _chunk(ho * wo, kh * kw * c, itemsize)]
+    values = [n, *geom, cout, _chunk(ho * wo, kh * kw * c, itemsize), int(nhwc)]
     return (ctypes.c_int64 * len(values))(*values)

@@ -121,7 +121,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.dcn_set_blas(*_blas_symbols())
     for suffix in ("f32", "f64"):
         fn = getattr(lib, f"dcn_forward_{suffix}")
-        fn.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, i32]
+        fn.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32]
         fn.restype = None
         fn = getattr(lib, f"dcn_backward_{suffix}")
         fn.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32]
