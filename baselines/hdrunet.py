@@ -12,6 +12,8 @@ non-sigmoid mask branch re-injects the input: ``out = mask_est(ldr) · ldr + tru
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -102,16 +104,10 @@ class HDRUNetNet(UNetShell):
         c = self.cond_first(cond)
         cond1, cond2, cond3 = self.CondNet1(c), self.CondNet2(c), self.CondNet3(c)  # 1, 1/2, 1/4 resolution
 
-        fea0 = self.act(self.conv_first(ldr))
-        fea0 = self.act(self.HR_conv1(self.SFT_layer1(fea0, cond1)))
-        fea1 = self.recon_trunk1(self.act(self.down_conv1(fea0)), cond2)
-        fea2 = self.act(self.down_conv2(fea1))
-        out = self.recon_trunk2(fea2, cond3) + fea2
-        out = self.act(self.up_conv1(out)) + fea1
-        out = self.recon_trunk3(out, cond2)
-        out = self.act(self.up_conv2(out)) + fea0
-        out = self.act(self.HR_conv2(self.SFT_layer2(out, cond1)))
-        return mask * ldr + self.conv_last(out)
+        trunks = (partial(self.recon_trunk1, cond=cond2), partial(self.recon_trunk2, cond=cond3),
+                  partial(self.recon_trunk3, cond=cond2))
+        out = self.sft_unet(ldr, partial(self.SFT_layer1, cond=cond1), trunks, partial(self.SFT_layer2, cond=cond1))
+        return mask * ldr + out
 
 
 class TanhL1Loss(nn.Module):

@@ -8,6 +8,8 @@ up-samplers and a full-resolution tail. Attribute names follow the official code
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 from torch import nn
 
@@ -39,3 +41,20 @@ class UNetShell(nn.Module):
     def act(x: torch.Tensor) -> torch.Tensor:
         """The shell's activation (ReLU, the official ``act_type: relu``)."""
         return torch.relu(x)
+
+    def sft_unet(self, ldr: torch.Tensor, head: Callable[[torch.Tensor], torch.Tensor],
+                 trunks: Sequence[Callable[[torch.Tensor], torch.Tensor]],
+                 tail: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """HDRUNet's wiring of the shell, with skip additions at 1/4, 1/2 and full resolution.
+
+        ``head``/``tail``: feature modulations at full resolution (SFT in HDRUNet); ``trunks``: three
+        feature maps → same-shape maps at 1/2, 1/4, 1/2 resolution. ``ldr`` (N, in_nc, H, W), H, W
+        multiples of 4 → ``conv_last`` output (N, out_nc, H, W).
+        """
+        trunk1, trunk2, trunk3 = trunks
+        fea0 = self.act(self.HR_conv1(head(self.act(self.conv_first(ldr)))))
+        fea1 = trunk1(self.act(self.down_conv1(fea0)))
+        fea2 = self.act(self.down_conv2(fea1))
+        out = self.act(self.up_conv1(trunk2(fea2) + fea2)) + fea1
+        out = self.act(self.up_conv2(trunk3(out))) + fea0
+        return self.conv_last(self.act(self.HR_conv2(tail(out))))
