@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--extras", action="store_true", help="also pu21-psnr, pu21-ssim, cvvdp and CRF correction")
     ap.add_argument("--hdrvdp-dir", default=None, help="folder of the original HDR-VDP-2 (hdrvdp.m) for Octave")
+    ap.add_argument("--metrics", default=None, help="comma-separated subset (default: the dcdr protocol's five)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args()
     if args.threads:
@@ -117,7 +118,8 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{width}x{height} linear HDR pair, CPU, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} cores, load average {load:.1f}; min of {args.repeats} runs after a warm-up")
-    names = list(proto.metrics) + (["pu21-psnr", "pu21-ssim", "cvvdp"] if args.extras else [])
+    names = args.metrics.split(",") if args.metrics else list(proto.metrics)
+    names += ["pu21-psnr", "pu21-ssim", "cvvdp"] if args.extras else []
     rows: dict[str, tuple[float, float]] = {}
     for name in names:
         if name not in METRICS:

@@ -59,12 +59,9 @@ class LPIPSAlex(nn.Module):
         if min(x.shape[-2:]) < MIN_SIDE:
             raise HDRBenchError(f"LPIPS (AlexNet) needs images of at least {MIN_SIDE}×{MIN_SIDE} pixels "
                                 f"(got {x.shape[-1]}×{x.shape[-2]}); leave 'lpips' out for smaller images")
-        n = x.shape[0]
-        feats = self._taps(torch.cat([x, y]))  # one pass for both images
-        total = torch.zeros(n, dtype=torch.float64, device=x.device)
-        for f, head in zip(feats, self.heads):
-            d = (f[:n] - f[n:]).pow(2)
-            total += nn.functional.conv2d(d, head).mean(dim=(1, 2, 3)).double()
+        total = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+        for fx, fy, head in zip(self._taps(x), self._taps(y), self.heads):  # two passes: faster than one of 2N
+            total += nn.functional.conv2d((fx - fy).pow_(2), head).mean(dim=(1, 2, 3)).double()
         return total
 
 
