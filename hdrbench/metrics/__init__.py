@@ -8,5 +8,6 @@ from hdrbench.metrics.base import Metric, create_metric
 # -- built-in metric modules (each registers itself on import) --
 # isort: split
 from hdrbench.metrics import colorvideovdp, lpips, psnr, ssim  # noqa: F401  (registration)
+from hdrbench.metrics import hdrvdp2  # noqa: F401
 
 __all__ = ["Metric", "create_metric"]

@@ -41,9 +41,9 @@ def _mutual_masking(bt: torch.Tensor, br: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(m.reshape(n * k, 1, h, w), 3, stride=1, padding=1, count_include_pad=True).reshape(n, k, h, w)
 
 
-def _orient(x: torch.Tensor, o: int) -> torch.Tensor:
-    """Orientation ``o`` of a band, or its only channel for single-orientation bands (upstream ``min(o, sz)``)."""
-    return x[:, min(o, x.shape[1] - 1)]
+def _orient(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The first ``k`` orientations of a band; a single-orientation band serves every orientation (``min(o, sz)``)."""
+    return x.expand(-1, k, -1, -1) if x.shape[1] == 1 else x[:, :k]
 
 
 def band_weight(freq: float, params: HDRVDPParams) -> float:
@@ -66,38 +66,33 @@ def mask_and_pool(bt: list[torch.Tensor], br: list[torch.Tensor], l_adapt: torch
     n_bands = len(bt)
     log_la = torch.log10(l_adapt.clamp(_CSF_LA[0], _CSF_LA[-1]))[:, None]
     mm = [_mutual_masking(t, r) for t, r in zip(bt, br)]
-    quality = torch.zeros(l_adapt.shape[0], dtype=l_adapt.dtype, device=l_adapt.device)
+    quality = torch.zeros(l_adapt.shape[0], dtype=torch.float64, device=l_adapt.device)
     d_bands = []
     for b in range(n_bands):
         size = tuple(bt[b].shape[-2:])
+        k = bt[b].shape[1]
         band_norm = 2.0**b
         csf_table = torch.from_numpy(neural_csf(band_freq[b], _CSF_LA, params)).to(l_adapt)
         log_la_b = imresize(log_la, size).clamp(-5.0, 5.0)
         n_ncsf = 1.0 if b == n_bands - 1 else 1.0 / _interp_uniform(log_la_b, -5.0, 10.0 / 255, csf_table)
-        mask_xo = mm[b].sum(dim=1, keepdim=True)
-        diff_b = imresize(diff_mask[:, None], size)
-        w_f = band_weight(band_freq[b], params)
-        d_orients = []
-        for o in range(bt[b].shape[1]):
-            band_diff = (bt[b][:, o] - br[b][:, o])[:, None]
-            ex_diff = sign_pow(band_diff / band_norm, p) * band_norm
-            if params.do_masking:
-                self_mask = mm[b][:, o:o + 1]
-                mask_xn = torch.zeros_like(self_mask)
-                if b > 0:
-                    mask_xn = imresize(_orient(mm[b - 1], o)[:, None], size).clamp(min=0) / (band_norm / 2)
-                if b < n_bands - 2:
-                    mask_xn = mask_xn + imresize(_orient(mm[b + 1], o)[:, None], size).clamp(min=0) / (band_norm * 2)
-                band_mask_xo = (mask_xo - self_mask).clamp(min=0)
-                n_mask = band_norm * (k_self * (self_mask / n_ncsf / band_norm) ** q
-                                      + k_xo * (band_mask_xo / n_ncsf / band_norm) ** q
-                                      + k_xn * (mask_xn / n_ncsf) ** q)
-                d = ex_diff / torch.sqrt(n_ncsf ** (2 * p) + n_mask**2)
-            else:
-                d = ex_diff / n_ncsf**p
-            d_orients.append(sign_pow(d / band_norm, pf) * band_norm)
-            d_p = (d * diff_b).flatten(1)
-            msre = torch.sqrt((d_p**2).sum(dim=1)) / d_p.shape[1]
-            quality = quality + (torch.log(msre + _EPS) - math.log(_EPS)) * w_f
-        d_bands.append(torch.cat(d_orients, dim=1))
+        band_diff = bt[b] - br[b]
+        ex_diff = sign_pow(band_diff / band_norm, p) * band_norm
+        if params.do_masking:
+            self_mask = mm[b]
+            mask_xn = torch.zeros_like(self_mask)
+            if b > 0:
+                mask_xn = imresize(_orient(mm[b - 1], k), size).clamp(min=0) / (band_norm / 2)
+            if b < n_bands - 2:
+                mask_xn = mask_xn + imresize(_orient(mm[b + 1], k), size).clamp(min=0) / (band_norm * 2)
+            band_mask_xo = (self_mask.sum(dim=1, keepdim=True) - self_mask).clamp(min=0)
+            n_mask = band_norm * (k_self * (self_mask / n_ncsf / band_norm) ** q
+                                  + k_xo * (band_mask_xo / n_ncsf / band_norm) ** q
+                                  + k_xn * (mask_xn / n_ncsf) ** q)
+            d = ex_diff / torch.sqrt(n_ncsf ** (2 * p) + n_mask**2)
+        else:
+            d = ex_diff / n_ncsf**p
+        d_bands.append(sign_pow(d / band_norm, pf) * band_norm)
+        d_p = (d * imresize(diff_mask[:, None], size)).flatten(2).double()
+        msre = torch.sqrt((d_p**2).sum(dim=2)) / d_p.shape[2]  # (N, K)
+        quality = quality + ((torch.log(msre + _EPS) - math.log(_EPS)) * band_weight(band_freq[b], params)).sum(1)
     return 100.0 - quality, d_bands

@@ -46,13 +46,14 @@ def _as_nchw(x: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
 def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarray, color_encoding: str = "rgb-native",
             pixels_per_degree: float = 24.0, input_scale: float = 1.0, *, surround_l: float = 1e-5,
             hdrvdp_dir: str | Path | None = None, rgb_display: str = "ccfl-lcd", compute_p_map: bool = True,
-            params: HDRVDPParams | None = None) -> HDRVDP2Result:
+            lmsr: np.ndarray | None = None, params: HDRVDPParams | None = None) -> HDRVDP2Result:
     """HDR-VDP 2.2.x of ``test`` against ``reference`` (test first, as ``hdrvdp(test, reference, ...)``).
 
     Images: ``(N, C, H, W)`` tensors, or one ``(H, W[, C])`` array. ``input_scale``: the luminance in cd/m^2
     of a pixel value of 1.0 (applied before the absolute encodings ``rgb-native``, ``rgb-bt.709``,
     ``luminance``, ``xyz``; ignored by the display encodings). ``hdrvdp_dir``: a copy of the original
-    HDR-VDP folder whose ``data/`` spectra are then integrated instead of the built-in photoreceptor matrix.
+    HDR-VDP folder whose ``data/`` spectra are then integrated instead of the built-in photoreceptor matrix;
+    ``lmsr`` (``(C, 4)``) gives that matrix directly.
     """
     t, r = _as_nchw(test, "test"), _as_nchw(reference, "reference")
     if t.shape != r.shape:
@@ -63,8 +64,9 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
     t, r = encode(t, color_encoding), encode(r, color_encoding)
     n = t.shape[0]
     channels = t.shape[1]
-    lmsr = lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir, channels, rgb_display) if hdrvdp_dir else \
-        default_lmsr_matrix(channels)
+    if lmsr is None:
+        lmsr = lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir, channels, rgb_display) if hdrvdp_dir else \
+            default_lmsr_matrix(channels)
     out = visual_pathway(torch.cat([r, t]), lmsr, params)  # reference first: its base band sets the pad value
     bands_r = [b[:n] for b in out.bands]
     bands_t = [b[n:] for b in out.bands]
@@ -99,7 +101,8 @@ class HDRVDP2(Metric):
     def __init__(self, **params: Any):
         super().__init__(**params)
         if self.params["backend"] not in ("torch", "octave"):
-            raise HDRBenchError(f"metric 'hdrvdp2': backend must be 'torch' or 'octave', got '{self.params['backend']}'")
+            raise HDRBenchError(f"metric 'hdrvdp2': parameter 'backend' must be 'torch' or 'octave', "
+                                f"got '{self.params['backend']}'")
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         p = self.params

@@ -39,18 +39,20 @@ def fft_filter_padded(x: torch.Tensor, transfer_half: torch.Tensor, pad_value: t
                       out_hw: tuple[int, int]) -> torch.Tensor:
     """Filter ``x`` (``(..., H, W)``) by a real transfer function on a larger ``out_hw`` lattice.
 
-    ``x`` is padded after its last row/column with ``pad_value`` (a scalar, or a tensor broadcastable to
-    ``x.shape[:-2]``) to ``out_hw``, transformed with ``rfft2``, multiplied by ``transfer_half``
-    (``(PH, PW//2+1)``, real) and transformed back; the top-left ``H x W`` block is returned. Same dtype as ``x``.
+    Equivalent to padding ``x`` after its last row/column with ``pad_value`` (a scalar, or a tensor
+    broadcastable to ``x.shape[:-2]``) to ``out_hw``, multiplying its 2-D DFT by ``transfer_half``
+    (``(PH, PW//2+1)``, the ``rfft2`` half of a real, even transfer function) and cropping the top-left
+    ``H x W`` block of the inverse. Computed as the filtered ``x - pad`` (pruned transforms: only the rows
+    and columns that are not padding) plus ``pad`` times the DC gain. Same dtype as ``x``.
     """
     h, w = x.shape[-2:]
     ph, pw = out_hw
     pad = torch.as_tensor(pad_value, dtype=x.dtype, device=x.device)
-    canvas = pad.reshape(*pad.shape, 1, 1).expand(*x.shape[:-2], ph, pw).clone()
-    canvas[..., :h, :w] = x
-    spec = torch.fft.rfft2(canvas)
-    spec *= transfer_half.to(device=x.device, dtype=x.dtype)
-    return torch.fft.irfft2(spec, s=(ph, pw))[..., :h, :w]
+    pad = pad.reshape(*pad.shape, 1, 1)
+    transfer = transfer_half.to(device=x.device, dtype=x.dtype)
+    spec = torch.fft.fft(torch.fft.rfft(x - pad, n=pw, dim=-1), n=ph, dim=-2) * transfer
+    out = torch.fft.irfft(torch.fft.ifft(spec, dim=-2)[..., :h, :], n=pw, dim=-1)[..., :w]
+    return out + pad * transfer[..., :1, :1]
 
 
 def optical_glare(img: torch.Tensor, params: HDRVDPParams) -> torch.Tensor:

@@ -41,9 +41,13 @@ def max_pyramid_height(height: int, width: int, filter_size: int = 17) -> int:
 
 
 def corr_dn(x: torch.Tensor, weight: torch.Tensor, step: int = 1) -> torch.Tensor:
-    """Correlate ``x`` ``(N, 1, H, W)`` with ``weight`` ``(K, 1, k, k)`` (``reflect1`` edges), keep every ``step``-th sample."""
+    """Correlate ``x`` ``(N, 1, H, W)`` with ``weight`` ``(K, 1, k, k)`` (``reflect1`` edges), keep every ``step``-th.
+
+    The correlation runs in float32 (torch's fast CPU/GPU kernels); the result has ``x``'s dtype.
+    """
     p = weight.shape[-1] // 2
-    return F.conv2d(F.pad(x, (p, p, p, p), mode="reflect"), weight, stride=step)
+    xp = F.pad(x.float(), (p, p, p, p), mode="reflect")
+    return F.conv2d(xp, weight.float(), stride=step).to(x.dtype)
 
 
 def _reflect_fold(y: torch.Tensor, p: int, size: int, dim: int) -> torch.Tensor:
@@ -60,7 +64,7 @@ def up_conv(x: torch.Tensor, weight: torch.Tensor, out_hw: tuple[int, int], step
     p = weight.shape[-1] // 2
     (h, w), k = out_hw, weight.shape[-1]
     op = ((h + 2 * p) - ((x.shape[-2] - 1) * step + k), (w + 2 * p) - ((x.shape[-1] - 1) * step + k))
-    y = F.conv_transpose2d(x, weight, stride=step, output_padding=op)
+    y = F.conv_transpose2d(x.float(), weight.float(), stride=step, output_padding=op).to(x.dtype)
     return _reflect_fold(_reflect_fold(y, p, h, -2), p, w, -1)
 
 

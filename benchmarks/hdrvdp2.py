@@ -1,0 +1,67 @@
+"""Time our HDR-VDP-2 (torch port) on one 2048x1024 RGB pair on CPU; optionally the original under Octave.
+
+Prints the min and median over ``--repeats`` runs (the 2 CPU cores are shared, so the min is the figure
+to quote) for Q only (what ``hdrbench score`` computes) and for Q + P_map, and, with ``--octave PATH``
+(a copy of the HDR-VDP 2.2.x folder), the time of the original under GNU Octave and the ratio.
+
+    .venv/bin/python benchmarks/hdrvdp2.py
+    .venv/bin/python benchmarks/hdrvdp2.py --size 1024x512 --repeats 3 --octave ~/hdrvdp-2.2.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from hdrbench.metrics.hdrvdp2 import hdrvdp2
+
+
+def _pair(h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A smooth linear-HDR scene in [1e-3, 1] and a noisy, slightly blurred test image, (1, 3, H, W) float32."""
+    gen = torch.Generator().manual_seed(0)
+    y, x = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
+    base = 0.05 + 0.4 * x + 0.2 * y + 0.5 * torch.exp(-((x - 0.6) ** 2 + (y - 0.4) ** 2) / 0.01)
+    ref = torch.stack([base, 0.9 * base, 0.8 * base])[None].clamp(1e-3, 1)
+    test = (ref + 0.01 * torch.randn(ref.shape, generator=gen)).clamp(1e-3, 1)
+    return test.float(), ref.float()
+
+
+def _time(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="2048x1024", help="WIDTHxHEIGHT (default 2048x1024)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    ap.add_argument("--octave", metavar="PATH", help="HDR-VDP 2.2.x folder: also time the original under Octave")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    test, ref = _pair(h, w)
+    hdrvdp2(test, ref, "rgb-native", 24, 1.0, compute_p_map=False)  # warm-up (LUTs, allocator)
+    q_only = _time(lambda: hdrvdp2(test, ref, "rgb-native", 24, 1.0, compute_p_map=False), args.repeats)
+    full = _time(lambda: hdrvdp2(test, ref, "rgb-native", 24, 1.0), args.repeats)
+    q = float(hdrvdp2(test, ref, "rgb-native", 24, 1.0, compute_p_map=False).Q[0])
+    print(f"hdrvdp2 torch, {w}x{h}, CPU, {torch.get_num_threads()} threads, Q = {q:.4f}")
+    print(f"  Q only      min {min(q_only):.3f} s  median {statistics.median(q_only):.3f} s  ({args.repeats} runs)")
+    print(f"  Q + P_map   min {min(full):.3f} s  median {statistics.median(full):.3f} s")
+    if args.octave:
+        from hdrbench.metrics.hdrvdp2.octave import hdrvdp2_octave
+
+        t_oct = _time(lambda: hdrvdp2_octave(test[0], ref[0], args.octave, "rgb-native", 24, 1.0), 1)[0]
+        print(f"  original (GNU Octave) {t_oct:.3f} s  ->  ours is {t_oct / min(full):.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
