@@ -149,6 +149,17 @@ def test_state_dict_uses_the_official_key_names(name, keys):
     assert len(state) == official_tensors[name]
 
 
+@pytest.mark.parametrize("name, options, size, tile", [("hdrunet", {}, (24, 300), 96),
+                                                      ("fhdr", {"iterations": 1}, (20, 100), 16)])
+def test_receptive_margin_makes_tiled_prediction_equal_whole_image(name, options, size, tile):
+    from hdrbench.inference import tiled_predict
+
+    method, net = _net(name, **options)
+    assert size[1] > tile + 2 * method.receptive_margin  # some tiles really are cut from the image
+    ldr = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(tiled_predict(method, net, ldr, tile=tile), method.predict(net, ldr))
+
+
 # -- HDRUNet --------------------------------------------------------------------------------------------
 def test_hdrunet_sft_layer_equals_its_conv_composition():
     torch.manual_seed(3)
