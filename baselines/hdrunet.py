@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.layers import UNetShell
+from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
 from hdrbench.registry import register_method
 
@@ -133,8 +134,16 @@ class HDRUNet(Method):
     output_convention = ("HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while training, "
                          "negatives clipped to 0 by predict (as the official saving code does)")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        blocks = self.options["blocks"]
+        if not (isinstance(blocks, list | tuple) and len(blocks) == 3 and all(isinstance(b, int) and b >= 0
+                                                                             for b in blocks)):
+            raise HDRBenchError(f"method 'hdrunet': option blocks={blocks!r} must be three integers >= 0, "
+                                "e.g. [2, 8, 2]")
+
     def build_network(self) -> nn.Module:
-        return HDRUNetNet(nf=int(self.options["nf"]), blocks=tuple(int(b) for b in self.options["blocks"]))
+        return HDRUNetNet(nf=int(self.options["nf"]), blocks=tuple(self.options["blocks"]))
 
     def build_loss(self) -> nn.Module:
         return TanhL1Loss()

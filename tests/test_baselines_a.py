@@ -197,6 +197,9 @@ def test_hdrunet_tanh_l1_loss_matches_numpy():
     expected = np.mean(np.abs(np.tanh(pred.numpy()) - np.tanh(gt.numpy())))
     assert float(method.build_loss()(pred, gt, None)) == pytest.approx(expected, rel=1e-6)
     assert method.recipe.patch_size == 160 and method.recipe.betas == (0.9, 0.99)
+    with pytest.raises(HDRBenchError, match="blocks"):
+        create_method("hdrunet", blocks=[2, 8])
+    assert create_method("hdrunet", blocks=[1, 1, 1]).parameter_count() == 1_651_494 - 9 * 86_528  # per SFT block
 
 
 # -- KUNet ----------------------------------------------------------------------------------------------
