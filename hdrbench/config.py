@@ -42,7 +42,8 @@ PAIRED_TESTS = ("wilcoxon", "ttest")
 
 def _unknown(key: str, valid: Any, where: str, path: Path) -> HDRBenchError:
     close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.5)
-    hint = f"; did you mean '{close[0]}'?" if close else f" (valid: {', '.join(sorted(valid))})"
+    prefix = where if where.endswith(".") else ""
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f" (valid: {', '.join(sorted(valid))})"
     return HDRBenchError(f"unknown key '{where}{key}'{hint}", path)
 
 
