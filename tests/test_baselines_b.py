@@ -26,7 +26,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-FAST = {"hdrcnn": {"pretrained": False}, "hdrtv": {}}  # singlehdr: {"pretrained": False}
+FAST = {"hdrcnn": {"pretrained": False}, "hdrtv": {}, "singlehdr": {"pretrained": False}}
 METHODS = list(FAST)
 
 
@@ -98,10 +98,10 @@ def test_forward_odd_size_same_size_finite(name):
 
 
 def _toy_batch(size: int = 32, n: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """Smooth linear HDR with highlights up to ~3 and its γ=2 8-bit LDR."""
+    """Smooth linear HDR with highlights up to 1.6 (under half the pixels clipped) and its γ=2 8-bit LDR."""
     g = torch.Generator().manual_seed(1)
     coarse = torch.rand(n, 3, size // 8, size // 8, generator=g)
-    hdr = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False) * 3.0
+    hdr = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False) * 1.6
     ldr = torch.round(hdr.clamp(0, 1).sqrt() * 255) / 255
     return ldr, hdr
 
@@ -256,3 +256,79 @@ def test_cli_predict_random_init_odd_size(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     hdr = io.read_hdr(out)
     assert hdr.shape == (37, 53, 3) and np.isfinite(hdr).all()
+
+
+# -- SingleHDR ------------------------------------------------------------------------------------------
+def test_singlehdr_stage_counts():
+    """alex04072000/SingleHDR: Deq 1,999,779 / Lin 1,200,971 / Hal 24,569,118; Refinement 1,266,947.
+
+    Refinement: the Dequantization U-Net with a 128-channel bottleneck fed [A; B; C] (9 channels). The
+    notes' 1,262,243 assumes a 3-channel input: 7*7*(9-3)*16 = 4,704 fewer.
+    """
+    from baselines.singlehdr.dequantization import dequantization_net, refinement_net
+    from baselines.singlehdr.hallucination import HallucinationNet
+    from baselines.singlehdr.linearization import LinearizationNet
+
+    def n(m):
+        return sum(p.numel() for p in m.parameters())
+
+    assert n(dequantization_net()) == 1_999_779
+    assert n(LinearizationNet()) == 1_200_971
+    assert n(HallucinationNet(pretrained=False)) == 24_569_118
+    assert n(refinement_net()) == 1_262_243 + 7 * 7 * 6 * 16
+    assert create_method("singlehdr", pretrained=False, refinement=True).parameter_count() == 27_769_868 + 1_266_947
+
+
+def test_emor_basis_published_facts():
+    from baselines.singlehdr.emor import N_COMPONENTS, N_SAMPLES, load_inverse_emor
+
+    g0, basis = load_inverse_emor()
+    assert N_SAMPLES == 1024 and g0.shape == (1024,) and basis.shape == (1024, 11) and N_COMPONENTS == 11
+    assert g0[0] == 0.0 and g0[-1] == 1.0 and np.all(np.diff(g0) > 0)
+    assert np.all(basis[0] == 0) and np.all(basis[-1] == 0)
+    # a PCA basis is orthonormal: an independent check of every transcribed value and of the spline
+    assert np.allclose(basis.T @ basis, np.eye(11), atol=5e-3)
+    # samples that are NOT knots of the shipped table, as published in invemor.txt
+    published = {(0, 1): 1.477256e-3, (0, 2): 2.737898e-3, (0, 513): 2.502687e-1, (0, 514): 2.509285e-1,
+                 (1, 2): -6.814894e-4, (2, 242): -3.646684e-2}
+    for (col, i), value in published.items():
+        got = g0[i] if col == 0 else basis[i, col - 1]
+        assert abs(got - value) < 1e-4, (col, i, got, value)
+
+
+def test_singlehdr_inverse_crf_monotone_and_lookup():
+    from baselines.singlehdr.emor import apply_response, make_increasing
+
+    wild = torch.tensor([[0.0, 0.5, 0.3, 0.9, 0.8, 1.2]])
+    curve = make_increasing(wild)
+    assert curve[0, 0] == 0 and torch.isclose(curve[0, -1], torch.tensor(1.0)) and (curve.diff() >= 0).all()
+    # hand case: the identity curve on 5 samples maps x to x; a square curve interpolates linearly
+    ident = torch.linspace(0, 1, 5)[None]
+    x = torch.tensor([0.0, 0.1, 0.5, 0.99, 1.0]).view(1, 1, 1, 5)
+    assert torch.allclose(apply_response(x, ident), x)
+    square = ident ** 2  # samples 0, 1/16, 1/4, 9/16, 1 at 0, .25, .5, .75, 1
+    assert torch.allclose(apply_response(torch.tensor([0.125]).view(1, 1, 1, 1), square),
+                          torch.tensor(0.5 * (0 + 1 / 16)))
+
+
+def test_singlehdr_hallucination_only_above_threshold():
+    net = create_method("singlehdr", pretrained=False).build_network().eval()
+    stages = net.stages(torch.rand(1, 3, 32, 32) * 0.8)
+    assert set(stages) == {"C", "invcrf", "B", "A", "out"}
+    b, a = stages["B"], stages["A"]
+    dark = b.amax(1, keepdim=True).expand_as(b) <= 0.88  # alpha = 0 below 1 - 0.12
+    assert torch.equal(a[dark], b[dark]) and (a >= b).all()
+
+
+def test_singlehdr_loss_excludes_extreme_crops():
+    from baselines.singlehdr.method import SingleHDRLoss, extreme_exposure_mask
+
+    ldr = torch.stack([torch.full((3, 8, 8), 0.5), torch.ones(3, 8, 8), torch.zeros(3, 8, 8)])
+    assert extreme_exposure_mask(ldr).tolist() == [1.0, 0.0, 0.0]
+    loss = SingleHDRLoss(perceptual_weight=0.0)
+    hdr = torch.rand(3, 3, 8, 8)
+    t = torch.log1p(10 * hdr) / math.log(11)
+    tv = float((t.diff(dim=-1).abs().sum() + t.diff(dim=-2).abs().sum()) / t.numel())  # batch-wide, as official
+    assert float(loss(hdr, hdr, ldr)) == pytest.approx(0.1 * tv * 1 / 3, rel=1e-5)  # 2 of 3 crops masked out
+    finetune = SingleHDRLoss("finetune")
+    assert float(finetune(hdr * 7.0, hdr, ldr)) < 1e-6  # scale-invariant by construction

@@ -1,0 +1,82 @@
+"""SingleHDR's Hallucination-Net: HDRCNN's VGG16 auto-encoder with resize-convolution up-sampling.
+
+Official TF code: ``alex04072000/SingleHDR`` ``hallucination_net.py`` (a modified copy of HDRCNN's
+``network.py``). Differences from :class:`baselines.hdrcnn.HDRCNNNet`, all as the official code:
+
+* each up-sampling is nearest ×2 → reflect pad 1 → 3×3 conv (VALID) with ReLU → BatchNorm → ReLU
+  (instead of a 4×4 transposed conv);
+* skip features are only scaled by 1/255 (no log transform);
+* the network's input is the *linear* image ``B`` (output of the Linearization-Net), not the LDR.
+
+The output ``ŷ`` is used as ``A = B + α·relu(ŷ)`` with ``α = clip((max_c B − 1 + 0.12)/0.12, 0, 1)``
+(:func:`hallucinate`). Tensors: ``B`` ``(N, 3, H, W)`` linear in [0, 1], ``H, W`` multiples of 32.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from baselines.hdrcnn import (
+    CAFFE_FEATURE_SCALE,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    VGG16_BEFORE_POOL,
+    SkipFusion,
+    highlight_mask,
+    load_vgg16_encoder,
+    vgg16_features,
+)
+
+
+class ResizeConvUp(nn.Module):
+    """Nearest ×2 → reflect pad 1 → 3×3 conv (VALID) + ReLU → BatchNorm → ReLU."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="reflect")
+        return F.relu(self.bn(F.relu(self.conv(x))))
+
+
+class HallucinationNet(nn.Module):
+    """VGG16 encoder + h6 bottleneck + 5 resize-conv up-samplings with addition-initialised skip fusions."""
+
+    def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE):
+        super().__init__()
+        self.encoder = vgg16_features()[:30]
+        self.weight_sources = load_vgg16_encoder(self.encoder, pretrained)
+        self.skip_scale = float(skip_feature_scale) / 255.0
+        self.bottleneck = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1), nn.BatchNorm2d(512), nn.ReLU())
+        widths = (512, 512, 512, 256, 128, 64)
+        self.up = nn.ModuleList(ResizeConvUp(widths[i], widths[i + 1]) for i in range(5))
+        self.fuse = nn.ModuleList(SkipFusion(c) for c in (512, 512, 256, 128, 64))
+        self.head = nn.Sequential(nn.Conv2d(64, 3, 1), nn.BatchNorm2d(3), nn.ReLU())
+        nn.init.xavier_normal_(self.head[0].weight)
+        nn.init.zeros_(self.head[0].bias)
+        self.fuse_input = SkipFusion(3)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, linear: torch.Tensor) -> torch.Tensor:
+        """``ŷ`` ``(N, 3, H, W)`` for the linear image ``B`` ``(N, 3, H, W)`` in [0, 1]."""
+        x = (linear - self.mean) / self.std
+        skips = []
+        for i, layer in enumerate(self.encoder):
+            x = layer(x)
+            if i in VGG16_BEFORE_POOL:
+                skips.append(x)
+        x = self.bottleneck(F.max_pool2d(x, 2))
+        for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
+            x = fuse(up(x), skip * self.skip_scale)
+        return self.fuse_input(self.head(x), linear)
+
+
+def hallucinate(net: HallucinationNet, linear: torch.Tensor, threshold: float = 0.12) -> torch.Tensor:
+    """``A = B + α·relu(ŷ)``, ``α = clip((max_c B − (1 − threshold))/threshold, 0, 1)``: linear HDR ≥ ``B``."""
+    alpha = highlight_mask(linear, 1.0 - threshold)
+    return linear + alpha * F.relu(net(linear))
