@@ -72,41 +72,26 @@ class DCDR(Method):
         return super().predict(net, ldr).clamp_min(0)
 
 
-@register_method("dcdr-no-dcrb")
-class DCDRNoDCRB(DCDR):
-    """Table 2 "no DCRB": offset estimates removed, deformable convs replaced by 3×3 convs."""
-
-    summary = "DCDR-UNet ablation: plain residual blocks instead of DCRBs (Table 2)"
-    default_options = {**DCDR.default_options, "dcrb": False}
-
-
-@register_method("dcdr-no-tone")
-class DCDRNoTone(DCDR):
-    """Table 2 "no tone net": ``I_hdr = Net_R(I, Net_C(I))``."""
-
-    summary = "DCDR-UNet ablation: no tone net (Table 2)"
-    default_options = {**DCDR.default_options, "tone": False}
+#: The ablations of Tables 2–3: name → (summary, options changed from ``dcdr``'s defaults).
+ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dcdr-no-dcrb": ("DCDR-UNet ablation (Table 2): offset estimates removed, deformable convs replaced by 3x3 "
+                     "convs", {"dcrb": False}),
+    "dcdr-no-tone": ("DCDR-UNet ablation (Table 2): no tone net, I_hdr = Net_R(I, Net_C(I))", {"tone": False}),
+    "dcdr-no-cond": ("DCDR-UNet ablation (Table 2): no condition net, every SFT layer replaced by a 3x3 conv",
+                     {"cond": False}),
+    "dcdr-no-vgg": ("DCDR-UNet trained with Tanh_L1 only (Table 3 b)", {"vgg_weight": 0.0}),
+    "dcdr-no-dcrb-no-vgg": ("DCDR-UNet with plain residual blocks, trained with Tanh_L1 only (Table 3 a)",
+                            {"dcrb": False, "vgg_weight": 0.0}),
+}
 
 
-@register_method("dcdr-no-cond")
-class DCDRNoCond(DCDR):
-    """Table 2 "no condition net": no condition maps; every SFT layer becomes a 3×3 conv."""
-
-    summary = "DCDR-UNet ablation: no condition net, SFT layers replaced by convs (Table 2)"
-    default_options = {**DCDR.default_options, "cond": False}
-
-
-@register_method("dcdr-no-vgg")
-class DCDRNoVGG(DCDR):
-    """Table 3 (b): full network trained with ``Tanh_L1`` only."""
-
-    summary = "DCDR-UNet trained without the VGG loss (Table 3)"
-    default_options = {**DCDR.default_options, "vgg_weight": 0.0}
+def _register_ablation(name: str, summary: str, changes: dict[str, Any]) -> type[DCDR]:
+    """A :class:`DCDR` subclass whose only difference is its default options, registered as ``name``."""
+    cls = type(name.title().replace("-", ""), (DCDR,), {
+        "__doc__": summary, "summary": summary, "default_options": {**DCDR.default_options, **changes},
+        "__module__": __name__})
+    return register_method(name)(cls)
 
 
-@register_method("dcdr-no-dcrb-no-vgg")
-class DCDRNoDCRBNoVGG(DCDR):
-    """Table 3 (a): plain residual blocks, ``Tanh_L1`` only."""
-
-    summary = "DCDR-UNet without DCRBs and without the VGG loss (Table 3)"
-    default_options = {**DCDR.default_options, "dcrb": False, "vgg_weight": 0.0}
+for _name, (_summary, _changes) in ABLATIONS.items():
+    _register_ablation(_name, _summary, _changes)
