@@ -7,7 +7,10 @@ from hdrbench.metrics.base import Metric, create_metric
 
 # -- built-in metric modules (each registers itself on import) --
 # isort: split
-from hdrbench.metrics import colorvideovdp, lpips, psnr, ssim  # noqa: F401  (registration)
+import hdrbench.metrics.colorvideovdp  # noqa: F401  (registration)
+import hdrbench.metrics.lpips  # noqa: F401
+import hdrbench.metrics.psnr  # noqa: F401
+import hdrbench.metrics.ssim  # noqa: F401
 from hdrbench.metrics import hdrvdp2  # noqa: F401
 
 __all__ = ["Metric", "create_metric"]

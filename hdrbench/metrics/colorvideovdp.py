@@ -17,7 +17,7 @@ import torch
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
-from hdrbench.metrics.transforms import ANCHORS, to_absolute
+from hdrbench.metrics.transforms import ANCHORS, absolute_from_params
 from hdrbench.registry import register_metric
 
 
@@ -53,9 +53,8 @@ class ColorVideoVDP(Metric):
         return self._model
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        p = self.params
         model = self._load(pred.device)
-        pred, gt = to_absolute(pred, gt, p["anchor"], float(p["peak_luminance"]), float(p["scale"]))
+        pred, gt = (v.float() for v in absolute_from_params(pred, gt, self.params))  # cvvdp takes float32
         out = []
         with contextlib.redirect_stdout(io.StringIO()):
             for t, r in zip(pred, gt):

@@ -16,7 +16,7 @@ from torchvision.models import alexnet
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
-from hdrbench.metrics.transforms import NORMS, mu_law, reference_factor
+from hdrbench.metrics.transforms import NORMS, encode_domain
 from hdrbench.registry import register_metric
 from hdrbench.weights import lpips_heads, resolve_backbone
 
@@ -85,11 +85,7 @@ class LPIPS(Metric):
         self.net = LPIPSAlex(self.params["backbone"])
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        f = reference_factor(gt, self.params["norm"])
-        pred, gt = pred / f, gt / f
-        if self.params["domain"] == "mu-law":
-            mu = float(self.params["mu"])
-            pred, gt = mu_law(pred, mu), mu_law(gt, mu)
+        pred, gt = encode_domain(pred, gt, self.params)
         self.net.to(pred.device)
         return self.net(pred.clamp(0, 1) * 2 - 1, gt.clamp(0, 1) * 2 - 1)
 

@@ -13,7 +13,7 @@ import torch
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
-from hdrbench.metrics.transforms import ANCHORS, NORMS, pu21_encode, reference_factor, tanh_mu_law, to_absolute
+from hdrbench.metrics.transforms import ANCHORS, NORMS, absolute_from_params, pu21_encode, reference_factor, tanh_mu_law
 from hdrbench.registry import register_metric
 
 
@@ -96,6 +96,5 @@ class PU21PSNR(Metric):
         self.check_choice("anchor", ANCHORS)
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        p = self.params
-        pred, gt = to_absolute(pred.double(), gt.double(), p["anchor"], float(p["peak_luminance"]), float(p["scale"]))
+        pred, gt = absolute_from_params(pred, gt, self.params)
         return psnr(pu21_encode(pred), pu21_encode(gt), 256.0)

@@ -16,7 +16,7 @@ import torch
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
-from hdrbench.metrics.transforms import ANCHORS, NORMS, luminance, mu_law, pu21_encode, reference_factor, to_absolute
+from hdrbench.metrics.transforms import ANCHORS, NORMS, absolute_from_params, encode_domain, luminance, pu21_encode
 from hdrbench.registry import register_metric
 
 TRUNCATE = 3.5  # scikit-image / scipy.ndimage.gaussian_filter truncation, in σ
@@ -105,11 +105,7 @@ class SSIM(Metric):
         ssim_window(bool(self.params["gaussian"]), float(self.params["sigma"]), int(self.params["win_size"]))
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        f = reference_factor(gt, self.params["norm"])
-        pred, gt = pred / f, gt / f
-        if self.params["domain"] == "mu-law":
-            mu = float(self.params["mu"])
-            pred, gt = mu_law(pred, mu), mu_law(gt, mu)
+        pred, gt = encode_domain(pred, gt, self.params)
         return ssim(pred, gt, float(self.params["data_range"]), **_ssim_kwargs(self.params))
 
 
@@ -131,7 +127,6 @@ class PU21SSIM(Metric):
         self.check_choice("anchor", ANCHORS)
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-        p = self.params
-        pred, gt = to_absolute(pred.double(), gt.double(), p["anchor"], float(p["peak_luminance"]), float(p["scale"]))
-        return ssim(pu21_encode(luminance(pred)), pu21_encode(luminance(gt)), 256.0, **_ssim_kwargs(p))
+        pred, gt = absolute_from_params(pred, gt, self.params)
+        return ssim(pu21_encode(luminance(pred)), pu21_encode(luminance(gt)), 256.0, **_ssim_kwargs(self.params))
 

@@ -109,3 +109,19 @@ def to_absolute(pred: torch.Tensor, gt: torch.Tensor, anchor: str, peak_luminanc
     else:
         raise HDRBenchError(f"unknown luminance anchor '{anchor}' (known: {', '.join(ANCHORS)})")
     return pred * f, gt * f
+
+
+def encode_domain(pred: torch.Tensor, gt: torch.Tensor, params: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both images ÷ the ``params['norm']`` ground-truth reference, then μ-law encoded (``params['mu']``) when
+    ``params['domain'] == 'mu-law'``; ``linear`` leaves them normalised."""
+    f = reference_factor(gt, params["norm"])
+    pred, gt = pred / f, gt / f
+    if params["domain"] == "mu-law":
+        pred, gt = mu_law(pred, float(params["mu"])), mu_law(gt, float(params["mu"]))
+    return pred, gt
+
+
+def absolute_from_params(pred: torch.Tensor, gt: torch.Tensor, params: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`to_absolute` (float64) with a metric's ``anchor``, ``peak_luminance`` and ``scale`` parameters."""
+    return to_absolute(pred.double(), gt.double(), params["anchor"], float(params["peak_luminance"]),
+                       float(params["scale"]))
