@@ -231,7 +231,7 @@ class HDRCNN(Method):
                "batch 4, 320x320, 100 epochs, lr x0.99 per epoch (an epoch taken as 1000 iterations here)",
     )
     pad_multiple = 32
-    receptive_margin = 96
+    receptive_margin = 192  # conv-chain radius ≈ 169 px (VGG16 pool5 RF 212, h6 +64, decoder +62)
 
     weight_sources: str = ""
 

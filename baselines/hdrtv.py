@@ -273,7 +273,7 @@ class HDRTV(Method):
         stages=STAGES, source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
                               "(each stage's recipe: HDRTV.stage_recipe)")
     pad_multiple = 32
-    receptive_margin = 128
+    receptive_margin = 224  # LE + HG radius 223 px (autograd); AGCM is global (see README)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -143,7 +143,7 @@ class SingleHDR(Method):
                "here, see baselines/README.md)",
     )
     pad_multiple = 32
-    receptive_margin = 96
+    receptive_margin = 320  # Deq 118 px + Hal ≈ 170 px in series; the inverse CRF is global (see README)
 
     weight_sources: str = ""
 
