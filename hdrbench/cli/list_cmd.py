@@ -47,5 +47,5 @@ def list_cmd(as_json: bool, kind: str | None) -> None:
             continue
         click.echo(f"{k}s:")
         for r in group:
-            extra = f"  {r['params'] / 1e6:.3f}M params" if "params" in r else ""
+            extra = f"  {r['params'] / 1e6:.3f}M params" if isinstance(r.get("params"), int) else ""
             click.echo(f"  {r['name']:<18}{extra}  {r.get('summary', '')}")
