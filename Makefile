@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HDRB   := $(VENV)/bin/hdrbench
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup weights demo test lint clean
+.PHONY: setup weights ops demo test lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,13 @@ setup: $(STAMP)
 weights: $(STAMP)
 	$(HDRB) weights prepare
 
-demo: weights
+ops: $(STAMP)  # builds the fast CPU deformable convolution (falls back to torchvision's if it cannot)
+	$(PY) -m dcdr.ops
+
+demo: weights ops
 	$(HDRB) run bench.toml
 
-test: weights
+test: weights ops
 	$(PY) -m pytest -q -n 2 tests
 
 lint: $(STAMP)
