@@ -4,9 +4,14 @@ default width runs the same code path (see ``tests/test_dcdr_model.py``)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import torch
 
 from hdrbench import io
+from hdrbench.checkpoint import save_weights
+from hdrbench.method import create_method
 
 TINY = ["--option", "nf=8", "--option", "blocks=[1,1,1]", "--option", "cond_nf=8", "--option", "cond_out=4",
         "--option", "sft_hidden=4", "--option", "tone_nf=8"]
@@ -27,19 +32,27 @@ def test_file_mode_587x675_png_to_exr(tmp_path, rng, cli):
     assert np.isfinite(hdr).all() and (hdr >= 0).all() and hdr.max() > 0
 
 
-def test_folder_mode_writes_one_exr_per_image(tmp_path, rng, cli):
+def test_folder_mode_with_checkpoint_writes_one_exr_per_image(tmp_path, rng, cli):
+    """Folder mode loads the checkpoint: outputs equal in-process prediction with those weights."""
+    options = {TINY[i + 1].split("=")[0]: json.loads(TINY[i + 1].split("=")[1]) for i in range(0, len(TINY), 2)}
+    method = create_method("dcdr", **options)
+    torch.manual_seed(123)  # not the CLI's --seed 0 weights
+    net = method.build_network().eval()
+    ckpt = save_weights(net, tmp_path / "w.safetensors", method="dcdr", options=options)
     src, dst = tmp_path / "ldr", tmp_path / "hdr"
     src.mkdir()
     sizes = {"a": (37, 53), "b": (64, 48)}
     for stem, (h, w) in sizes.items():
         io.write_ldr(src / f"{stem}.png", rng.random((h, w, 3)))
     (src / "notes.txt").write_text("not an image")
-    proc = cli("predict", "--method", "dcdr", "--random-init", *TINY, src, dst)
+    proc = cli("predict", "--method", "dcdr", "--checkpoint", ckpt, *TINY, src, dst)
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in dst.iterdir()) == ["a.exr", "b.exr"]
     for stem, (h, w) in sizes.items():
         hdr = io.read_hdr(dst / f"{stem}.exr", expect_16bit=False)
-        assert hdr.shape == (h, w, 3) and np.isfinite(hdr).all()
+        ldr = torch.from_numpy(io.read_ldr(src / f"{stem}.png")).permute(2, 0, 1)[None]
+        expected = method.predict(net, ldr)[0].permute(1, 2, 0).numpy()
+        assert hdr.shape == (h, w, 3) and np.allclose(hdr, expected, atol=1e-5)
 
 
 def test_corrupt_input_is_one_line_and_exit_2(tmp_path, rng, cli):
