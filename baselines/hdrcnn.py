@@ -223,7 +223,7 @@ class HDRCNN(Method):
                 "single exposure using deep CNNs. ACM TOG (SIGGRAPH Asia) 36(6), 2017")
     summary = "VGG16 encoder / deconv decoder in the log domain; blends with the input above τ=0.95 (γ=2)"
     default_options = {"pretrained": True, "tau": 0.95, "gamma": 2.0, "sep_loss": True, "lambda_ir": 0.5,
-                       "skip_feature_scale": CAFFE_FEATURE_SCALE}
+                       "skip_feature_scale": CAFFE_FEATURE_SCALE, "hdr_scale": 1.0}
     recipe = Recipe(
         optimizer="adam", lr=5e-5, betas=(0.9, 0.999), scheduler="exponential", gamma=0.99, step_every=1000,
         batch_size=4, patch_size=320, iterations=100_000,
@@ -247,15 +247,20 @@ class HDRCNN(Method):
         return MaskedLogL2Loss(float(self.options["tau"]))
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        """Linear HDR: ``(1 − α)·ldr^γ + α·(exp(ŷ) − 1/255)``, α from the input (τ), clipped at 0."""
+        """Linear HDR: ``hdr_scale·((1 − α)·ldr^γ + α·(exp(ŷ) − 1/255))``, α from the input (τ), clipped at 0.
+
+        The network works in units where the LDR saturates at 1 (as the official code); ``hdr_scale`` is the
+        ground-truth value of that level in the training data (1 in the official setups).
+        """
         alpha = highlight_mask(ldr, float(self.options["tau"]))
         predicted = torch.exp(net(ldr)) - EPS
-        return ((1 - alpha) * ldr.clamp(0, 1).pow(float(self.options["gamma"])) + alpha * predicted).clamp_min(0)
+        out = (1 - alpha) * ldr.clamp(0, 1).pow(float(self.options["gamma"])) + alpha * predicted
+        return out.clamp_min(0) * float(self.options["hdr_scale"])
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
                       ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The official loss acts on the network's log output, before blending."""
-        value = loss(net(ldr), hdr, ldr)
+        """The official loss acts on the network's log output, before blending (target in saturation units)."""
+        value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
         return value, {"loss": float(value.detach())}
 
     def describe(self) -> dict[str, Any]:

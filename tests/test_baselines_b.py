@@ -332,3 +332,20 @@ def test_singlehdr_loss_excludes_extreme_crops():
     assert float(loss(hdr, hdr, ldr)) == pytest.approx(0.1 * tv * 1 / 3, rel=1e-5)  # 2 of 3 crops masked out
     finetune = SingleHDRLoss("finetune")
     assert float(finetune(hdr * 7.0, hdr, ldr)) < 1e-6  # scale-invariant by construction
+
+
+@pytest.mark.parametrize("name", ["hdrcnn", "singlehdr"])
+def test_hdr_scale_maps_saturation_units_to_ground_truth_units(name):
+    """Both nets assume LDR saturation = HDR 1; ``hdr_scale`` is that level in the data's units."""
+    ldr = torch.rand(1, 3, 32, 32)
+    torch.manual_seed(0)
+    base = create_method(name, **FAST[name])
+    net = base.build_network().eval()
+    scaled = create_method(name, **FAST[name], hdr_scale=1 / 64)
+    assert torch.allclose(scaled.predict(net, ldr), base.predict(net, ldr) / 64, rtol=1e-6)
+    ldr2, hdr = _toy_batch()
+    loss = base.build_loss()
+    with torch.no_grad():
+        a, _ = base.training_loss(net, loss, ldr2, hdr)
+        b, _ = scaled.training_loss(net, loss, ldr2, hdr / 64)
+    assert torch.allclose(a, b, rtol=1e-5)

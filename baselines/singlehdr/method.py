@@ -134,7 +134,8 @@ class SingleHDR(Method):
                 "HDR Reconstruction by Learning to Reverse the Camera Pipeline. CVPR 2020")
     summary = "reverses the camera pipeline: dequantization, inverse-CRF (11 EMoR weights), highlight hallucination"
     default_options = {"pretrained": True, "refinement": False, "threshold": 0.12, "loss": "hallucination",
-                       "perceptual_weight": 1e-3, "tv_weight": 0.1, "skip_feature_scale": CAFFE_FEATURE_SCALE}
+                       "perceptual_weight": 1e-3, "tv_weight": 0.1, "skip_feature_scale": CAFFE_FEATURE_SCALE,
+                       "hdr_scale": 1.0}
     recipe = Recipe(
         optimizer="adam", lr=1e-4, betas=(0.9, 0.999), scheduler="constant", batch_size=8, patch_size=256,
         iterations=500_000,
@@ -158,6 +159,16 @@ class SingleHDR(Method):
     def build_loss(self) -> nn.Module:
         o = self.options
         return SingleHDRLoss(str(o["loss"]), float(o["perceptual_weight"]), float(o["tv_weight"]))
+
+    def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        """Linear HDR in ground-truth units: the network's output (saturation = 1) times ``hdr_scale``."""
+        return net(ldr) * float(self.options["hdr_scale"])
+
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The published loss between the network output and the target in saturation units."""
+        value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
+        return value, {"loss": float(value.detach())}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
