@@ -131,5 +131,5 @@ def test_nan_loss_is_a_one_line_error_and_keeps_checkpoints(tmp_path):
 
 
 def test_patch_larger_than_image_is_an_error(tmp_path):
-    with pytest.raises(HDRBenchError, match="smaller than patch_size 64"):
+    with pytest.raises(HDRBenchError, match="smaller than the 64x64 training patch"):
         train(_job(tmp_path / "big", overrides={"patch_size": 64}))

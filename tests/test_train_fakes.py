@@ -77,8 +77,9 @@ class FakeDataset(PairedDataset):
     def pairs(self, split: str) -> list[Pair]:
         n = self.options["n"] if split == "train" else 3
         base = Path(self.root or "/nonexistent")
-        return [Pair(f"{split}_{i:02d}", base / f"{split}_{i:02d}.png", base / f"{split}_{i:02d}.exr")
-                for i in range(n)]
+        s = self.options["size"]
+        return [Pair(f"{split}_{i:02d}", base / f"{split}_{i:02d}.png", base / f"{split}_{i:02d}.exr",
+                     {"height": s, "width": s}) for i in range(n)]
 
     def load_pair(self, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
         g = np.random.default_rng(zlib.crc32(pair.id.encode()))

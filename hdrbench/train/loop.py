@@ -37,9 +37,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from hdrbench.datasets.base import PairedDataset
+from hdrbench.datasets.patches import PatchDataset
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
-from hdrbench.train.data import PatchStream, StepSampler
+from hdrbench.train.data import IndexedPatches, StepSampler
 from hdrbench.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
 from hdrbench.train.state import FINAL, load_checkpoint, save_checkpoint, set_rng_state, write_final
@@ -192,7 +193,6 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     net.to(device)
     loss_fn.to(device)
     split = job.train_split or job.dataset.train_split
-    pairs = job.dataset.pairs(split)
     log = _Log(run_dir, start, job.tensorboard) if info.is_main else None
     bounds = np.cumsum([0] + [r.iterations for _, r in plan]).tolist()
     bar = tqdm(total=total, initial=start, desc=f"train {method.name}", unit="it", disable=not (job.progress and
@@ -203,7 +203,7 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
             if start >= s1:
                 continue
             resume_here = resume if (resume and resume.stage == si and s0 < resume.step < s1) else None
-            _run_stage(job, info, device, net, loss_fn, pairs, si, stage, recipe, s0, s1, max(start, s0),
+            _run_stage(job, info, device, net, loss_fn, split, si, stage, recipe, s0, s1, max(start, s0),
                        resume_here, meta, log, bar, on_step)
     finally:
         bar.close()
@@ -225,7 +225,7 @@ def _final_matches(final: Path, meta: dict[str, Any]) -> bool:
 
 
 def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Module, loss_fn: nn.Module,
-               pairs: list, si: int, stage: str | None, recipe: Recipe, s0: int, s1: int, begin: int,
+               split: str, si: int, stage: str | None, recipe: Recipe, s0: int, s1: int, begin: int,
                resume: Any, meta: dict[str, Any], log: _Log | None, bar: tqdm,
                on_step: Callable[[int], None] | None) -> None:
     method = job.method
@@ -242,7 +242,8 @@ def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Modu
     if resume is not None:
         opt.load_state_dict(resume.state["optimizer"])
         sched.load_state_dict(resume.state["scheduler"])
-    stream = PatchStream(job.dataset, pairs, recipe.patch_size, seed=job.seed * 1000 + si)
+    stream = IndexedPatches(PatchDataset(job.dataset, split, patch_size=recipe.patch_size, seed=job.seed * 1000 + si,
+                                         mode="grid"), seed=job.seed * 1000 + si)
     loader = DataLoader(stream, batch_size=recipe.batch_size, num_workers=job.num_workers,
                         sampler=StepSampler(begin - s0, s1 - s0, recipe.batch_size, info.rank, info.world_size),
                         generator=torch.Generator().manual_seed(job.seed), pin_memory=device.type == "cuda")
@@ -250,8 +251,8 @@ def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Modu
     kwargs = {"stage": stage} if stage and "stage" in inspect.signature(method.training_loss).parameters else {}
     step = begin
     tick = time.perf_counter()
-    for ldr, hdr in loader:
-        ldr, hdr = ldr.to(device, non_blocking=True), hdr.to(device, non_blocking=True)
+    for batch in loader:
+        ldr, hdr = batch["ldr"].to(device, non_blocking=True), batch["hdr"].to(device, non_blocking=True)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
             loss, terms = method.training_loss(model, loss_fn, ldr, hdr, **kwargs)
         opt.zero_grad(set_to_none=True)
