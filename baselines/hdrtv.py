@@ -298,7 +298,12 @@ class HDRTV(Method):
         return type(self)(options={**copy.deepcopy(self.options), "stage": stage})
 
     def stage_recipe(self, stage: str, protocol: str | None = None) -> Recipe:
-        """The official recipe of ``stage`` (``protocol="paper"`` applies the DCDR-UNet common protocol)."""
+        """The official recipe of ``stage`` (``protocol="paper"`` applies the DCDR-UNet common protocol).
+
+        Without ``protocol``, the one last asked of :meth:`recipe_for` applies: :mod:`hdrbench.train` asks
+        ``recipe_for(protocol)`` first, then ``stage_recipe(stage)`` for each stage.
+        """
+        protocol = protocol if protocol is not None else getattr(self, "_protocol", None)
         if stage not in STAGE_RECIPES:
             raise HDRBenchError(f"unknown HDRTV stage '{stage}' (known: {', '.join(STAGES)})")
         base = STAGE_RECIPES[stage]
@@ -310,6 +315,7 @@ class HDRTV(Method):
 
     def recipe_for(self, protocol: str | None = None) -> Recipe:
         """With a ``stage`` option, that stage's recipe; otherwise the first stage's, with ``stages`` listed."""
+        self._protocol = protocol
         if self.stage in STAGES:
             return self.stage_recipe(self.stage, protocol)
         return super().recipe_for(protocol)

@@ -219,6 +219,11 @@ def test_hdrtv_stages_recipes_and_freezing():
     assert (le.lr, le.batch_size, le.patch_size, le.iterations) == (2e-4, 16, 160, 1_000_000)
     assert (hg.lr, hg.batch_size, hg.patch_size, hg.iterations) == (2e-4, 16, 160, 500_000)
     assert method.for_stage("le").recipe_for("paper").patch_size == 512
+    from hdrbench.train import stage_plan  # the trainer's view: every stage under the paper protocol
+
+    plan = stage_plan(create_method("hdrtv"), "paper", {})
+    assert [s for s, _ in plan] == list(STAGES) and all(r.patch_size == 512 for _, r in plan)
+    assert [r.lr for _, r in stage_plan(create_method("hdrtv"), "official", {})] == [5e-4, 2e-4, 2e-4]
     net = method.build_network().train()
     params = method.stage_parameters(net, "le")
     assert {id(p) for p in params} == {id(p) for p in net.le.parameters()}
