@@ -287,7 +287,9 @@ class HDRTV(Method):
 
     def build_network(self) -> nn.Module:
         o = self.options
-        return HDRTVNet(int(o["nf"]), int(o["nb"]), int(o["cond_c"]), float(o["mask_threshold"]))
+        net = HDRTVNet(int(o["nf"]), int(o["nb"]), int(o["cond_c"]), float(o["mask_threshold"]))
+        self._stage_params = {name: sum(p.numel() for p in getattr(net, name).parameters()) for name in STAGES}
+        return net
 
     def build_loss(self) -> nn.Module:
         return StageL1()
@@ -358,9 +360,8 @@ class HDRTV(Method):
         return value, {"loss": float(value.detach())}
 
     def describe(self) -> dict[str, Any]:
-        out = super().describe()
-        net = self.build_network()
-        out["stage_params"] = {name: sum(p.numel() for p in getattr(net, name).parameters()) for name in STAGES}
+        out = super().describe()  # builds the network once, which records the per-stage counts
+        out["stage_params"] = dict(self._stage_params)
         out["stage_recipes"] = {name: r.to_dict() for name, r in STAGE_RECIPES.items()}
         return out
 
