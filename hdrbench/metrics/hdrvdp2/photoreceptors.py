@@ -77,13 +77,13 @@ class JNDTransducer:
 
     def __call__(self, response: torch.Tensor, kind: int) -> torch.Tensor:
         """Map ``response`` (any shape, > 0) through table ``kind`` (0 cone, 1 rod); same dtype as the input."""
-        lut = torch.as_tensor(self.tables[kind], dtype=torch.float64, device=response.device)
+        lut = torch.as_tensor(self.tables[kind], dtype=response.dtype, device=response.device)
         lo, step = float(self.log_l[0]), float(self.log_l[1] - self.log_l[0])
-        x = torch.log10(response.double().clamp(10.0**lo, 10.0 ** float(self.log_l[-1])))
+        x = torch.log10(response.clamp(10.0**lo, 10.0 ** float(self.log_l[-1])))
         pos = ((x - lo) / step).clamp(0, lut.numel() - 1)
         i0 = pos.floor().long().clamp(max=lut.numel() - 2)
         frac = pos - i0
-        return (lut[i0] + frac * (lut[i0 + 1] - lut[i0])).to(response.dtype)
+        return torch.lerp(lut[i0], lut[i0 + 1], frac)
 
 
 @lru_cache(maxsize=4)

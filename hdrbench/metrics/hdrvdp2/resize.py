@@ -41,21 +41,21 @@ def resize_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     return _symmetric(base[None, :] + shifts, n_in).astype(np.int64), w
 
 
+def _resize_rows(x: torch.Tensor, n_out: int) -> torch.Tensor:
+    """Resize dim -2 (whole contiguous rows are gathered, so this is fast on CPU)."""
+    idx, w = resize_weights(x.shape[-2], n_out)
+    idx_t = torch.from_numpy(idx).to(x.device)
+    w_t = torch.from_numpy(w).to(device=x.device, dtype=x.dtype)[..., None]  # (taps, n_out, 1)
+    out = x.index_select(-2, idx_t[0]) * w_t[0]
+    for k in range(1, idx.shape[0]):
+        out.add_(x.index_select(-2, idx_t[k]) * w_t[k])
+    return out
+
+
 def imresize(x: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
     """Resize the last two dims of ``x`` to ``out_hw`` (Octave ``imresize(x, out_hw)``, bicubic); same dtype."""
-    for dim, n_out in ((-1, out_hw[1]), (-2, out_hw[0])):  # columns first, as Octave does
-        n_in = x.shape[dim]
-        if n_in == n_out:
-            continue
-        idx, w = resize_weights(n_in, n_out)
-        idx_t = torch.from_numpy(idx).to(x.device)
-        w_t = torch.from_numpy(w).to(device=x.device, dtype=x.dtype)
-        shape = [1] * x.ndim
-        shape[dim] = n_out
-        out_shape = list(x.shape)
-        out_shape[dim] = n_out
-        out = torch.zeros(out_shape, dtype=x.dtype, device=x.device)
-        for k in range(idx.shape[0]):
-            out += x.index_select(dim, idx_t[k]) * w_t[k].reshape(shape)
-        x = out
+    if x.shape[-1] != out_hw[1]:  # columns first, as Octave does
+        x = _resize_rows(x.transpose(-1, -2).contiguous(), out_hw[1]).transpose(-1, -2)
+    if x.shape[-2] != out_hw[0]:
+        x = _resize_rows(x.contiguous(), out_hw[0])
     return x
