@@ -29,7 +29,8 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "evaluate": {"metrics": (list,), "protocol": (str,), "metric_params": (dict,), "tile": (int,),
                  "overlap": (int,), "save_predictions": (bool,)},
     "report": {"tables": (dict,), "bootstrap": (int,), "confidence": (float,), "test": (str,), "decimals": (dict,)},
-    "plot": {"test_set": (str,), "images": (list, int), "tonemapped": (bool,), "box": (int,), "formats": (list,)},
+    "plot": {"test_set": (str,), "images": (list, int), "methods": (list,), "tonemapped": (bool,), "box": (int,),
+             "formats": (list,)},
 }
 METHOD_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "id": (str,), "label": (str,), "train": (bool,), "checkpoint": (str,), "external": (str,),
@@ -226,6 +227,9 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         decimals=dict(rep.get("decimals", {})), plot=dict(sec["plot"]),
     )
     ids = {m.id for m in cfg.methods}
+    for mid in cfg.plot.get("methods", []):
+        if mid not in ids:
+            raise _unknown(mid, ids, "plot.methods: ", path)
     for t in cfg.tables:
         for mid in t.methods:
             if mid not in ids:

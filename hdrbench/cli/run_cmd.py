@@ -50,6 +50,9 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
         paths += write_figures(cfg)
         timings["plot"] = round(time.perf_counter() - t, 2)
         timings["total"] = round(time.perf_counter() - t0, 2)
-        (cfg.output / "timings.json").write_text(json.dumps(timings, indent=1))
+        log_path = cfg.output / "timings.json"  # one entry per run: a resumed run adds its own
+        runs = json.loads(log_path.read_text()) if log_path.is_file() else []
+        runs.append({"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **timings})
+        log_path.write_text(json.dumps(runs, indent=1))
         say((cfg.output / "table1.md").read_text(encoding="utf-8"))
         say(f"{cfg.name}: {timings['total']:.0f} s this run; wrote {len(paths)} files to {cfg.output}")

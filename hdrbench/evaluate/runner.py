@@ -144,6 +144,8 @@ def figure_images(cfg: BenchConfig, dataset: PairedDataset) -> tuple[str, list[s
     test_set = cfg.plot.get("test_set") or test_sets(cfg, dataset)[0]
     chosen = cfg.plot.get("images", 2)
     ids = [p.id for p in dataset.pairs(test_set)]
+    if cfg.max_images:
+        ids = ids[:cfg.max_images]  # only evaluated images have predictions
     if isinstance(chosen, int):
         return test_set, ids[:chosen]
     missing = [c for c in chosen if c not in ids]

@@ -1,6 +1,7 @@
 """Figure-5-style comparison grids and per-image metric distributions (matplotlib, PNG and PDF).
 
-``figure5``: one row per shown image; columns: the LDR input, every method, the ground truth. Each panel
+``figure5``: one row per shown image; columns: the LDR input, the methods (``plot.methods``, default:
+Table 1's), the ground truth. Each panel
 has a red box (the region with the most clipped LDR pixels) and its zoom-in inset in the lower-left
 corner. Written twice: *linear* (HDR values shown as they are, clipped to [0, 1], as the paper does: the
 well-exposed regions look dark) and *tone-mapped* (every panel of a row scaled by the same factor, the
@@ -158,7 +159,9 @@ def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
     out = out_dir or cfg.output
     out.mkdir(parents=True, exist_ok=True)
     formats = [str(f) for f in cfg.plot.get("formats", ["png", "pdf"])]
-    methods = [(m.id, m.label) for m in cfg.methods]
+    table1 = next((t for t in cfg.tables if t.name == "table1"), None)
+    shown = cfg.plot.get("methods") or (table1.methods if table1 and table1.methods else [m.id for m in cfg.methods])
+    methods = [(m, cfg.method(m).label) for m in shown]
     ids, rows = _panels(cfg, methods)
     titles = ["LDR input"] + [label for _, label in methods] + ["Ground truth"]
     box = int(cfg.plot.get("box", 0))
