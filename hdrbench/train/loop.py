@@ -221,7 +221,7 @@ def _final_matches(final: Path, meta: dict[str, Any]) -> bool:
 
     _, saved = read_weights(final)
     want = json.loads(json.dumps(meta, default=str))
-    return all(json.loads(saved.get(k, "null")) == v for k, v in want.items() if k != "options")
+    return all(json.loads(saved.get(k, "null")) == v for k, v in want.items())
 
 
 def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Module, loss_fn: nn.Module,
