@@ -211,3 +211,16 @@ def test_pruned_fft_filtering_equals_full_padded_fft():
     full = np.real(np.fft.ifft2(np.fft.fft2(padded) * eye_mtf(cycdeg_grid(74, 100, 24), params)))[..., :37, :50]
     ours = fft_filter_padded(x, torch.from_numpy(eye_mtf(cycdeg_grid(74, 100, 24, half=True), params)), 0.3, (74, 100))
     np.testing.assert_allclose(ours.numpy(), full, atol=1e-12)
+
+
+def test_reconstruction_is_the_adjoint_of_the_decomposition():
+    """Hand-derived: <corrDn(x), y> = <x, upConv(y)> for the reflect1 pair (reconSpyr's building block)."""
+    from hdrbench.metrics.hdrvdp2.pyramid import corr_dn, sp3_filters, up_conv
+
+    rng = np.random.default_rng(3)
+    f = sp3_filters()
+    for name, step, hw in (("lo", 2, (33, 28)), ("bands", 1, (21, 19))):
+        x = torch.from_numpy(rng.random((1, 1, *hw)))
+        fx = corr_dn(x, f[name], step)
+        y = torch.from_numpy(rng.random(fx.shape))
+        assert float((fx * y).sum()) == pytest.approx(float((x * up_conv(y, f[name], hw, step)).sum()), rel=1e-5)

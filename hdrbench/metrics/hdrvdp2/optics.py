@@ -7,6 +7,8 @@ filter (twice the image size), filtered by a real zero-phase transfer function, 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -64,6 +66,12 @@ def optical_glare(img: torch.Tensor, params: HDRVDPParams) -> torch.Tensor:
     if not params.do_mtf:
         return img
     h, w = img.shape[-2:]
-    rho = cycdeg_grid(2 * h, 2 * w, params.pix_per_deg, half=True)
-    mtf = torch.from_numpy(eye_mtf(rho, params))
+    mtf = _mtf_half(2 * h, 2 * w, params.pix_per_deg, tuple(params.mtf_params_a), params.mtf_params_b)
     return fft_filter_padded(img, mtf, params.surround_l, (2 * h, 2 * w)).clamp(1e-5, 1e10)
+
+
+@lru_cache(maxsize=4)
+def _mtf_half(height: int, width: int, pix_per_deg: float, a: tuple, b: tuple) -> torch.Tensor:
+    """The eye's MTF on the ``rfft2`` half of a ``height x width`` lattice (cached: same for every image pair)."""
+    rho = torch.from_numpy(cycdeg_grid(height, width, pix_per_deg, half=True))
+    return sum(ak * torch.exp(-bk * rho) for ak, bk in zip(a, b))
