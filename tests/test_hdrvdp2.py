@@ -223,4 +223,4 @@ def test_reconstruction_is_the_adjoint_of_the_decomposition():
         x = torch.from_numpy(rng.random((1, 1, *hw)))
         fx = corr_dn(x, f[name], step)
         y = torch.from_numpy(rng.random(fx.shape))
-        assert float((fx * y).sum()) == pytest.approx(float((x * up_conv(y, f[name], hw, step)).sum()), rel=1e-5)
+        assert float((fx * y).sum()) == pytest.approx(float((x * up_conv(y, f[name], hw, step)).sum()), abs=1e-4)
