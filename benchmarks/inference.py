@@ -22,7 +22,7 @@ import time
 
 
 def worker(method_name: str, height: int, width: int, tile: int, repeats: int, backend: str,
-           channels_last: bool) -> dict:
+           channels_last: bool, threads: int) -> dict:
     """Build ``method_name``, run ``repeats`` predictions, return the best wall and CPU times and the peak RSS."""
     import torch
 
@@ -31,6 +31,8 @@ def worker(method_name: str, height: int, width: int, tile: int, repeats: int, b
     from hdrbench.inference import tiled_predict
 
     dcdr.ops.set_backend(backend)
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     method = hdrbench.create_method(method_name)
     net = method.build_network().eval()
@@ -57,7 +59,7 @@ def worker(method_name: str, height: int, width: int, tile: int, repeats: int, b
 def run_worker(args: argparse.Namespace, method_name: str) -> dict:
     cmd = [sys.executable, __file__, "--worker", method_name, "--height", str(args.height), "--width",
            str(args.width), "--tile", str(args.tile), "--repeats", str(args.repeats), "--backend", args.backend]
-    cmd += ["--channels-last"] if args.channels_last else []
+    cmd += (["--channels-last"] if args.channels_last else []) + ["--threads", str(args.threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(f"worker {method_name} failed:\n{proc.stderr}")
@@ -76,11 +78,12 @@ def main() -> None:
     parser.add_argument("--backend", default="fast", choices=["fast", "torchvision"],
                         help="dcdr.ops backend inside the workers")
     parser.add_argument("--channels-last", action="store_true", help="run both networks in channels-last layout")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads in the workers (0: torch's default)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.height, args.width, args.tile, args.repeats, args.backend,
-                                args.channels_last)))
+                                args.channels_last, args.threads)))
         return
     runs: dict[str, list[dict]] = {args.method: [], args.baseline: []}
     for _ in range(args.rounds):
