@@ -223,4 +223,6 @@ def test_reconstruction_is_the_adjoint_of_the_decomposition():
         x = torch.from_numpy(rng.random((1, 1, *hw)))
         fx = corr_dn(x, f[name], step)
         y = torch.from_numpy(rng.random(fx.shape))
-        assert float((fx * y).sum()) == pytest.approx(float((x * up_conv(y, f[name], hw, step)).sum()), abs=1e-4)
+        scale = float((fx * y).abs().sum())  # float32 kernels: tolerance relative to the sum of |terms|
+        assert float((fx * y).sum()) == pytest.approx(float((x * up_conv(y, f[name], hw, step)).sum()),
+                                                      abs=1e-5 * scale)
