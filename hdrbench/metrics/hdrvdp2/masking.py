@@ -73,7 +73,8 @@ def mask_and_pool(bt: list[torch.Tensor], br: list[torch.Tensor], l_adapt: torch
         k = bt[b].shape[1]
         band_norm = 2.0**b
         csf_table = torch.from_numpy(neural_csf(band_freq[b], _CSF_LA, params)).to(l_adapt)
-        log_la_b = imresize(log_la, size).clamp(-5.0, 5.0)
+        log_la_b, diff_b = imresize(torch.cat([log_la, diff_mask[:, None]], dim=1), size).split(1, dim=1)
+        log_la_b = log_la_b.clamp(-5.0, 5.0)
         n_ncsf = 1.0 if b == n_bands - 1 else 1.0 / _interp_uniform(log_la_b, -5.0, 10.0 / 255, csf_table)
         band_diff = bt[b] - br[b]
         ex_diff = sign_pow(band_diff / band_norm, p) * band_norm
@@ -92,7 +93,7 @@ def mask_and_pool(bt: list[torch.Tensor], br: list[torch.Tensor], l_adapt: torch
         else:
             d = ex_diff / n_ncsf**p
         d_bands.append(sign_pow(d / band_norm, pf) * band_norm)
-        d_p = (d * imresize(diff_mask[:, None], size)).flatten(2).double()
+        d_p = (d * diff_b).flatten(2).double()
         msre = torch.sqrt((d_p**2).sum(dim=2)) / d_p.shape[2]  # (N, K)
         quality = quality + ((torch.log(msre + _EPS) - math.log(_EPS)) * band_weight(band_freq[b], params)).sum(1)
     return 100.0 - quality, d_bands
