@@ -9,6 +9,7 @@ the ratio against the named baseline. Targets: DCDR time ≤ 1.0× HDRUNet's, DC
     .venv/bin/python benchmarks/inference.py                           # whole image, 2048x1024
     .venv/bin/python benchmarks/inference.py --tile 512                # tiled_predict, default margins
     .venv/bin/python benchmarks/inference.py --backend torchvision     # DCDR with torchvision's kernel
+    .venv/bin/python benchmarks/inference.py --breakdown --height 512 --width 1024 --threads 1
 """
 
 from __future__ import annotations
@@ -21,16 +22,12 @@ import sys
 import time
 
 
-def worker(method_name: str, height: int, width: int, tile: int, repeats: int, backend: str,
-           channels_last: bool, threads: int) -> dict:
-    """Build ``method_name``, run ``repeats`` predictions, return the best wall and CPU times and the peak RSS."""
+def _setup(method_name: str, height: int, width: int, threads: int):
+    """Seeded method, network (offset convs with small random weights) and random LDR input."""
     import torch
 
-    import dcdr.ops
     import hdrbench
-    from hdrbench.inference import tiled_predict
 
-    dcdr.ops.set_backend(backend)
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -39,7 +36,19 @@ def worker(method_name: str, height: int, width: int, tile: int, repeats: int, b
     for name, module in net.named_modules():  # trained-like offsets: a few pixels, not the zero init
         if name.endswith(".offset") and isinstance(module, torch.nn.Conv2d):
             torch.nn.init.normal_(module.weight, std=0.02)
-    ldr = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
+    return method, net, torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
+
+
+def worker(method_name: str, height: int, width: int, tile: int, repeats: int, backend: str,
+           channels_last: bool, threads: int) -> dict:
+    """Build ``method_name``, run ``repeats`` predictions, return the best wall and CPU times and the peak RSS."""
+    import torch
+
+    import dcdr.ops
+    from hdrbench.inference import tiled_predict
+
+    dcdr.ops.set_backend(backend)
+    method, net, ldr = _setup(method_name, height, width, threads)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         ldr = ldr.contiguous(memory_format=torch.channels_last)
@@ -54,6 +63,31 @@ def worker(method_name: str, height: int, width: int, tile: int, repeats: int, b
     return {"method": method_name, "seconds": min(times), "cpu_seconds": min(cpu_times),
             "peak_rss_gb": rss_kib * 1024 / 1e9,
             "threads": torch.get_num_threads(), "fast_kernels": dcdr.ops.fast_available()}
+
+
+def breakdown(method_name: str, height: int, width: int, threads: int) -> None:
+    """Print the CPU time spent inside each (non-torch) module class during one prediction (inclusive times:
+    a DCRB's time contains its SFT layers' and deformable convolutions')."""
+    import collections
+
+    import torch
+
+    method, net, ldr = _setup(method_name, height, width, threads)
+    totals: collections.Counter = collections.Counter()
+    started: dict[int, float] = {}
+    for module in net.modules():
+        if module is net or type(module).__module__.startswith("torch."):
+            continue
+        key = type(module).__name__
+        module.register_forward_pre_hook(lambda m, _i: started.__setitem__(id(m), time.process_time()))
+        module.register_forward_hook(
+            lambda m, _i, _o, key=key: totals.update({key: time.process_time() - started[id(m)]}))
+    start = time.process_time()
+    method.predict(net, ldr)
+    total = time.process_time() - start
+    print(f"{method_name} {width}x{height}, {torch.get_num_threads()} thread(s): {total:.2f} s CPU")
+    for key, seconds in totals.most_common():
+        print(f"  {key:>24}: {seconds:6.2f} s  {100 * seconds / total:5.1f} %")
 
 
 def run_worker(args: argparse.Namespace, method_name: str) -> dict:
@@ -79,8 +113,13 @@ def main() -> None:
                         help="dcdr.ops backend inside the workers")
     parser.add_argument("--channels-last", action="store_true", help="run both networks in channels-last layout")
     parser.add_argument("--threads", type=int, default=0, help="torch threads in the workers (0: torch's default)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="print CPU time per module class for --method (one prediction, in-process)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.breakdown:
+        breakdown(args.method, args.height, args.width, args.threads)
+        return
     if args.worker:
         print(json.dumps(worker(args.worker, args.height, args.width, args.tile, args.repeats, args.backend,
                                 args.channels_last, args.threads)))
