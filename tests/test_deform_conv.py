@@ -172,3 +172,16 @@ def test_bad_shapes_raise_one_line_errors(bad, message):
     weight = torch.randn(4, bad.get("weight_in", 8), 3, 3)
     with pytest.raises(HDRBenchError, match=message):
         deform_conv2d(x, offset, weight, padding=1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_the_cpu_kernel():
+    """On CUDA the fast backend runs torchvision's CUDA kernel; check it against the CPU result."""
+    x, offset, weight, bias = _inputs(2, 8, 12, 10, 6, 3, 1, 1, 1, 1, 1, 3.0)
+    y_cpu, g_cpu, gout = _run("fast", x, offset, weight, bias, padding=1)
+    leaves = [t.cuda().requires_grad_() for t in (x, offset, weight, bias)]
+    y = deform_conv2d(*leaves, padding=1)
+    grads = torch.autograd.grad(y, leaves, gout.cuda())
+    _assert_close(y.cpu(), y_cpu, "output", 1e-4)
+    for name, a, b in zip(("input", "offset", "weight", "bias"), grads, g_cpu):
+        _assert_close(a.cpu(), b, f"grad {name}", 1e-4)

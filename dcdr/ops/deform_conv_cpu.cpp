@@ -249,8 +249,9 @@ void forward(const Geom& g, const T* in, T* xl, const T* off, const T* wmat, con
 }
 
 template <typename T>
-void backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* gout, T* gin, T* goff, T* gw,
-              int nthreads) {
+int backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* gout, T* gin, T* goff, T* gw,
+             int nthreads) {
+  int out_of_memory = 0;
   const int64_t KC = g.KC(), P = g.P(), Kcg = g.K() * g.Cg(), Coutg = g.Coutg(), chunks = g.chunks();
   const int64_t image = g.H * g.W * g.C, row = g.W * g.C;
   const bool need_gcol = gin != nullptr || goff != nullptr;
@@ -269,6 +270,10 @@ void backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* 
       const T* go = gout + n * g.Cout * P;
       if (gin != nullptr) {  // private gradient image: calloc maps zero pages lazily, so only touched rows cost memory
         bufs[tid] = static_cast<T*>(std::calloc(image, sizeof(T)));
+        if (bufs[tid] == nullptr) {
+#pragma omp atomic write
+          out_of_memory = 1;
+        }
         touched[tid].assign(g.H, 0);
       }
 #pragma omp for schedule(dynamic, 1)
@@ -285,7 +290,7 @@ void backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* 
                  static_cast<int>(Kcg), gout_at(wg), ldg, T(0), gcol.data() + wg * Kcg, static_cast<int>(KC));
         sample_chunk<T>(g, x, o, p0, p1, zero.data(), gw != nullptr ? col.data() : nullptr,
                         need_gcol ? gcol.data() : nullptr, goff != nullptr ? goff + n * 2 * g.OG * g.K() * P : nullptr,
-                        gin != nullptr ? bufs[tid] : nullptr, gin != nullptr ? touched[tid].data() : nullptr);
+                        bufs[tid], gin != nullptr ? touched[tid].data() : nullptr);
         if (gw != nullptr)
           for (int64_t wg = 0; wg < g.WG; ++wg)  // gW_g^T (Kcg x Coutg) += col_block^T (Kcg x m) @ gout[rows]^T
             gemm('N', tr_t, static_cast<int>(Kcg), static_cast<int>(Coutg), m, T(1), col.data() + wg * Kcg,
@@ -299,7 +304,7 @@ void backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* 
           T* __restrict dst = g.nhwc ? gin + n * image + y * row : scratch.data();
           std::fill(dst, dst + row, T(0));
           for (int t = 0; t < team; ++t) {
-            if (!touched[t][y]) continue;
+            if (bufs[t] == nullptr || !touched[t][y]) continue;
             const T* __restrict src = bufs[t] + y * row;
 #pragma omp simd
             for (int64_t i = 0; i < row; ++i) dst[i] += src[i];
@@ -320,6 +325,7 @@ void backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* 
       }
     }
   }
+  return out_of_memory;
 }
 
 }  // namespace
@@ -342,14 +348,14 @@ void dcn_forward_f64(const int64_t* geom, const double* in, double* xl, const do
   forward<double>(read_geom(geom), in, xl, off, wmat, bias, out, nthreads);
 }
 
-void dcn_backward_f32(const int64_t* geom, const float* in, const float* off, const float* wmat, const float* gout,
+int dcn_backward_f32(const int64_t* geom, const float* in, const float* off, const float* wmat, const float* gout,
                       float* gin, float* goff, float* gw, int nthreads) {
-  backward<float>(read_geom(geom), in, off, wmat, gout, gin, goff, gw, nthreads);
+  return backward<float>(read_geom(geom), in, off, wmat, gout, gin, goff, gw, nthreads);
 }
 
-void dcn_backward_f64(const int64_t* geom, const double* in, const double* off, const double* wmat,
+int dcn_backward_f64(const int64_t* geom, const double* in, const double* off, const double* wmat,
                       const double* gout, double* gin, double* goff, double* gw, int nthreads) {
-  backward<double>(read_geom(geom), in, off, wmat, gout, gin, goff, gw, nthreads);
+  return backward<double>(read_geom(geom), in, off, wmat, gout, gin, goff, gw, nthreads);
 }
 
 }  // extern "C"

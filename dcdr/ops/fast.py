@@ -114,9 +114,11 @@ class DeformConv2dFunction(torch.autograd.Function):
         gw = torch.empty_like(wmat) if need_w else None
         if need_in or need_off or need_w:
             full = _full_geometry(ctx.geom, n, cout, xl.element_size(), nhwc)
-            getattr(ctx.lib, f"dcn_backward_{_suffix(xl)}")(full, xl.data_ptr(), off.data_ptr(), wmat.data_ptr(),
-                                                           gout.data_ptr(), _ptr(gin), _ptr(goff), _ptr(gw),
-                                                           torch.get_num_threads())
+            kernel = getattr(ctx.lib, f"dcn_backward_{_suffix(xl)}")
+            failed = kernel(full, xl.data_ptr(), off.data_ptr(), wmat.data_ptr(), gout.data_ptr(), _ptr(gin),
+                            _ptr(goff), _ptr(gw), torch.get_num_threads())
+            if failed:
+                raise MemoryError(f"deform_conv2d backward: out of memory for per-thread {h}x{w}x{c} gradient images")
         grad_input = gin
         grad_weight = gw.view(cout, kh, kw, -1).permute(0, 3, 1, 2).contiguous() if gw is not None else None
         grad_bias = grad_out.sum((0, 2, 3)) if (need_b and ctx.has_bias) else None

@@ -125,7 +125,7 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         fn.restype = None
         fn = getattr(lib, f"dcn_backward_{suffix}")
         fn.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i32]
-        fn.restype = None
+        fn.restype = i32  # 1: a per-thread gradient image could not be allocated
     return lib
 
 
