@@ -18,6 +18,7 @@ from hdrbench.config import BenchConfig, TableSpec
 from hdrbench.errors import HDRBenchError
 from hdrbench.report.stats import bootstrap_ci, paired_test
 
+DEFAULT_DECIMALS = {"psnr-l": 2, "psnr-mu": 2, "hdrvdp2": 2, "ssim": 4, "lpips": 4}
 RANK_COLOURS = {1: "red", 2: "blue", 3: "green"}
 RANK_MARKS = {1: " 🔴", 2: " 🔵", 3: " 🟢"}
 METRIC_LABELS = {"psnr-l": ("PSNR-L", "PSNR-L"), "psnr-mu": ("PSNR-μ", r"PSNR-$\mu$"), "ssim": ("SSIM", "SSIM"),
@@ -95,8 +96,12 @@ def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, s
 
 
 def _decimals(cfg: BenchConfig, metric: str, values: pd.Series) -> int:
-    if metric in cfg.decimals:
-        return int(cfg.decimals[metric])
+    """``report.decimals``, else the paper's (PSNR and HDR-VDP2: 2, SSIM and LPIPS: 4), else by magnitude."""
+    base = metric.removesuffix("@crf")
+    if base in cfg.decimals:
+        return int(cfg.decimals[base])
+    if base in DEFAULT_DECIMALS:
+        return DEFAULT_DECIMALS[base]
     return 2 if values.abs().median() >= 10 else 4
 
 
@@ -140,6 +145,7 @@ def to_markdown(cfg: BenchConfig, table: Table) -> str:
 
 def to_latex(cfg: BenchConfig, table: Table) -> str:
     grid = _grid(cfg, table, latex=True)
+    grid.index.name = None  # no separate "Method" header row
     body = grid.to_latex(escape=False, multicolumn=True, multicolumn_format="c",
                          column_format="l" + "c" * grid.shape[1])  # booktabs rules by default
     caption = (table.spec.title or table.spec.name) + r" (\textcolor{red}{red}: the best, \textcolor{blue}{blue}: " \
