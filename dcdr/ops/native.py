@@ -10,7 +10,7 @@ temporary file and renames it, so concurrent processes (``pytest -n``) do not se
 
 ``load()`` returns ``None`` (after one logged warning) when no compiler is found or the build fails;
 :mod:`dcdr.ops` then falls back to torchvision's kernel. ``$CXX`` names the compiler (default ``g++``).
-``python -m dcdr.ops.native`` builds and prints the library path (``make`` runs it).
+``python -m dcdr.ops`` (``make ops``) builds it ahead of first use.
 """
 
 from __future__ import annotations
@@ -139,7 +139,3 @@ def load() -> ctypes.CDLL | None:
                     "using torchvision's kernel instead", exc)
         return None
 
-
-if __name__ == "__main__":
-    lib = load()
-    print(lib._name if lib is not None else "build failed: torchvision's deform_conv2d will be used")
