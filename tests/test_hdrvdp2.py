@@ -170,7 +170,7 @@ def test_bad_inputs_raise_one_line_errors():
 
 
 def test_registered_metric_returns_q(reference_inputs):
-    metric = create_metric("hdrvdp2", ppd=24, scale=100.0)
+    metric = create_metric("hdrvdp2", pixels_per_degree=24, input_scale=100.0)
     gt = torch.from_numpy(reference_inputs["ref"]).permute(2, 0, 1)[None].float()
     pred = torch.from_numpy(reference_inputs["test_clip"]).permute(2, 0, 1)[None].float()
     q = metric(pred, gt)
@@ -178,7 +178,7 @@ def test_registered_metric_returns_q(reference_inputs):
     expected = next(c["Q"] for c in EXPECTED["cases"] if c["test"] == "test_clip" and c["input_scale"] == 100.0)
     assert q.shape == (1,) and float(q[0]) == pytest.approx(float(direct[0]), abs=1e-9)
     assert abs(float(q[0]) - expected) < 0.1
-    assert metric.describe()["params"]["scale"] == 100.0
+    assert metric.describe()["params"]["input_scale"] == 100.0
 
 
 def test_octave_backend_without_octave_is_a_clear_error(monkeypatch):

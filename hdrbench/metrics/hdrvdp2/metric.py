@@ -96,9 +96,9 @@ class HDRVDP2(Metric):
 
     lower_better = False
     domain = "linear"
-    # ppd: pixels per visual degree; scale: cd/m^2 of a pixel value of 1.0 (see hdrvdp2() for the rest)
-    default_params: dict[str, Any] = {"ppd": 24.0, "scale": 1.0, "color_encoding": "rgb-native", "surround_l": 1e-5,
-                                      "hdrvdp_dir": None, "backend": "torch", "octave_path": None}
+    default_params: dict[str, Any] = {"pixels_per_degree": 24.0, "input_scale": 1.0, "color_encoding": "rgb-native",
+                                      "surround_l": 1e-5, "hdrvdp_dir": None, "backend": "torch",
+                                      "octave_path": None}
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -111,8 +111,9 @@ class HDRVDP2(Metric):
         if p["backend"] == "octave":
             from hdrbench.metrics.hdrvdp2.octave import hdrvdp2_octave
 
-            return torch.tensor([hdrvdp2_octave(pr, g, p["octave_path"], p["color_encoding"], p["ppd"], p["scale"])["Q"]
-                                 for pr, g in zip(pred, gt)], dtype=torch.float64)
-        res = hdrvdp2(pred, gt, p["color_encoding"], p["ppd"], p["scale"], surround_l=p["surround_l"],
-                      hdrvdp_dir=p["hdrvdp_dir"], compute_p_map=False)
+            return torch.tensor([hdrvdp2_octave(pr, g, p["octave_path"], p["color_encoding"], p["pixels_per_degree"],
+                                                p["input_scale"])["Q"] for pr, g in zip(pred, gt)],
+                                dtype=torch.float64)
+        res = hdrvdp2(pred, gt, p["color_encoding"], p["pixels_per_degree"], p["input_scale"],
+                      surround_l=p["surround_l"], hdrvdp_dir=p["hdrvdp_dir"], compute_p_map=False)
         return res.Q
