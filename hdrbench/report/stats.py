@@ -40,7 +40,7 @@ def paired_test(a: np.ndarray, b: np.ndarray, test: str = "wilcoxon") -> float:
         return 1.0 if a.size else math.nan
     if test == "ttest":
         d = a - b
-        if np.all(d == d[0]):  # constant non-zero difference: the t statistic is infinite
+        if np.ptp(d) <= 1e-12 * max(1.0, float(np.abs(d).max())):  # constant difference: infinite t statistic
             return 0.0
         return float(stats.ttest_rel(a, b).pvalue)
     d = np.abs(a - b)
