@@ -54,12 +54,14 @@ def _q_rows(our_results) -> list[tuple[str, float, float, float]]:
 
 
 def test_q_close_to_octave_reference_on_all_12_cases(our_results):
-    """What the port achieves with its estimated photoreceptor matrix (README: worst |dQ| 0.57, blur x100)."""
+    """What the port achieves with its estimated photoreceptor matrix (README: worst |dQ| 0.18, blur x1000)."""
     rows = _q_rows(our_results)
-    worst = max(abs(q - e) for *_, e, q in rows)
-    assert worst <= 0.6, "\n".join(f"{t} x{s}: expected {e:.4f} ours {q:.4f}" for t, s, e, q in rows)
+    report = "\n".join(f"{t} x{s}: expected {e:.4f} ours {q:.4f}" for t, s, e, q in rows)
+    assert max(abs(q - e) for *_, e, q in rows) <= 0.18, report
+    fitted = [abs(q - e) for _, s, e, q in rows if s != 1000.0]  # the x1 and x100 cases set the matrix's 5 factors
+    assert max(fitted) <= 0.06, report
     held_out = [abs(q - e) for _, s, e, q in rows if s == 1000.0]  # scale not used to estimate the matrix
-    assert max(held_out) <= 0.35, held_out
+    assert max(held_out) <= 0.18, report
 
 
 @pytest.mark.xfail(strict=True, reason="target |dQ| <= 0.05 not reached: the display/cone spectra of HDR-VDP "
@@ -74,7 +76,7 @@ def test_p_det_close_to_octave_reference(our_results):
         if case["P_det"] in (0.0, 1.0):
             assert p == pytest.approx(case["P_det"], abs=1e-6), case
         else:  # sub-threshold cases: looser (border handling of the reconstruction, see README)
-            assert abs(np.log10(p) - np.log10(case["P_det"])) < 0.5, (case, p)
+            assert abs(np.log10(p) - np.log10(case["P_det"])) < 0.3, (case, p)
 
 
 def test_identical_images_give_q_100_and_no_detection(reference_inputs):
