@@ -59,3 +59,33 @@ def test_two_gloo_ranks_hold_identical_weights(tmp_path):
     init = FakeMethod().build_network().state_dict()
     assert any(not torch.equal(init[k], v) for k, v in r0["state"].items())
     assert (tmp_path / "run" / "final.safetensors").is_file()
+
+
+def _eval_worker(rank: int, world: int, port: int, tmp: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    import torch.distributed as dist
+    from test_evaluate import make_bench
+
+    from hdrbench.config import parse_config
+    from hdrbench.evaluate import evaluate
+
+    cfg = parse_config(make_bench(Path(tmp), external=False), Path(tmp) / "bench.toml")
+    evaluate(cfg, progress=False)
+    dist.destroy_process_group()
+
+
+def test_evaluation_sharded_over_two_ranks_writes_the_single_process_rows(tmp_path):
+    from test_evaluate import make_bench, rows
+
+    from hdrbench.config import parse_config
+    from hdrbench.evaluate import evaluate
+
+    mp.spawn(_eval_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    sharded = rows(parse_config(make_bench(tmp_path, external=False), tmp_path / "bench.toml"))
+    single = parse_config({**make_bench(tmp_path, external=False),
+                           "benchmark": {"name": "t", "output": str(tmp_path / "single"), "device": "cpu"}},
+                          tmp_path / "bench.toml")
+    evaluate(single, progress=False)
+    assert sharded == rows(single) and len(sharded) == 2 * 2 * 3 * 2
