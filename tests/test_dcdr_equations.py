@@ -136,15 +136,28 @@ def test_eq8_loss_matches_tanh_l1_plus_torchvision_vgg():
     gt = torch.rand(2, 3, 32, 32) ** 2.2
     pred = gt + 0.1 * torch.randn_like(gt)
     tv = None
-    for after_relu in (False, True):
-        loss = DCDRLoss(after_relu=after_relu).double()
+    for after_relu, scale in ((False, 1.0), (True, 1 / 12.75)):
+        loss = DCDRLoss(after_relu=after_relu, feature_scale=scale).double()
         arch = loss.vgg.arch
         tv = tv or torchvision_vgg_features(arch, resolve_backbone(arch).state_dict).double()
         idx = tuple(i + int(after_relu) for i in BLOCK_FINAL_CONV[arch])
-        vgg = sum(((a - b) ** 2).mean() for a, b in zip(tapped(tv, pred, idx), tapped(tv, gt, idx)))
+        vgg = sum(((scale * a - scale * b) ** 2).mean() for a, b in zip(tapped(tv, pred, idx), tapped(tv, gt, idx)))
         ref = (torch.tanh(pred) - torch.tanh(gt)).abs().mean() + 0.1 * vgg
         assert torch.allclose(loss(pred, gt), ref, rtol=1e-9)
         assert loss(gt, gt).item() == 0.0
+
+
+def test_default_loss_is_srgan_scaled_post_relu_and_balanced():
+    """Defaults follow SRGAN [18]: post-ReLU features rescaled by 1/12.75; the VGG term then stays within
+    an order of magnitude of Tanh_L1 on noisy linear HDR (the paper's 'w_vgg = 0.1 makes a balance')."""
+    loss = DCDRLoss()
+    assert loss.after_relu and loss.feature_scale == 1 / 12.75
+    torch.manual_seed(0)
+    gt = torch.rand(2, 3, 64, 64) ** 2.2
+    pred = (gt + 0.05 * torch.randn_like(gt)).clamp_min(0)
+    terms = loss.components(pred, gt)
+    ratio = float(loss.vgg_weight * terms["vgg"] / terms["tanh_l1"])
+    assert 0.01 < ratio < 10, ratio
 
 
 def test_loss_without_vgg_is_tanh_l1_and_loads_no_vgg():

@@ -129,11 +129,12 @@ def test_default_network_forward_and_backward_on_odd_size():
 def test_loss_records_vgg_substitution():
     loss = create_method("dcdr").build_loss()
     info = loss.describe()
-    assert info["vgg_weight"] == 0.1 and info["vgg_features"] == "before ReLU"
+    assert info["vgg_weight"] == 0.1 and info["vgg_features"] == "after ReLU"
+    assert info["vgg_feature_scale"] == 1 / 12.75
     vgg = info["vgg"]
-    assert vgg["layers_requested"] == ["conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4"]
+    assert vgg["layers_requested"] == ["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"]
     if vgg["arch"] == "vgg16":  # no VGG19 offline: the substitution is recorded where training looks for it
         assert loss.substitution and "vgg16" in loss.substitution
-        assert vgg["layers_used"] == ["conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"]
+        assert vgg["layers_used"] == ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
     else:
         assert loss.substitution is None and vgg["layers_used"] == vgg["layers_requested"]
