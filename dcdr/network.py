@@ -134,7 +134,11 @@ def init_weights(net: nn.Module, residual_scale: float = 0.1) -> None:
     * the two (deformable) convs closing each residual block are scaled by ``residual_scale`` (HDRUNet's
       ``initialize_weights(…, 0.1)``), so the 8-block trunk starts close to the identity;
     * the offset convs are zero, so every DCRB starts as its plain-conv counterpart (the DCN/BasicSR
-      recipe); gradients still reach them (bilinear sampling is differentiable at integer positions).
+      recipe); gradients still reach them (bilinear sampling is differentiable at integer positions);
+    * the restoration net's last conv is scaled by ``residual_scale`` too: with plain Kaiming gains the
+      untrained restoration net outputs ~5 for [0, 1] inputs (SFT scale/shift amplify the features), far
+      outside the [0, 1] HDR range where ``tanh`` saturates and Tanh_L1's gradient vanishes; scaled, the
+      output starts near the tone net's ``I ⊙ T_G(I)`` and the restoration net adds detail to it.
     """
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, DeformConv3x3)):
@@ -146,6 +150,8 @@ def init_weights(net: nn.Module, residual_scale: float = 0.1) -> None:
             for conv, act in zip(layers[:-1], layers[1:]):
                 if isinstance(act, nn.LeakyReLU):
                     nn.init.kaiming_normal_(conv.weight, a=LRELU_SLOPE, mode="fan_in", nonlinearity="leaky_relu")
+        if isinstance(m, RestorationNet):
+            m.conv_last.weight.data.mul_(residual_scale)
         if isinstance(m, DCRB):
             for conv in (m.conv1, m.conv2):
                 conv.weight.data.mul_(residual_scale)
