@@ -1,7 +1,7 @@
 """One registry pattern for methods, metrics and datasets, open to plugins through entry points.
 
-Built-ins (the modules listed in each registry's ``builtins``) register themselves with a decorator when their module is imported (explicit imports, no
-file-name scanning)::
+Built-ins (the modules listed in each registry's ``builtins``) register themselves with a decorator when
+their module is imported (explicit imports, no file-name scanning)::
 
     @register_method("dcdr")
     class DCDRUNet(Method): ...
