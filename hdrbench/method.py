@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hdrbench.errors import HDRBenchError
+from hdrbench.errors import HDRBenchError, check_known
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,7 @@ class Recipe:
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes`` applied; unknown keys are an error naming the closest valid one."""
-        valid = {f.name for f in dataclasses.fields(self)}
-        for key in changes:
-            if key not in valid:
-                import difflib
-
-                close = difflib.get_close_matches(key, sorted(valid), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise HDRBenchError(f"unknown recipe key '{key}'{hint}")
+        check_known(changes, (f.name for f in dataclasses.fields(self)), "recipe key")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,14 +90,7 @@ class Method:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = set(self.options) - set(self.default_options)
-        if unknown:
-            import difflib
-
-            key = sorted(unknown)[0]
-            close = difflib.get_close_matches(key, sorted(self.default_options), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise HDRBenchError(f"method '{self.name}': unknown option '{key}'{hint}")
+        check_known(self.options, self.default_options, f"method '{self.name}': option")
         self.options = {**self.default_options, **self.options}
 
     # -- what a subclass provides ------------------------------------------------------------

@@ -10,6 +10,26 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """One intra-op thread per test process: `make test` runs 2 xdist workers on 2 cores, and two spinning
+    OpenMP threads per process made small-tensor tests 10-20x slower on a loaded machine. CLI subprocesses
+    inherit OMP_NUM_THREADS=1, so in-process and subprocess results are computed alike."""
+    import os
+
+    import torch
+
+    before, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    torch.set_num_threads(before)
+    if env is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = env
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

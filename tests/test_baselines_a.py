@@ -45,14 +45,6 @@ OFFICIAL_PARAMS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on the shared 2-core runner, two spinning threads per process are ~20× slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _batch(n: int = 2, h: int = 32, w: int = 32, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed tiny (ldr [0,1] display-referred, hdr linear [0,1]) pair with some saturated pixels."""

@@ -16,16 +16,6 @@ import torch
 from hdrbench.checkpoint import load_weights, save_weights
 from hdrbench.method import create_method
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These nets are big and the tests tiny: one intra-op thread avoids OpenMP spin overhead on 2 cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 FAST = {"hdrcnn": {"pretrained": False}, "hdrtv": {}, "singlehdr": {"pretrained": False}}
 METHODS = list(FAST)
 

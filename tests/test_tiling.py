@@ -15,14 +15,6 @@ from hdrbench.method import Method
 SMALL_DCDR = {"nf": 4, "cond_nf": 4, "cond_out": 4, "sft_hidden": 2, "tone_nf": 4}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread is faster than two on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _dcdr(seed: int = 0, offset_std: float = 0.1):
     """A randomly initialised narrow DCDR-UNet whose offset convs give non-zero, off-grid offsets."""

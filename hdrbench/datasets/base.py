@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hdrbench.errors import HDRBenchError
+from hdrbench.errors import check_known
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,7 @@ class PairedDataset:
     test_sets: ClassVar[tuple[str, ...]] = ("test",)
 
     def __init__(self, root: str | os.PathLike | None = None, **options: Any):
-        unknown = set(options) - set(self.default_options)
-        if unknown:
-            import difflib
-
-            key = sorted(unknown)[0]
-            close = difflib.get_close_matches(key, sorted(self.default_options), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise HDRBenchError(f"dataset '{self.name}': unknown option '{key}'{hint}")
+        check_known(options, self.default_options, f"dataset '{self.name}': option")
         self.root = Path(root) if root is not None else None
         self.options: dict[str, Any] = {**self.default_options, **options}
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from hdrbench.errors import HDRBenchError
+from hdrbench.errors import HDRBenchError, check_known
 
 
 class Metric(nn.Module):
@@ -27,14 +27,7 @@ class Metric(nn.Module):
 
     def __init__(self, **params: Any):
         super().__init__()
-        unknown = set(params) - set(self.default_params)
-        if unknown:
-            import difflib
-
-            key = sorted(unknown)[0]
-            close = difflib.get_close_matches(key, sorted(self.default_params), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise HDRBenchError(f"metric '{self.name}': unknown parameter '{key}'{hint}")
+        check_known(params, self.default_params, f"metric '{self.name}': parameter")
         self.params: dict[str, Any] = {**self.default_params, **params}
 
     def check_choice(self, key: str, choices: tuple[str, ...]) -> None:
