@@ -7,6 +7,7 @@ import csv
 import pytest
 import torch
 from test_train_fakes import FakeDataset, FakeMethod, FakeStagedMethod
+from torch import nn
 
 from hdrbench.checkpoint import read_weights
 from hdrbench.errors import HDRBenchError
@@ -133,3 +134,30 @@ def test_nan_loss_is_a_one_line_error_and_keeps_checkpoints(tmp_path):
 def test_patch_larger_than_image_is_an_error(tmp_path):
     with pytest.raises(HDRBenchError, match="smaller than the 64x64 training patch"):
         train(_job(tmp_path / "big", overrides={"patch_size": 64}))
+
+
+class _PooledBatchNormNet(nn.Module):
+    """x + BatchNorm(global average of x): BatchNorm sees one value per channel when the batch is 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.bn(x.mean(dim=(2, 3), keepdim=True))
+
+
+class _BatchNormMethod(FakeMethod):
+    recipe = Recipe(lr=1e-3, batch_size=1, patch_size=16, iterations=2)
+
+    def build_network(self) -> nn.Module:
+        return _PooledBatchNormNet()
+
+
+def test_batchnorm_on_a_single_value_is_a_one_line_error(tmp_path):
+    """torch's raw ValueError (HDRCNN's BatchNorm at batch 1, tiny patches) becomes the one error type."""
+    with pytest.raises(ValueError, match="more than 1 value per channel"):  # what torch itself raises
+        _PooledBatchNormNet().train()(torch.rand(1, 3, 4, 4))
+    with pytest.raises(HDRBenchError, match="raise recipe.batch_size") as err:
+        train(_job(tmp_path / "bn", method=_BatchNormMethod()))
+    assert "\n" not in str(err.value)

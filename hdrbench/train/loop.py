@@ -254,7 +254,14 @@ def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Modu
     for batch in loader:
         ldr, hdr = batch["ldr"].to(device, non_blocking=True), batch["hdr"].to(device, non_blocking=True)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss, terms = method.training_loss(model, loss_fn, ldr, hdr, **kwargs)
+            try:
+                loss, terms = method.training_loss(model, loss_fn, ldr, hdr, **kwargs)
+            except ValueError as exc:  # BatchNorm on a 1×1 feature map of a single sample, and the like
+                if "more than 1 value per channel" not in str(exc):
+                    raise
+                raise HDRBenchError(f"'{method.name}' cannot train on batch {recipe.batch_size} of "
+                                    f"{recipe.patch_size}² patches (its BatchNorm sees one value per channel); "
+                                    "raise recipe.batch_size or recipe.patch_size", job.run_dir) from None
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if recipe.grad_clip:
