@@ -128,7 +128,7 @@ class SynthesizedPairs(FilePairsDataset):
 
     def scenes(self, split: str) -> list[Scene]:
         """The HDR sources of ``split``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.scenes")
 
     def split_folder(self, split: str) -> Path:
         """The cache folder holding ``split`` for the current options and sources."""
