@@ -30,6 +30,13 @@ fclose(fid);
 """
 
 
+def _first_error(log: str) -> str:
+    """The first ``error: ...`` line of an Octave log (not the exit noise some builds print), else its last line."""
+    lines = [ln.strip() for ln in log.strip().splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:") and "while preparing to exit" not in ln]
+    return (errors or lines or ["no output"])[0 if errors else -1]
+
+
 def octave_binary() -> str | None:
     """Path of ``octave-cli`` (or ``octave``) on ``PATH``, or None."""
     return shutil.which("octave-cli") or shutil.which("octave")
@@ -68,7 +75,6 @@ def hdrvdp2_octave(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np
         except subprocess.TimeoutExpired as exc:
             raise HDRBenchError(f"hdrvdp2 backend 'octave': no result after {timeout_s:.0f} s") from exc
         if proc.returncode != 0 or not outputs.is_file():
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise HDRBenchError(f"hdrvdp2 backend 'octave' failed: {tail[0]}")
+            raise HDRBenchError(f"hdrvdp2 backend 'octave' failed: {_first_error(proc.stderr or proc.stdout)}")
         q, p_det, c_max = (float(v) for v in outputs.read_text().split())
     return {"Q": q, "P_det": p_det, "C_max": c_max}
