@@ -47,8 +47,7 @@ def lmsr_matrix(emission: np.ndarray, cones_log10: np.ndarray, scotopic: np.ndar
     """
     cones = cones_log10.copy()
     cones[cones == 0] = cones.min()
-    sens = np.concatenate([10.0**cones, scotopic], axis=1)  # (420, 4)
-    return np.trapezoid(emission[:, :, None] * sens[:, None, :], WAVELENGTHS, axis=0)
+    return lmsr_from_sensitivities(emission, np.concatenate([10.0**cones, scotopic], axis=1))
 
 
 def lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir: str | Path, channels: int, rgb_display: str = "ccfl-lcd") -> np.ndarray:
@@ -103,16 +102,52 @@ def _jnd_tables(csf_sa: tuple, csf_sr_par: tuple, rod_sens: float) -> tuple[np.n
     return log_l, integrate(s_c), integrate(s_r)
 
 
-_DEFAULT_MATRIX = Path(__file__).parent / "data" / "lmsr_matrix.json"
+_DATA = Path(__file__).parent / "data"
 
 
-def default_lmsr_matrix(channels: int) -> np.ndarray:
-    """The built-in ``(channels, 4)`` photoreceptor matrix (``data/lmsr_matrix.json``, see ``data/PROVENANCE.md``)."""
+@lru_cache(maxsize=1)
+def standard_sensitivities() -> np.ndarray:
+    """``(420, 4)`` L, M, S cone and rod curves on :data:`WAVELENGTHS` (``data/photoreceptor_sensitivities.csv``).
+
+    Smith & Pokorny (1975) cone fundamentals with L and M scaled so that ``L + M`` is the Judd-Vos luminous
+    efficiency (so ``L + M`` of a spectrum is its luminance, as HDR-VDP's ``L_adapt = L + M`` assumes), S peak 1,
+    and the CIE 1951 scotopic curve V'(lambda), PCHIP-resampled to the grid (provenance: ``data/PROVENANCE.md``).
+    """
+    table = np.loadtxt(_DATA / "photoreceptor_sensitivities.csv", delimiter=",", comments="#")
+    if table.shape != (WAVELENGTHS.size, 5) or np.abs(table[:, 0] - WAVELENGTHS).max() > 1e-5:
+        raise HDRBenchError("photoreceptor table is not on the 420-sample 360-780 nm grid",
+                            _DATA / "photoreceptor_sensitivities.csv")
+    return table[:, 1:]
+
+
+def gaussian_primaries(peak_nm: list[float], sigma_nm: list[float], amplitude: list[float]) -> np.ndarray:
+    """``(420, C)`` emission spectra of display primaries modelled as Gaussians on :data:`WAVELENGTHS`."""
+    peak, sigma, amp = (np.asarray(v, dtype=np.float64)[None, :] for v in (peak_nm, sigma_nm, amplitude))
+    return amp * np.exp(-0.5 * ((WAVELENGTHS[:, None] - peak) / sigma) ** 2)
+
+
+def lmsr_from_sensitivities(emission: np.ndarray, sens: np.ndarray) -> np.ndarray:
+    """``(C, 4)`` matrix ``trapz(lambda, sens_k * E_c)`` for emission ``(420, C)`` and sensitivities ``(420, 4)``."""
+    return np.trapezoid(emission[:, :, None] * sens[:, None, :], WAVELENGTHS, axis=0)
+
+
+def display_model(name: str = "ccfl-lcd") -> dict:
+    """The built-in display description ``data/display_models.json[name]`` (primaries and how they were estimated)."""
     import json
 
-    table = json.loads(_DEFAULT_MATRIX.read_text())
-    key = {3: "ccfl-lcd", 1: "d65"}.get(channels)
-    if key is None or key not in table:
+    models = json.loads((_DATA / "display_models.json").read_text())
+    if name not in models:
+        raise HDRBenchError(f"hdrvdp2: no built-in display model '{name}' (built in: {', '.join(models)}); "
+                            "pass hdrvdp_dir (a copy of the HDR-VDP folder with its data/ spectra)")
+    return models[name]
+
+
+def default_lmsr_matrix(channels: int, rgb_display: str = "ccfl-lcd") -> np.ndarray:
+    """The built-in ``(channels, 4)`` photoreceptor matrix: the display model's primaries integrated against
+    :func:`standard_sensitivities` (see ``data/PROVENANCE.md`` for how the primaries were estimated)."""
+    if channels != 3:
         raise HDRBenchError(f"hdrvdp2: no built-in photoreceptor matrix for {channels}-channel images; "
                             "pass hdrvdp_dir (a copy of the HDR-VDP folder with its data/ spectra)")
-    return np.asarray(table[key]["matrix"], dtype=np.float64)
+    prim = display_model(rgb_display)["primaries"]
+    emission = gaussian_primaries(prim["peak_nm"], prim["sigma_nm"], prim["amplitude"])
+    return lmsr_from_sensitivities(emission, standard_sensitivities())

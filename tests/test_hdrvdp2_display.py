@@ -1,0 +1,73 @@
+"""The built-in display model of the HDR-VDP-2 port: standard sensitivities and the photoreceptor matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.hdrvdp2.photoreceptors import (
+    WAVELENGTHS,
+    default_lmsr_matrix,
+    gaussian_primaries,
+    lmsr_from_sensitivities,
+    standard_sensitivities,
+)
+
+
+def _at(nm: float) -> np.ndarray:
+    sens = standard_sensitivities()
+    return np.array([np.interp(nm, WAVELENGTHS, sens[:, k]) for k in range(4)])
+
+
+@pytest.mark.parametrize(("nm", "v_photopic", "v_scotopic"), [(500, 0.323, 0.982), (550, 0.995, 0.481),
+                                                               (600, 0.631, 0.03315)])
+def test_sensitivities_match_published_cie_values(nm, v_photopic, v_scotopic):
+    """CIE tables: photopic V (Judd-Vos equals CIE 1924 above 460 nm) and scotopic V' at 500/550/600 nm;
+    Smith & Pokorny's L + M is V by construction."""
+    l_, m, _, rod = _at(nm)
+    assert l_ + m == pytest.approx(v_photopic, rel=0.01)
+    assert rod == pytest.approx(v_scotopic, rel=0.01)
+
+
+def test_sensitivities_equal_colour_science_tables():
+    """Independent copy of the same standards (CVRL / CIE tables shipped by colour-science)."""
+    colour = pytest.importorskip("colour")
+    from scipy.interpolate import PchipInterpolator
+
+    sp = colour.colorimetry.MSDS_CMFS_LMS["Smith & Pokorny 1975 Normal Trichromats"]
+    rod = colour.colorimetry.SDS_LEFS_SCOTOPIC["CIE 1951 Scotopic Standard Observer"]
+    jv = colour.colorimetry.SDS_LEFS_PHOTOPIC["Judd-Vos Modified CIE 1978 Photopic Standard Observer"]
+    grid = lambda sd: np.nan_to_num(PchipInterpolator(sd.wavelengths, sd.values, extrapolate=False)(WAVELENGTHS))  # noqa: E731
+    sens = standard_sensitivities()
+    np.testing.assert_allclose(sens[:, 3], grid(rod), atol=1e-9)
+    np.testing.assert_allclose(sens[:, 2], grid(sp)[:, 2], atol=1e-9)
+    cones = grid(sp)
+    for k in (0, 1):  # L and M are the peak-normalised CVRL curves times one constant each
+        scale = sens[:, k].max() / cones[:, k].max()
+        np.testing.assert_allclose(sens[:, k], cones[:, k] * scale, atol=1e-9)
+    np.testing.assert_allclose(sens[:, 0] + sens[:, 1], grid(jv), atol=4e-3)
+
+
+def test_gaussian_primary_integrates_to_its_area():
+    """Hand-derived: a unit Gaussian of sigma s has area s*sqrt(2 pi); against a flat sensitivity, that is the row."""
+    emission = gaussian_primaries([560.0], [15.0], [2.0])
+    row = lmsr_from_sensitivities(emission, np.ones((WAVELENGTHS.size, 4)))
+    np.testing.assert_allclose(row, 2.0 * 15.0 * np.sqrt(2 * np.pi), rtol=1e-6)
+
+
+def test_built_in_display_is_a_physical_rgb_display():
+    """What any real R, G, B primaries give: luminance G > R > B; L:M falls and rod:luminance rises from R to B."""
+    m = default_lmsr_matrix(3)
+    lum = m[:, 0] + m[:, 1]
+    assert lum[1] > lum[0] > lum[2] > 0
+    l_share, rod_ratio = m[:, 0] / lum, m[:, 3] / lum
+    assert l_share[0] > l_share[1] > l_share[2]
+    assert rod_ratio[0] < rod_ratio[1] < rod_ratio[2]
+
+
+def test_no_built_in_matrix_for_other_channel_counts():
+    with pytest.raises(HDRBenchError, match="hdrvdp_dir"):
+        default_lmsr_matrix(1)
+    with pytest.raises(HDRBenchError, match="no built-in display model"):
+        default_lmsr_matrix(3, "oled")
