@@ -108,7 +108,11 @@ def main() -> None:
     ap.add_argument("--cv", action="store_true", help="also refit with each input scale held out")
     ap.add_argument("--write", action="store_true", help="write the all-case fit to data/display_models.json")
     ap.add_argument("--sensitivities", action="store_true", help="rebuild the sensitivity table (colour-science)")
+    ap.add_argument("--sigma", default=",".join(f"{v:g}" for v in SIGMA_NM),
+                    help="widths of the R,G,B primaries in nm (default %(default)s)")
     args = ap.parse_args()
+    global SIGMA_NM
+    SIGMA_NM = tuple(float(v) for v in args.sigma.split(","))
     torch.set_num_threads(1)
     if args.sensitivities:
         build_sensitivity_table()
