@@ -41,11 +41,6 @@ def _mutual_masking(bt: torch.Tensor, br: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(m.reshape(n * k, 1, h, w), 3, stride=1, padding=1, count_include_pad=True).reshape(n, k, h, w)
 
 
-def _orient(x: torch.Tensor, k: int) -> torch.Tensor:
-    """The first ``k`` orientations of a band; a single-orientation band serves every orientation (``min(o, sz)``)."""
-    return x.expand(-1, k, -1, -1) if x.shape[1] == 1 else x[:, :k]
-
-
 def band_weight(freq: float, params: HDRVDPParams) -> float:
     """Quality weight of a band centred at ``freq`` cycles/deg (linear interpolation, clamped to the table)."""
     f = np.asarray(params.quality_band_freq, dtype=np.float64)
@@ -53,47 +48,93 @@ def band_weight(freq: float, params: HDRVDPParams) -> float:
     return float(np.interp(np.clip(freq, f[-1], f[0]), f[::-1], w[::-1]))
 
 
+def _resized_maskers(mm: list[torch.Tensor], b: int, k: int, size: tuple[int, ...]) -> torch.Tensor | None:
+    """Neighbouring-band masking of band ``b``: ``mm[b-1]`` and ``mm[b+1]`` resized to ``size``, clamped, weighted."""
+    band_norm, neighbours = 2.0**b, []
+    if b > 0:
+        neighbours.append((b - 1, 2.0 / band_norm))
+    if b < len(mm) - 2:
+        neighbours.append((b + 1, 1.0 / (2.0 * band_norm)))
+    out = None
+    for nb, scale in neighbours:
+        src = mm[nb][:, :k]  # a one-orientation band is resized once and broadcast (the resize is per channel)
+        if tuple(src.shape[-2:]) == size:  # not resized: already >= 0
+            term = src * scale
+        else:
+            term = imresize(src, size).clamp_(min=0).mul_(scale)
+        out = term if out is None else out + term
+    return out
+
+
+def _chunk_rows(shape: torch.Size, target: int = 1 << 18) -> int:
+    """Rows per chunk so that one chunk of an ``(N, K, h, w)`` band holds about ``target`` values (stays in cache)."""
+    per_row = max(1, shape[0] * shape[1] * shape[-1])
+    return max(1, target // per_row)
+
+
 def mask_and_pool(bt: list[torch.Tensor], br: list[torch.Tensor], l_adapt: torch.Tensor, diff_mask: torch.Tensor,
-                  band_freq: np.ndarray, params: HDRVDPParams) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                  band_freq: np.ndarray, params: HDRVDPParams, *, return_bands: bool = True
+                  ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Quality ``Q`` ``(N,)`` and the psychometrically scaled difference bands ``D`` (same layout as ``bt``).
 
     ``bt``/``br``: test/reference bands (finest first, ``(N, K, h, w)``); ``l_adapt`` ``(N, H, W)``: adapting
     luminance (cd/m^2); ``diff_mask`` ``(N, H, W)``: 1 where test and reference differ by more than 0.1 %.
+    With ``return_bands=False`` only Q is computed (``D`` is an empty list).
+
+    The per-pixel chain runs on chunks of rows (cache-sized) with the constants folded: with ``S`` the CSF
+    (``1/N_CSF``) and ``n = 2^b``, ``N_mask = S^q (n^(1-q) (k_self M_self^q + k_xo M_xo^q) + n k_xn M_xn^q)``
+    and ``D = |dB|^p n^(1-p) / sqrt(S^(-2p) + N_mask^2)`` (signed like ``dB``).
     """
     p, q = 10.0**params.mask_p, 10.0**params.mask_q
     pf = 10.0**params.psych_func_slope / p
     k_self, k_xo, k_xn = 10.0**params.mask_self, 10.0**params.mask_xo, 10.0**params.mask_xn
     n_bands = len(bt)
     log_la = torch.log10(l_adapt.clamp(_CSF_LA[0], _CSF_LA[-1]))[:, None]
-    mm = [_mutual_masking(t, r) for t, r in zip(bt, br)]
-    quality = torch.zeros(l_adapt.shape[0], dtype=torch.float64, device=l_adapt.device)
+    full = torch.cat([log_la, diff_mask[:, None]], dim=1)
+    mm = [_mutual_masking(t, r) for t, r in zip(bt, br)] if params.do_masking else []
+    sumsq = []
     d_bands = []
     for b in range(n_bands):
         size = tuple(bt[b].shape[-2:])
         k = bt[b].shape[1]
         band_norm = 2.0**b
-        csf_table = torch.from_numpy(neural_csf(band_freq[b], _CSF_LA, params)).to(l_adapt)
-        log_la_b, diff_b = imresize(torch.cat([log_la, diff_mask[:, None]], dim=1), size).split(1, dim=1)
-        log_la_b = log_la_b.clamp(-5.0, 5.0)
-        n_ncsf = 1.0 if b == n_bands - 1 else 1.0 / _interp_uniform(log_la_b, -5.0, 10.0 / 255, csf_table)
-        band_diff = bt[b] - br[b]
-        ex_diff = sign_pow(band_diff / band_norm, p) * band_norm
-        if params.do_masking:
-            self_mask = mm[b]
-            mask_xn = torch.zeros_like(self_mask)
-            if b > 0:
-                mask_xn = imresize(_orient(mm[b - 1], k), size).clamp(min=0) / (band_norm / 2)
-            if b < n_bands - 2:
-                mask_xn = mask_xn + imresize(_orient(mm[b + 1], k), size).clamp(min=0) / (band_norm * 2)
-            band_mask_xo = (self_mask.sum(dim=1, keepdim=True) - self_mask).clamp(min=0)
-            n_mask = band_norm * (k_self * (self_mask / n_ncsf / band_norm) ** q
-                                  + k_xo * (band_mask_xo / n_ncsf / band_norm) ** q
-                                  + k_xn * (mask_xn / n_ncsf) ** q)
-            d = ex_diff / torch.sqrt(n_ncsf ** (2 * p) + n_mask**2)
+        n_q = band_norm ** (1 - q)
+        log_la_b, diff_b = imresize(full, size).split(1, dim=1)
+        if b == n_bands - 1:
+            csf = None  # the base band is already CSF-filtered: N_CSF = 1
         else:
-            d = ex_diff / n_ncsf**p
-        d_bands.append(sign_pow(d / band_norm, pf) * band_norm)
-        d_p = (d * diff_b).flatten(2).double()
-        msre = torch.sqrt((d_p**2).sum(dim=2)) / d_p.shape[2]  # (N, K)
+            csf_table = torch.from_numpy(neural_csf(band_freq[b], _CSF_LA, params)).to(l_adapt)
+            csf = _interp_uniform(log_la_b.clamp(-5.0, 5.0), -5.0, 10.0 / 255, csf_table)
+        mask_xn = _resized_maskers(mm, b, k, size) if params.do_masking else None
+        out_b = torch.empty_like(bt[b]) if return_bands else None
+        acc = torch.zeros(bt[b].shape[:2], dtype=torch.float64, device=bt[b].device)
+        step = _chunk_rows(bt[b].shape)
+        for r0 in range(0, size[0], step):
+            rows = slice(r0, r0 + step)
+            diff = bt[b][..., rows, :] - br[b][..., rows, :]
+            d = diff.abs().pow_(p)
+            s_c = None if csf is None else csf[..., rows, :]
+            if params.do_masking:
+                self_mask = mm[b][..., rows, :]
+                xo = (self_mask.sum(dim=1, keepdim=True) - self_mask).clamp_(min=0).pow_(q)
+                n_mask = self_mask.pow(q).mul_(k_self * n_q).add_(xo, alpha=k_xo * n_q)
+                if mask_xn is not None:
+                    n_mask.add_(mask_xn[..., rows, :].pow(q), alpha=k_xn * band_norm)
+                if s_c is not None:
+                    n_mask.mul_(s_c.pow(q))
+                den = n_mask.square_().add_(1.0 if s_c is None else s_c.pow(-2 * p)).sqrt_()
+                d.div_(den)
+            elif s_c is not None:
+                d.mul_(s_c.pow(p))
+            d.mul_(band_norm ** (1 - p))
+            acc += torch.linalg.vector_norm(d * diff_b[..., rows, :], dim=(-2, -1), dtype=torch.float64).square_()
+            if out_b is not None:
+                torch.copysign(d.div_(band_norm).pow_(pf).mul_(band_norm), diff, out=out_b[..., rows, :])
+        sumsq.append(acc)
+        if out_b is not None:
+            d_bands.append(out_b)
+    quality = torch.zeros(l_adapt.shape[0], dtype=torch.float64, device=l_adapt.device)
+    for b, acc in enumerate(sumsq):
+        msre = torch.sqrt(acc) / (bt[b].shape[-2] * bt[b].shape[-1])  # (N, K)
         quality = quality + ((torch.log(msre + _EPS) - math.log(_EPS)) * band_weight(band_freq[b], params)).sum(1)
     return 100.0 - quality, d_bands

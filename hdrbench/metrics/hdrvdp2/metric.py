@@ -79,7 +79,8 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
                             float(out.band_freq[-1]), params)
     bands_r[-1], bands_t[-1] = base[:n], base[n:]
     l_adapt = (out.l_adapt[n:] + out.l_adapt[:n]) / 2
-    q, d_bands = mask_and_pool(bands_t, bands_r, l_adapt, diff_mask, out.band_freq, params)
+    q, d_bands = mask_and_pool(bands_t, bands_r, l_adapt, diff_mask, out.band_freq, params,
+                               return_bands=compute_p_map)
     if not compute_p_map:
         nan = torch.full_like(q, float("nan"))
         return HDRVDP2Result(q, nan, torch.empty(0), nan)
