@@ -66,8 +66,25 @@ def test_built_in_display_is_a_physical_rgb_display():
     assert rod_ratio[0] < rod_ratio[1] < rod_ratio[2]
 
 
+def test_d65_row_for_luminance_input_has_the_published_s_p_ratio():
+    """1-channel input uses D65 with L + M = 1; D65's scotopic/photopic ratio is 2.47 in lumens (x 1700/683)."""
+    row = default_lmsr_matrix(1)[0]
+    assert row[0] + row[1] == pytest.approx(1.0, abs=1e-6)
+    assert row[3] * 1700 / 683 == pytest.approx(2.47, abs=0.05)
+
+
+def test_luminance_encoding_runs_with_the_built_in_d65():
+    from hdrbench.metrics.hdrvdp2 import hdrvdp2
+
+    rng = np.random.default_rng(0)
+    ref = 50 + 40 * rng.random((48, 40))
+    res = hdrvdp2(np.stack([ref, ref * (1 + 0.05 * rng.standard_normal(ref.shape))]).clip(1)[:, None],
+                  np.stack([ref, ref])[:, None], "luminance", 30)
+    assert float(res.Q[0]) == 100.0 and 0 < float(res.Q[1]) < 100
+
+
 def test_no_built_in_matrix_for_other_channel_counts():
     with pytest.raises(HDRBenchError, match="hdrvdp_dir"):
-        default_lmsr_matrix(1)
+        default_lmsr_matrix(2)
     with pytest.raises(HDRBenchError, match="no built-in display model"):
         default_lmsr_matrix(3, "oled")

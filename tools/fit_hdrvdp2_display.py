@@ -62,6 +62,11 @@ def build_sensitivity_table() -> None:
              for w, (a, b, c), d in zip(WAVELENGTHS, cones, r)]
     (DATA / "photoreceptor_sensitivities.csv").write_text("\n".join(rows) + "\n")
     print(f"L, M scale {k}; max |L+M-V| {np.abs(cones[:, :2] @ k - v).max():.2e}")
+    d65 = on_grid(colour.SDS_ILLUMINANTS["D65"])[:, None]  # 1-channel ('luminance') input, as HDR-VDP's d65.csv
+    row = lmsr_from_sensitivities(d65, standard_sensitivities.__wrapped__())[0]
+    models = json.loads((DATA / "display_models.json").read_text())
+    models["d65"]["matrix"] = [[float(f"{v:.8g}") for v in row / (row[0] + row[1])]]
+    (DATA / "display_models.json").write_text(json.dumps(models, indent=1) + "\n")
 
 
 def load_cases() -> tuple[torch.Tensor, torch.Tensor, dict]:
@@ -75,9 +80,13 @@ def load_cases() -> tuple[torch.Tensor, torch.Tensor, dict]:
     return tests, imgs["ref"].expand_as(tests), {"names": names, "cases": cases}
 
 
+WHITE: float | None = None  # --white: L + M of the display's white fixed (one parameter fewer)
+
+
 def matrix(x: np.ndarray) -> np.ndarray:
     """Parameters ``[log amplitude x3, peak nm x3]`` -> ``(3, 4)`` photoreceptor matrix."""
-    return lmsr_from_sensitivities(gaussian_primaries(x[3:6], SIGMA_NM, np.exp(x[:3])), standard_sensitivities())
+    m = lmsr_from_sensitivities(gaussian_primaries(x[3:6], SIGMA_NM, np.exp(x[:3])), standard_sensitivities())
+    return m if WHITE is None else m * (WHITE / (m[:, 0] + m[:, 1]).sum())
 
 
 def predict(x: np.ndarray, tests: torch.Tensor, ref: torch.Tensor, meta: dict) -> dict:
@@ -104,15 +113,17 @@ def fit(keys: list, tests: torch.Tensor, ref: torch.Tensor, meta: dict) -> np.nd
 
 
 def main() -> None:
+    global SIGMA_NM, WHITE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cv", action="store_true", help="also refit with each input scale held out")
     ap.add_argument("--write", action="store_true", help="write the all-case fit to data/display_models.json")
     ap.add_argument("--sensitivities", action="store_true", help="rebuild the sensitivity table (colour-science)")
     ap.add_argument("--sigma", default=",".join(f"{v:g}" for v in SIGMA_NM),
                     help="widths of the R,G,B primaries in nm (default %(default)s)")
+    ap.add_argument("--white", type=float, default=None, help="fix L+M of the display white (e.g. 1)")
     args = ap.parse_args()
-    global SIGMA_NM
     SIGMA_NM = tuple(float(v) for v in args.sigma.split(","))
+    WHITE = args.white
     torch.set_num_threads(1)
     if args.sensitivities:
         build_sensitivity_table()

@@ -143,8 +143,10 @@ def display_model(name: str = "ccfl-lcd") -> dict:
 
 
 def default_lmsr_matrix(channels: int, rgb_display: str = "ccfl-lcd") -> np.ndarray:
-    """The built-in ``(channels, 4)`` photoreceptor matrix: the display model's primaries integrated against
-    :func:`standard_sensitivities` (see ``data/PROVENANCE.md`` for how the primaries were estimated)."""
+    """The built-in ``(channels, 4)`` photoreceptor matrix: for 3 channels the display model's primaries integrated
+    against :func:`standard_sensitivities`, for 1 channel D65 (see ``data/PROVENANCE.md``)."""
+    if channels == 1:  # luminance input: D65 spectrum, L + M = 1
+        return np.asarray(display_model("d65")["matrix"], dtype=np.float64)
     if channels != 3:
         raise HDRBenchError(f"hdrvdp2: no built-in photoreceptor matrix for {channels}-channel images; "
                             "pass hdrvdp_dir (a copy of the HDR-VDP folder with its data/ spectra)")
