@@ -62,13 +62,15 @@ def test_q_within_0_05_of_the_original_on_all_12_cases(our_results):
     assert max(abs(q - e) for *_, e, q in rows) <= 0.05, report
 
 
-def test_p_det_close_to_octave_reference(our_results):
+def test_p_det_within_3_percent_of_the_original(our_results):
+    """P_det was not used to fit the display model: an independent check of the whole chain, including the
+    matlabPyrTools-exact reconstruction (observed: within 1.6 % on the four sub-threshold cases)."""
     for case in EXPECTED["cases"]:
         p = float(our_results[case["input_scale"]].P_det[NAMES.index(case["test"])])
         if case["P_det"] in (0.0, 1.0):
             assert p == pytest.approx(case["P_det"], abs=1e-6), case
-        else:  # sub-threshold cases: looser (border handling of the reconstruction, see README)
-            assert abs(np.log10(p) - np.log10(case["P_det"])) < 0.3, (case, p)
+        else:
+            assert p == pytest.approx(case["P_det"], rel=0.03), (case, p)
 
 
 def test_identical_images_give_q_100_and_no_detection(reference_inputs):

@@ -15,7 +15,7 @@ from hdrbench.metrics.hdrvdp2.masking import mask_and_pool
 from hdrbench.metrics.hdrvdp2.params import HDRVDPParams
 from hdrbench.metrics.hdrvdp2.pathway import encode, filter_base_band, visual_pathway
 from hdrbench.metrics.hdrvdp2.photoreceptors import default_lmsr_matrix, lmsr_matrix_from_hdrvdp_dir
-from hdrbench.metrics.hdrvdp2.pyramid import reconstruct_steerable_pyramid
+from hdrbench.metrics.hdrvdp2.recon import reconstruct_steerable_pyramid_matlab
 from hdrbench.registry import register_metric
 
 
@@ -69,7 +69,7 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
     n, channels = t.shape[:2]
     if lmsr is None:
         lmsr = lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir, channels, rgb_display) if hdrvdp_dir else \
-            default_lmsr_matrix(channels)
+            default_lmsr_matrix(channels, rgb_display)
     out = visual_pathway(torch.cat([r, t]), lmsr, params)  # reference first: its base band sets the pad value
     bands_r = [b[:n] for b in out.bands]
     bands_t = [b[n:] for b in out.bands]
@@ -84,7 +84,7 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
     if not compute_p_map:
         nan = torch.full_like(q, float("nan"))
         return HDRVDP2Result(q, nan, torch.empty(0), nan)
-    s_map = reconstruct_steerable_pyramid(d_bands)[:, 0].abs()
+    s_map = reconstruct_steerable_pyramid_matlab(d_bands)[:, 0].abs()
     if params.do_spatial_pooling:
         s_map = s_map.sum(dim=(-2, -1), keepdim=True) / (s_map.amax(dim=(-2, -1), keepdim=True) + 1e-12) * s_map
     p_map = 1 - torch.exp(np.log(0.5) * s_map)
