@@ -222,3 +222,14 @@ def test_reconstruction_is_the_adjoint_of_the_decomposition():
         scale = float((fx * y).abs().sum())  # float32 kernels: tolerance relative to the sum of |terms|
         assert float((fx * y).sum()) == pytest.approx(float((x * up_conv(y, f[name], hw, step)).sum()),
                                                       abs=1e-5 * scale)
+
+
+def test_imresize_equals_gnu_octave_imresize():
+    """GNU Octave 7.3 / octave-image 2.14 ``imresize(x, [h w])`` (bicubic), stored by make_octave_imresize.py."""
+    ref = np.load(DATA / "octave_imresize.npz")
+    x = torch.from_numpy(ref["input"])
+    sizes = [k for k in ref.files if k not in ("input", "versions")]
+    assert len(sizes) == 6
+    for key in sizes:
+        h, w = map(int, key.split("x"))
+        np.testing.assert_allclose(imresize(x, (h, w)).numpy(), ref[key], atol=1e-12, err_msg=key)
