@@ -65,15 +65,22 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float, *, gaussian: bool 
     if x.shape[-1] < k or x.shape[-2] < k:
         raise HDRBenchError(f"SSIM needs images of at least {k}×{k} pixels (got {x.shape[-1]}×{x.shape[-2]})")
     m = y.float().mean(dim=(2, 3), keepdim=True)
-    xc, yc = x.float() - m, y.float() - m
-    fx, fy, fsq, fxy = _filter_valid(torch.stack([xc, yc, xc * xc + yc * yc, xc * yc]), w)
     cov_norm = k * k / (k * k - 1) if use_sample_covariance else 1.0
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    ux, uy = fx + m, fy + m
-    var_sum = cov_norm * (fsq - fx * fx - fy * fy)
-    cov = cov_norm * (fxy - fx * fy)
-    s = (2 * ux * uy + c1) * (2 * cov + c2) / ((ux * ux + uy * uy + c1) * (var_sum + c2))
-    return s.double().flatten(1).mean(dim=1)
+    n_rows = x.shape[-2] - k + 1  # rows of the valid SSIM map
+    # row bands of the map (each reads k - 1 extra input rows) keep the ~20 passes of the filter in cache
+    step = max(8, (1 << 16) // max(1, x.shape[0] * x.shape[1] * x.shape[-1]))
+    total = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+    for r0 in range(0, n_rows, step):
+        rows = slice(r0, min(r0 + step, n_rows) + k - 1)
+        xc, yc = x[..., rows, :].float() - m, y[..., rows, :].float() - m
+        fx, fy, fsq, fxy = _filter_valid(torch.stack([xc, yc, xc * xc + yc * yc, xc * yc]), w)
+        ux, uy = fx + m, fy + m
+        var_sum = cov_norm * (fsq - fx * fx - fy * fy)
+        cov = cov_norm * (fxy - fx * fy)
+        s = (2 * ux * uy + c1) * (2 * cov + c2) / ((ux * ux + uy * uy + c1) * (var_sum + c2))
+        total += s.sum(dim=(1, 2, 3), dtype=torch.float64)
+    return total / (x.shape[1] * n_rows * (x.shape[-1] - k + 1))
 
 
 def _ssim_kwargs(p: dict[str, Any]) -> dict[str, Any]:
