@@ -8,11 +8,11 @@ masking (3x3 box-blurred ``min(|B_T|, |B_R|)``). Quality accumulates
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from hdrbench.metrics.hdrvdp2.csf import neural_csf
 from hdrbench.metrics.hdrvdp2.params import HDRVDPParams
@@ -35,10 +35,26 @@ def _interp_uniform(x: torch.Tensor, x0: float, dx: float, table: torch.Tensor) 
 
 
 def _mutual_masking(bt: torch.Tensor, br: torch.Tensor) -> torch.Tensor:
-    """``min(|B_T|, |B_R|)`` blurred by a 3x3 box with zero padding (MATLAB ``conv2(.., 'same')``), per channel."""
-    m = torch.minimum(bt.abs(), br.abs())
-    n, k, h, w = m.shape
-    return F.avg_pool2d(m.reshape(n * k, 1, h, w), 3, stride=1, padding=1, count_include_pad=True).reshape(n, k, h, w)
+    """``min(|B_T|, |B_R|)`` blurred by a 3x3 box with zero padding (MATLAB ``conv2(.., 'same')``), per channel.
+
+    Computed on cache-sized bands of rows (one halo row each side): horizontal 3-sums, then vertical ones.
+    """
+    n, k, h, w = bt.shape
+    out = torch.empty_like(bt)
+    step = _chunk_rows(bt.shape)
+    for r0 in range(0, h, step):
+        r1 = min(r0 + step, h)
+        a, b = max(r0 - 1, 0), min(r1 + 1, h)
+        m = torch.minimum(bt[..., a:b, :].abs(), br[..., a:b, :].abs())
+        sums = m.new_zeros(n, k, r1 - r0 + 2, w)  # image rows r0-1 .. r1; rows outside the image stay 0
+        hs = sums[..., a - r0 + 1:b - r0 + 1, :]
+        hs.copy_(m)
+        hs[..., 1:] += m[..., :-1]
+        hs[..., :-1] += m[..., 1:]
+        o = out[..., r0:r1, :]
+        torch.add(sums[..., :-2, :], sums[..., 1:-1, :], out=o)
+        o.add_(sums[..., 2:, :]).div_(9.0)
+    return out
 
 
 def band_weight(freq: float, params: HDRVDPParams) -> float:
@@ -108,18 +124,20 @@ def mask_and_pool(bt: list[torch.Tensor], br: list[torch.Tensor], l_adapt: torch
         mask_xn = _resized_maskers(mm, b, k, size) if params.do_masking else None
         out_b = torch.empty_like(bt[b]) if return_bands else None
         acc = torch.zeros(bt[b].shape[:2], dtype=torch.float64, device=bt[b].device)
-        step = _chunk_rows(bt[b].shape)
-        for r0 in range(0, size[0], step):
-            rows = slice(r0, r0 + step)
-            diff = bt[b][..., rows, :] - br[b][..., rows, :]
+        # per image and per band of rows: the same elements meet the same (vector or scalar) kernels whatever
+        # the batch size, so an image's Q does not depend on the batch it is in
+        step = _chunk_rows((1, *bt[b].shape[1:]))
+        for i, r0 in itertools.product(range(bt[b].shape[0]), range(0, size[0], step)):
+            at = (slice(i, i + 1), slice(None), slice(r0, r0 + step))
+            diff = bt[b][at] - br[b][at]
             d = diff.abs().pow_(p)
-            s_c = None if csf is None else csf[..., rows, :]
+            s_c = None if csf is None else csf[at]
             if params.do_masking:
-                self_mask = mm[b][..., rows, :]
+                self_mask = mm[b][at]
                 xo = (self_mask.sum(dim=1, keepdim=True) - self_mask).clamp_(min=0).pow_(q)
                 n_mask = self_mask.pow(q).mul_(k_self * n_q).add_(xo, alpha=k_xo * n_q)
                 if mask_xn is not None:
-                    n_mask.add_(mask_xn[..., rows, :].pow(q), alpha=k_xn * band_norm)
+                    n_mask.add_(mask_xn[at].pow(q), alpha=k_xn * band_norm)
                 if s_c is not None:
                     n_mask.mul_(s_c.pow(q))
                 den = n_mask.square_().add_(1.0 if s_c is None else s_c.pow(-2 * p)).sqrt_()
@@ -127,9 +145,9 @@ def mask_and_pool(bt: list[torch.Tensor], br: list[torch.Tensor], l_adapt: torch
             elif s_c is not None:
                 d.mul_(s_c.pow(p))
             d.mul_(band_norm ** (1 - p))
-            acc += torch.linalg.vector_norm(d * diff_b[..., rows, :], dim=(-2, -1), dtype=torch.float64).square_()
+            acc[i] += torch.linalg.vector_norm(d * diff_b[at], dim=(-2, -1), dtype=torch.float64)[0].square_()
             if out_b is not None:
-                torch.copysign(d.div_(band_norm).pow_(pf).mul_(band_norm), diff, out=out_b[..., rows, :])
+                torch.copysign(d.div_(band_norm).pow_(pf).mul_(band_norm), diff, out=out_b[at])
         sumsq.append(acc)
         if out_b is not None:
             d_bands.append(out_b)

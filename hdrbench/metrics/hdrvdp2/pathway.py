@@ -61,12 +61,12 @@ class PathwayOutput:
 def visual_pathway(img: torch.Tensor, lmsr: np.ndarray, params: HDRVDPParams) -> PathwayOutput:
     """Run ``img`` (``(N, C, H, W)``, absolute units, float64) up to the multi-scale decomposition."""
     l_o = optical_glare(img, params)
-    m = torch.as_tensor(lmsr, dtype=img.dtype, device=img.device)  # (C, 4)
-    r_lmsr = torch.einsum("nchw,ck->nkhw", l_o, m)
-    l_adapt = r_lmsr[:, 0] + r_lmsr[:, 1]
+    m = torch.as_tensor(lmsr, dtype=img.dtype, device=img.device)[:, [0, 1, 3]]  # (C, 3): L, M, rods (S unused)
+    r_lmr = torch.einsum("nchw,ck->nkhw", l_o, m)
+    l_adapt = r_lmr[:, 0] + r_lmr[:, 1]
     transducer = JNDTransducer(params)
-    p_cone = transducer(r_lmsr[:, 0], 0) + transducer(r_lmsr[:, 1], 0)
-    p_rod = transducer(r_lmsr[:, 3], 1)
+    p_cone = transducer(r_lmr[:, 0], 0) + transducer(r_lmr[:, 1], 0)
+    p_rod = transducer(r_lmr[:, 2], 1)
     p = (p_cone - p_cone.mean(dim=(-2, -1), keepdim=True)) + (p_rod - p_rod.mean(dim=(-2, -1), keepdim=True))
     bands = build_steerable_pyramid(p[:, None])
     band_freq = 2.0 ** -np.arange(len(bands)) * params.pix_per_deg / 2

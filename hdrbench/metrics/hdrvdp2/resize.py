@@ -122,8 +122,14 @@ def _resize_gather(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
 
 
 def imresize(x: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
-    """Resize the last two dims of ``x`` to ``out_hw`` (Octave ``imresize(x, out_hw)``, bicubic); same dtype."""
-    if x.shape[-1] != out_hw[1]:  # columns first, as Octave does
+    """Resize the last two dims of ``x`` to ``out_hw`` (Octave ``imresize(x, out_hw)``, bicubic); same dtype.
+
+    Octave resizes the columns first; when both axes shrink the rows go first here (less data to transpose),
+    which changes nothing but the float rounding (the two 1-D resizes commute).
+    """
+    if out_hw[0] < x.shape[-2] and out_hw[1] < x.shape[-1]:
+        x = _resize_dim(x.contiguous(), -2, out_hw[0])
+    if x.shape[-1] != out_hw[1]:
         if out_hw[1] > x.shape[-1]:  # enlarging: strided writes along the rows are cheap
             x = _resize_dim(x, -1, out_hw[1])
         else:  # shrinking: work on whole contiguous rows of the transpose
