@@ -38,14 +38,15 @@ def eye_mtf(rho: np.ndarray, params: HDRVDPParams) -> np.ndarray:
 
 
 def fft_filter_padded(x: torch.Tensor, transfer_half: torch.Tensor, pad_value: torch.Tensor | float,
-                      out_hw: tuple[int, int]) -> torch.Tensor:
+                      out_hw: tuple[int, int], *, transfer_t: torch.Tensor | None = None) -> torch.Tensor:
     """Filter ``x`` (``(..., H, W)``) by a real transfer function on a larger ``out_hw`` lattice.
 
     Equivalent to padding ``x`` after its last row/column with ``pad_value`` (a scalar, or a tensor
     broadcastable to ``x.shape[:-2]``) to ``out_hw``, multiplying its 2-D DFT by ``transfer_half``
     (``(PH, PW//2+1)``, the ``rfft2`` half of a real, even transfer function) and cropping the top-left
     ``H x W`` block of the inverse. Computed as the filtered ``x - pad`` (pruned transforms: only the rows
-    and columns that are not padding) plus ``pad`` times the DC gain. Same dtype as ``x``.
+    and columns that are not padding) plus ``pad`` times the DC gain. Same dtype as ``x``. ``transfer_t``:
+    optionally, :func:`transposed_transfer` of ``transfer_half`` (precomputed by callers that reuse it).
     """
     h, w = x.shape[-2:]
     ph, pw = out_hw
@@ -55,12 +56,18 @@ def fft_filter_padded(x: torch.Tensor, transfer_half: torch.Tensor, pad_value: t
     # rows: real FFT along W; then the column transforms run on the contiguous transpose (faster than strided)
     cols = torch.fft.rfft(x - pad, n=pw, dim=-1).transpose(-1, -2).contiguous()  # (..., PW//2+1, H)
     spec = torch.fft.fft(cols, n=ph, dim=-1)
-    # a real transfer scales re and im alike: multiply the interleaved floats by a contiguous, duplicated copy
-    transfer_t = transfer.transpose(-1, -2)[..., None].expand(*transfer.shape[:-2], pw // 2 + 1, ph, 2)
-    torch.view_as_real(spec).mul_(transfer_t.contiguous())
+    if transfer_t is None:
+        transfer_t = transposed_transfer(transfer)
+    torch.view_as_real(spec).mul_(transfer_t.to(device=x.device, dtype=x.dtype))
     cols = torch.fft.ifft(spec, dim=-1)[..., :h].transpose(-1, -2)
     out = torch.fft.irfft(cols, n=pw, dim=-1)[..., :w]
     return out + pad * transfer[..., :1, :1]
+
+
+def transposed_transfer(transfer_half: torch.Tensor) -> torch.Tensor:
+    """``(..., PH, PW//2+1)`` real transfer -> ``(..., PW//2+1, PH, 2)``: transposed, each value twice (re, im)."""
+    t = transfer_half.transpose(-1, -2)[..., None]
+    return t.expand(*t.shape[:-1], 2).contiguous()
 
 
 def optical_glare(img: torch.Tensor, params: HDRVDPParams) -> torch.Tensor:
@@ -72,8 +79,9 @@ def optical_glare(img: torch.Tensor, params: HDRVDPParams) -> torch.Tensor:
     if not params.do_mtf:
         return img
     h, w = img.shape[-2:]
-    mtf = _mtf_half(2 * h, 2 * w, params.pix_per_deg, tuple(params.mtf_params_a), params.mtf_params_b)
-    return fft_filter_padded(img, mtf, params.surround_l, (2 * h, 2 * w)).clamp(1e-5, 1e10)
+    key = (2 * h, 2 * w, params.pix_per_deg, tuple(params.mtf_params_a), params.mtf_params_b)
+    return fft_filter_padded(img, _mtf_half(*key), params.surround_l, (2 * h, 2 * w),
+                             transfer_t=_mtf_half_t(*key, img.dtype)).clamp(1e-5, 1e10)
 
 
 @lru_cache(maxsize=4)
@@ -81,3 +89,9 @@ def _mtf_half(height: int, width: int, pix_per_deg: float, a: tuple, b: tuple) -
     """The eye's MTF on the ``rfft2`` half of a ``height x width`` lattice (cached: same for every image pair)."""
     rho = torch.from_numpy(cycdeg_grid(height, width, pix_per_deg, half=True))
     return sum(ak * torch.exp(-bk * rho) for ak, bk in zip(a, b))
+
+
+@lru_cache(maxsize=4)
+def _mtf_half_t(height: int, width: int, pix_per_deg: float, a: tuple, b: tuple, dtype: torch.dtype) -> torch.Tensor:
+    """:func:`transposed_transfer` of :func:`_mtf_half` in ``dtype`` (cached)."""
+    return transposed_transfer(_mtf_half(height, width, pix_per_deg, a, b).to(dtype))
