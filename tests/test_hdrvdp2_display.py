@@ -66,6 +66,12 @@ def test_built_in_display_is_a_physical_rgb_display():
     assert rod_ratio[0] < rod_ratio[1] < rod_ratio[2]
 
 
+def test_fitted_display_white_is_one_cd_m2():
+    """Not imposed by the fit: HDR-VDP's display spectra are normalised so that (1, 1, 1) is about 1 cd/m^2."""
+    m = default_lmsr_matrix(3)
+    assert (m[:, 0] + m[:, 1]).sum() == pytest.approx(1.0, abs=0.01)
+
+
 def test_d65_row_for_luminance_input_has_the_published_s_p_ratio():
     """1-channel input uses D65 with L + M = 1; D65's scotopic/photopic ratio is 2.47 in lumens (x 1700/683)."""
     row = default_lmsr_matrix(1)[0]
