@@ -1,8 +1,8 @@
 """Steerable pyramid (Simoncelli & Freeman 1995) with the ``sp3`` filters, 4 orientations, ``reflect1`` edges.
 
 Reproduces matlabPyrTools' ``buildSpyr(im, 'auto', 'sp3Filters')`` (correlation with the filters, edges
-mirrored about the border pixel, factor-2 decimation keeping the even samples) and its adjoint
-``reconSpyr`` (zero-insertion upsampling and convolution), in torch on ``(N, 1, H, W)`` tensors.
+mirrored about the border pixel, factor-2 decimation keeping the even samples) in torch on ``(N, 1, H, W)``
+tensors; the matching ``reconSpyr`` is :mod:`hdrbench.metrics.hdrvdp2.recon`.
 Filter taps: ``data/sp3_filters.json`` (see ``data/PROVENANCE.md``).
 """
 
@@ -48,30 +48,6 @@ def corr_dn(x: torch.Tensor, weight: torch.Tensor, step: int = 1) -> torch.Tenso
     p = weight.shape[-1] // 2
     xp = F.pad(x.float(), (p, p, p, p), mode="reflect")
     return F.conv2d(xp, weight.float(), stride=step).to(x.dtype)
-
-
-def _reflect_fold(y: torch.Tensor, p: int, size: int, dim: int) -> torch.Tensor:
-    """Adjoint of reflect padding by ``p`` along ``dim``: add the padded border back onto the mirrored pixels."""
-    j = torch.arange(size + 2 * p, device=y.device) - p
-    src = torch.where(j < 0, -j, torch.where(j > size - 1, 2 * (size - 1) - j, j))
-    shape = list(y.shape)
-    shape[dim] = size
-    return torch.zeros(shape, dtype=y.dtype, device=y.device).index_add_(dim, src, y)
-
-
-def up_conv(x: torch.Tensor, weight: torch.Tensor, out_hw: tuple[int, int], step: int = 1) -> torch.Tensor:
-    """Adjoint of :func:`corr_dn`: ``x`` ``(N, K, h, w)`` -> ``(N, 1, H, W)`` (upsample by ``step``, convolve, sum)."""
-    p = weight.shape[-1] // 2
-    (h, w), k = out_hw, weight.shape[-1]
-    op = ((h + 2 * p) - ((x.shape[-2] - 1) * step + k), (w + 2 * p) - ((x.shape[-1] - 1) * step + k))
-    xf = x.float()
-    if step > 1:  # zero insertion, then a full convolution (faster on CPU than conv_transpose2d)
-        up = xf.new_zeros(*xf.shape[:2], (xf.shape[-2] - 1) * step + 1, (xf.shape[-1] - 1) * step + 1)
-        up[..., ::step, ::step] = xf
-        xf = up
-    flipped = weight.float().flip(-2, -1).transpose(0, 1)  # (1, K, k, k)
-    y = F.conv2d(F.pad(xf, (k - 1, k - 1 + op[1], k - 1, k - 1 + op[0])), flipped).to(x.dtype)
-    return _reflect_fold(_reflect_fold(y, p, h, -2), p, w, -1)
 
 
 #: Images with at least this many pixels are filtered through the FFT (oneDNN's 1-channel convs are slow there).
@@ -147,14 +123,3 @@ def build_steerable_pyramid(img: torch.Tensor) -> list[torch.Tensor]:
             lo = corr_dn(lo, f["lo"], step=2)
     bands.append(lo)
     return bands
-
-
-def reconstruct_steerable_pyramid(bands: list[torch.Tensor]) -> torch.Tensor:
-    """Inverse of :func:`build_steerable_pyramid` (matlabPyrTools ``reconSpyr``): ``(N, 1, H, W)``."""
-    f = sp3_filters(bands[0].dtype, bands[0].device)
-    res = bands[-1]
-    for level in reversed(bands[1:-1]):
-        hw = tuple(level.shape[-2:])
-        res = up_conv(res, f["lo"], hw, step=2) + up_conv(level, f["bands"], hw)
-    hw = tuple(bands[0].shape[-2:])
-    return up_conv(res, f["lo0"], hw) + up_conv(bands[0], f["hi0"], hw)

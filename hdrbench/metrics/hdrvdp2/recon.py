@@ -31,7 +31,7 @@ def up_conv_matlab(x: torch.Tensor, weight: torch.Tensor, out_hw: tuple[int, int
 
     ``x`` ``(N, K, h, w)`` with ``h == ceil(out_h / step)`` (likewise ``w``), ``weight`` ``(K, 1, k, k)`` (odd
     ``k <= out size``); returns ``(N, 1, *out_hw)`` in ``x``'s dtype. The convolution runs in ``compute_dtype``
-    (``None``: ``x``'s dtype; float32 by default, like :func:`~hdrbench.metrics.hdrvdp2.pyramid.up_conv`, as
+    (``None``: ``x``'s dtype; float32 by default, like :func:`~hdrbench.metrics.hdrvdp2.pyramid.corr_dn`, as
     torch's float64 CPU convolution is ~8x slower).
     """
     out_dtype = x.dtype
