@@ -30,6 +30,25 @@ def _one_torch_thread():
         os.environ["OMP_NUM_THREADS"] = env
 
 
+@pytest.fixture(scope="session")
+def hdrvdp2_reference_inputs(tmp_path_factory) -> dict[str, np.ndarray]:
+    """The four 256x256x3 inputs of tests/data/hdrvdp2/expected.json (ref, test_noise, test_blur, test_clip),
+    regenerated with the reference's own make_inputs.py and checked by sha256."""
+    import hashlib
+    import json
+
+    data = Path(__file__).parent / "data" / "hdrvdp2"
+    sha = json.loads((data / "expected.json").read_text())["sha256"]
+    out = tmp_path_factory.mktemp("hdrvdp2_inputs")
+    subprocess.run([sys.executable, str(data / "make_inputs.py"), str(out)], check=True, capture_output=True)
+    imgs = {}
+    for name, digest in sha.items():
+        path = out / f"{name}.npy"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
+        imgs[name] = np.load(path)
+    return imgs
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

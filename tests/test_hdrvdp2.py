@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,23 +24,10 @@ NAMES = ("ref", "test_noise", "test_blur", "test_clip")
 
 
 @pytest.fixture(scope="module")
-def reference_inputs(tmp_path_factory) -> dict[str, np.ndarray]:
-    """The four 256x256x3 inputs, regenerated with the reference's own make_inputs.py and checked by sha256."""
-    out = tmp_path_factory.mktemp("hdrvdp2_inputs")
-    subprocess.run([sys.executable, str(DATA / "make_inputs.py"), str(out)], check=True, capture_output=True)
-    imgs = {}
-    for name in NAMES:
-        path = out / f"{name}.npy"
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == EXPECTED["sha256"][name], name
-        imgs[name] = np.load(path)
-    return imgs
-
-
-@pytest.fixture(scope="module")
-def our_results(reference_inputs) -> dict[float, object]:
+def our_results(hdrvdp2_reference_inputs) -> dict[float, object]:
     """Our HDR-VDP-2 for every test image of expected.json, batched per input scale."""
-    ref = torch.from_numpy(reference_inputs["ref"]).permute(2, 0, 1)
-    tests = torch.stack([torch.from_numpy(reference_inputs[n]).permute(2, 0, 1) for n in NAMES])
+    ref = torch.from_numpy(hdrvdp2_reference_inputs["ref"]).permute(2, 0, 1)
+    tests = torch.stack([torch.from_numpy(hdrvdp2_reference_inputs[n]).permute(2, 0, 1) for n in NAMES])
     scales = sorted({c["input_scale"] for c in EXPECTED["cases"]})
     return {s: hdrvdp2(tests, ref.expand_as(tests), "rgb-native", 24, s) for s in scales}
 
@@ -73,8 +57,8 @@ def test_p_det_within_3_percent_of_the_original(our_results):
             assert p == pytest.approx(case["P_det"], rel=0.03), (case, p)
 
 
-def test_identical_images_give_q_100_and_no_detection(reference_inputs):
-    ref = reference_inputs["ref"]
+def test_identical_images_give_q_100_and_no_detection(hdrvdp2_reference_inputs):
+    ref = hdrvdp2_reference_inputs["ref"]
     res = hdrvdp2(ref, ref, "rgb-native", 24, 100.0)
     assert float(res.Q[0]) == 100.0
     assert float(res.P_det[0]) == 0.0
@@ -165,10 +149,10 @@ def test_bad_inputs_raise_one_line_errors():
         create_metric("hdrvdp2", backend="matlab")
 
 
-def test_registered_metric_returns_q(reference_inputs):
+def test_registered_metric_returns_q(hdrvdp2_reference_inputs):
     metric = create_metric("hdrvdp2", pixels_per_degree=24, input_scale=100.0)
-    gt = torch.from_numpy(reference_inputs["ref"]).permute(2, 0, 1)[None].float()
-    pred = torch.from_numpy(reference_inputs["test_clip"]).permute(2, 0, 1)[None].float()
+    gt = torch.from_numpy(hdrvdp2_reference_inputs["ref"]).permute(2, 0, 1)[None].float()
+    pred = torch.from_numpy(hdrvdp2_reference_inputs["test_clip"]).permute(2, 0, 1)[None].float()
     q = metric(pred, gt)
     direct = hdrvdp2(pred, gt, "rgb-native", 24, 100.0, compute_p_map=False).Q
     expected = next(c["Q"] for c in EXPECTED["cases"] if c["test"] == "test_clip" and c["input_scale"] == 100.0)
@@ -186,14 +170,14 @@ def test_octave_backend_without_octave_is_a_clear_error(monkeypatch):
 
 
 @pytest.mark.skipif(not os.environ.get("HDRVDP_DIR"), reason="set HDRVDP_DIR to a copy of the HDR-VDP 2.2.x folder")
-def test_octave_backend_matches_expected_json(reference_inputs):
+def test_octave_backend_matches_expected_json(hdrvdp2_reference_inputs):
     from hdrbench.metrics.hdrvdp2.octave import hdrvdp2_octave, octave_binary
 
     if octave_binary() is None:
         pytest.skip("GNU Octave is not installed (apt-get install octave octave-image)")
     case = next(c for c in EXPECTED["cases"] if c["test"] == "test_blur" and c["input_scale"] == 1.0)
-    res = hdrvdp2_octave(reference_inputs["test_blur"], reference_inputs["ref"], os.environ["HDRVDP_DIR"],
-                         "rgb-native", 24, 1.0)
+    imgs = hdrvdp2_reference_inputs
+    res = hdrvdp2_octave(imgs["test_blur"], imgs["ref"], os.environ["HDRVDP_DIR"], "rgb-native", 24, 1.0)
     assert res["Q"] == pytest.approx(case["Q"], abs=1e-6)
 
 
