@@ -94,3 +94,27 @@ def test_no_built_in_matrix_for_other_channel_counts():
         default_lmsr_matrix(2)
     with pytest.raises(HDRBenchError, match="no built-in display model"):
         default_lmsr_matrix(3, "oled")
+
+
+def test_hdrvdp_dir_spectra_are_read_and_integrated_like_upstream(tmp_path):
+    """A user's HDR-VDP folder: log10 cone table, scotopic table and display CSV (first column nm, upstream's
+    formats) written from the built-in curves must give the matrix of those curves (up to PCHIP resampling;
+    primaries with no light below 400 nm, where the cone table is zero and upstream works in log10)."""
+    from hdrbench.metrics.hdrvdp2.photoreceptors import lmsr_matrix_from_hdrvdp_dir
+
+    nm = np.arange(380.0, 781.0, 1.0)
+    sens = np.stack([np.interp(nm, WAVELENGTHS, standard_sensitivities()[:, k]) for k in range(4)], 1)
+    emission = gaussian_primaries([610.0, 540.0, 465.0], [15.0, 15.0, 15.0], [1.0, 2.0, 1.5])
+    data = tmp_path / "data"
+    data.mkdir()
+    with np.errstate(divide="ignore"):
+        log_cones = np.where(sens[:, :3] > 0, np.log10(np.maximum(sens[:, :3], 1e-300)), 0.0)  # 0 = "no data"
+    np.savetxt(data / "log_cone_smith_pokorny_1975.csv", np.column_stack([nm, log_cones]), delimiter=",")
+    np.savetxt(data / "cie_scotopic_lum.txt", np.column_stack([nm, sens[:, 3]]), delimiter=",")
+    e_nm = np.stack([np.interp(nm, WAVELENGTHS, emission[:, c]) for c in range(3)], 1)
+    np.savetxt(data / "emission_spectra_ccfl-lcd.csv", np.column_stack([nm, e_nm]), delimiter=",")
+    ours = lmsr_matrix_from_hdrvdp_dir(tmp_path, 3)
+    expected = lmsr_from_sensitivities(emission, standard_sensitivities())
+    np.testing.assert_allclose(ours[:, [0, 1, 3]], expected[:, [0, 1, 3]], rtol=2e-3)
+    with pytest.raises(HDRBenchError, match="not found"):
+        lmsr_matrix_from_hdrvdp_dir(tmp_path / "nowhere", 3)
