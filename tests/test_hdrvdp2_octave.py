@@ -60,3 +60,24 @@ def test_octave_error_is_one_line(tmp_path):
 def test_folder_without_hdrvdp_m_is_a_clear_error(tmp_path):
     with pytest.raises(HDRBenchError, match="contains hdrvdp.m"):
         hdrvdp2_octave(np.ones((4, 4, 3)), np.ones((4, 4, 3)), tmp_path)
+
+
+def test_score_cli_backend_octave_runs_the_given_folder(stub_dir, tmp_path, capsys):
+    """``hdrbench score --backend octave --hdrvdp-dir PATH``: the pair reaches Octave after the dcdr protocol."""
+    import json
+
+    from hdrbench import io
+    from hdrbench.cli import main
+
+    rng = np.random.default_rng(2)
+    gt = (rng.random((12, 10, 3)) * 0.9 + 0.05).astype(np.float32)
+    pred = np.clip(gt + rng.normal(0, 0.02, gt.shape), 0, 1).astype(np.float32)
+    io.write_exr(tmp_path / "gt.exr", gt)
+    np.save(tmp_path / "pred.npy", pred)
+    try:
+        main(["score", str(tmp_path / "pred.npy"), str(tmp_path / "gt.exr"), "--metric", "hdrvdp2", "--json",
+              "--backend", "octave", "--hdrvdp-dir", str(stub_dir), "--scale", "10"])
+    except SystemExit as exc:
+        assert not exc.code
+    q = json.loads(capsys.readouterr().out.strip())["metrics"]["hdrvdp2"]
+    assert q == pytest.approx(100 - 10 * np.abs(pred.astype(np.float64) - gt).mean(), abs=1e-5)

@@ -113,3 +113,10 @@ def test_real_exit_code_and_single_stderr_line(folders, cli):
     proc = cli("score", pred / "img0.npy", gt / "img0.exr", "--metric", "psnr-x")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "unknown metric 'psnr-x'" in proc.stderr
+
+
+def test_backend_octave_needs_the_hdrvdp_folder(folders, capsys):
+    pred, gt = folders
+    code, out, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", "--metric", "hdrvdp2",
+                         "--backend", "octave")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--hdrvdp-dir" in err

@@ -79,6 +79,12 @@ def _json_value(v: float) -> float | None:
 @click.option("--ppd", type=float, default=None, help="HDR-VDP-2 pixels per degree (protocol dcdr: 24).")
 @click.option("--scale", type=float, default=None,
               help="HDR-VDP-2 input scale: cd/m² of a value of 1.0 after the protocol's normalisation (dcdr: 1).")
+@click.option("--backend", type=click.Choice(["torch", "octave"]), default=None,
+              help="HDR-VDP-2 implementation: our torch port (default) or the original under GNU Octave "
+                   "(needs --hdrvdp-dir).")
+@click.option("--hdrvdp-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A copy of the original HDR-VDP 2.2.x folder: run by --backend octave; with the torch port, "
+                   "its data/ display spectra replace the built-in display model.")
 @click.option("--param", "params", multiple=True, help="Metric parameter METRIC.KEY=VALUE (repeatable).")
 @click.option("--crf/--no-crf", default=None,
               help="Also report every metric on the CRF-corrected prediction, as METRIC@crf (default: protocol's).")
@@ -89,8 +95,8 @@ def _json_value(v: float) -> float | None:
               help="CSV of per-pair scores (with OUT.json: protocol and metric parameters).")
 @click.option("--device", default="cuda" if torch.cuda.is_available() else "cpu", show_default=True)
 def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, ppd: float | None, scale: float | None,
-              params: tuple[str, ...], crf: bool | None, clamp: bool, as_json: bool, out: Path | None,
-              device: str) -> None:
+              backend: str | None, hdrvdp_dir: Path | None, params: tuple[str, ...], crf: bool | None, clamp: bool,
+              as_json: bool, out: Path | None, device: str) -> None:
     """Score linear HDR prediction(s) PRED against ground truth GT (files or folders paired by stem).
 
     Formats: .exr, .hdr, .pfm, .npy, 16-bit PNG/TIFF (divided by 65535).
@@ -100,6 +106,13 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, ppd
         overrides.setdefault("hdrvdp2", {})["ppd"] = ppd
     if scale is not None:
         overrides.setdefault("hdrvdp2", {})["scale"] = scale
+    if backend == "octave" and hdrvdp_dir is None:
+        raise HDRBenchError("--backend octave runs the original: add --hdrvdp-dir PATH (the folder of hdrvdp.m)")
+    if backend is not None:
+        overrides.setdefault("hdrvdp2", {})["backend"] = backend
+    if hdrvdp_dir is not None:
+        key = "octave_path" if backend == "octave" else "hdrvdp_dir"
+        overrides.setdefault("hdrvdp2", {})[key] = str(hdrvdp_dir)
     pairs = _pairs(pred, gt)
     scorer = Scorer(protocol, metrics, overrides, crf=crf, device=device)
     rows = []
