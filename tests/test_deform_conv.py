@@ -96,6 +96,22 @@ def test_many_chunks_and_threads_agree(monkeypatch):
         _assert_close(a, b, "grad", 1e-10)
 
 
+def test_backward_is_bit_identical_from_run_to_run_with_two_threads(monkeypatch):
+    """Training reruns must match: the private gradient images and weight gradients of the threads are summed
+    in a fixed order (static chunk schedule), so repeated backward passes agree to the last bit."""
+    x, offset, weight, bias = _inputs(1, 16, 40, 48, 16, 3, 1, 1, 1, 1, 1, 4.0, dtype=torch.float32)
+    monkeypatch.setattr(ops.fast, "CHUNK_BYTES", 16 * 9 * 4 * 8)  # 8 output pixels per chunk: 240 chunks
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs = [_run("fast", x, offset, weight, bias, torch.ones(1, 16, 40, 48), padding=1)[1] for _ in range(6)]
+    finally:
+        torch.set_num_threads(before)
+    for grads in runs[1:]:
+        for a, b in zip(grads, runs[0]):
+            assert torch.equal(a, b)
+
+
 def test_gradcheck_tiny_case():
     x, offset, weight, bias = _inputs(1, 2, 4, 5, 2, 3, 1, 1, 1, 1, 1, 0.7, seed=3)
     offset = offset + 0.25  # keep samples away from integer positions, where bilinear weights have kinks

@@ -1,6 +1,7 @@
 // Deformable convolution v1 on the CPU: channels-last bilinear gathers around one BLAS matrix product.
 //
-// Layouts (whole batch; chunks of output pixels are handed to threads dynamically, and each thread
+// Layouts (whole batch; chunks of output pixels are handed to threads -- dynamically in the forward, statically in
+// the backward so that its gradient sums are deterministic -- and each thread
 // gathers its chunk and multiplies it with one single-threaded GEMM, so a call opens one parallel region
 // per image instead of one per chunk: that keeps it fast when other processes share the cores):
 //   xl    (N, H, W, C)          channels-last input: the C values of a bilinear neighbour are contiguous
@@ -276,7 +277,9 @@ int backward(const Geom& g, const T* xl, const T* off, const T* wmat, const T* g
         }
         touched[tid].assign(g.H, 0);
       }
-#pragma omp for schedule(dynamic, 1)
+      // static schedule: each thread owns a fixed run of chunks, so its private gradients accumulate in a fixed
+      // order and the sums over threads below are bit-identical from run to run (for a given thread count)
+#pragma omp for schedule(static)
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t p0 = c * g.chunk, p1 = std::min(P, p0 + g.chunk);
         const int m = static_cast<int>(p1 - p0);
