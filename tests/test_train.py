@@ -91,39 +91,30 @@ def test_stages_run_in_order_with_their_parameters(tmp_path):
     assert result.steps == 6
 
 
+def _lr_trace(recipe: Recipe, steps: int) -> list[float]:
+    """Learning rate seen by each of ``steps`` optimizer steps under ``recipe``'s scheduler."""
+    opt = build_optimizer(torch.nn.Linear(1, 1).parameters(), recipe)
+    sched = build_scheduler(opt, recipe)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
 def test_schedules_match_hand_derived_learning_rates():
     r = Recipe(lr=1.0, scheduler="multistep", milestones=(100, 150), gamma=0.5, iterations=200)
     r = scale_schedule(r, 20)  # milestones scale to 10 and 15
     assert r.milestones == (10, 15)
-    net = torch.nn.Linear(1, 1)
-    opt = build_optimizer(net.parameters(), r)
-    sched = build_scheduler(opt, r)
-    lrs = []
-    for _ in range(20):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    assert lrs == [1.0] * 10 + [0.5] * 5 + [0.25] * 5
+    assert _lr_trace(r, 20) == [1.0] * 10 + [0.5] * 5 + [0.25] * 5
     cos = Recipe(lr=2.0, scheduler="cosine", iterations=4, eta_min=0.0)
-    opt = build_optimizer(net.parameters(), cos)
-    sched = build_scheduler(opt, cos)
-    seen = []
-    for _ in range(4):
-        opt.step()
-        sched.step()
-        seen.append(opt.param_groups[0]["lr"])
+    seen = _lr_trace(cos, 5)[1:]  # after each of 4 steps
     assert seen == pytest.approx([1 + 1 / 2**0.5, 1.0, 1 - 1 / 2**0.5, 0.0])  # (1+cos(pi k/4)) * 2 / 2
     lin = Recipe(lr=1.0, scheduler="linear_decay", decay_start=2, iterations=6)
-    opt = build_optimizer(net.parameters(), lin)
-    sched = build_scheduler(opt, lin)
-    seen = []
-    for _ in range(6):
-        seen.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    assert seen == pytest.approx([1, 1, 1, 0.75, 0.5, 0.25])
+    assert _lr_trace(lin, 6) == pytest.approx([1, 1, 1, 0.75, 0.5, 0.25])
     with pytest.raises(HDRBenchError, match="unknown optimizer"):
-        build_optimizer(net.parameters(), Recipe(optimizer="adamax"))
+        build_optimizer(torch.nn.Linear(1, 1).parameters(), Recipe(optimizer="adamax"))
 
 
 def test_nan_loss_is_a_one_line_error_and_keeps_checkpoints(tmp_path):

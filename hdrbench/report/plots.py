@@ -111,10 +111,17 @@ def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[n
                 ax.set_ylabel(image, fontsize=7)
     fig.suptitle(f"{cfg.name}: {'tone-mapped (×1/p99 of GT, gamma 2.2)' if tonemapped else 'linear HDR'}",
                  fontsize=9)
+    return _save(fig, stem, formats, dpi=150)
+
+
+def _save(fig, stem: Path, formats: list[str], dpi: int) -> list[Path]:
+    """Lay out ``fig``, write it as ``stem.<fmt>`` for every format, close it; the written paths."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
     for p in paths:
-        fig.savefig(p, dpi=150)
+        fig.savefig(p, dpi=dpi)
     plt.close(fig)
     return paths
 
@@ -144,12 +151,7 @@ def metric_distributions(cfg: BenchConfig, scores: pd.DataFrame, stem: Path, for
             ax.tick_params(labelsize=7)
             if c:
                 ax.set_yticklabels([])
-    fig.tight_layout()
-    paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
-    for p in paths:
-        fig.savefig(p, dpi=130)
-    plt.close(fig)
-    return paths
+    return _save(fig, stem, formats, dpi=130)
 
 
 def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
