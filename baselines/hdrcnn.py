@@ -124,17 +124,20 @@ class UpBlock(nn.Module):
         return F.relu(self.bn(self.deconv(x)))
 
 
-class HDRCNNNet(nn.Module):
-    """The HDRCNN auto-encoder: LDR ``(N, 3, H, W)`` in [0, 1] (``H, W`` multiples of 32) → log HDR."""
+class VGGSkipAutoencoder(nn.Module):
+    """HDRCNN's network shape, which SingleHDR's hallucination net reuses: the VGG16 encoder (conv1_1 … relu5_3),
+    a 3×3 bottleneck after pool5, five ×2 up-samplings (``up_block``) each fused with the matching pre-pool
+    encoder feature, and a 1×1 head. Subclasses say how skips enter (:meth:`skip`) and fuse the input image."""
 
-    def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE):
+    def __init__(self, up_block: type[nn.Module], pretrained: bool = True,
+                 skip_feature_scale: float = CAFFE_FEATURE_SCALE):
         super().__init__()
         self.encoder = vgg16_features()[:30]  # conv1_1 … relu5_3 (no pool5)
         self.weight_sources = load_vgg16_encoder(self.encoder, pretrained)
         self.skip_feature_scale = float(skip_feature_scale)
         self.bottleneck = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1), nn.BatchNorm2d(512), nn.ReLU())
         widths = (512, 512, 512, 256, 128, 64)
-        self.up = nn.ModuleList(UpBlock(widths[i], widths[i + 1]) for i in range(5))
+        self.up = nn.ModuleList(up_block(widths[i], widths[i + 1]) for i in range(5))
         self.fuse = nn.ModuleList(SkipFusion(c) for c in (512, 512, 256, 128, 64))  # pool5 … pool1 skips
         self.head = nn.Sequential(nn.Conv2d(64, 3, 1), nn.BatchNorm2d(3), nn.ReLU())
         nn.init.xavier_normal_(self.head[0].weight)
@@ -143,7 +146,31 @@ class HDRCNNNet(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def _to_log(self, feature: torch.Tensor) -> torch.Tensor:
+    def skip(self, feature: torch.Tensor) -> torch.Tensor:
+        """How an encoder feature (torch-scale VGG activation) enters its decoder fusion."""
+        raise NotImplementedError(f"{type(self).__name__}.skip")
+
+    def decode(self, image: torch.Tensor) -> torch.Tensor:
+        """Head output ``(N, 3, H, W)`` for ``image`` ``(N, 3, H, W)`` in [0, 1], before the input fusion."""
+        x = (image - self.mean) / self.std
+        skips = []
+        for i, layer in enumerate(self.encoder):
+            x = layer(x)
+            if i in VGG16_BEFORE_POOL:
+                skips.append(x)
+        x = self.bottleneck(F.max_pool2d(x, 2))
+        for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
+            x = fuse(up(x), self.skip(skip))
+        return self.head(x)
+
+
+class HDRCNNNet(VGGSkipAutoencoder):
+    """The HDRCNN auto-encoder: LDR ``(N, 3, H, W)`` in [0, 1] (``H, W`` multiples of 32) → log HDR."""
+
+    def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE):
+        super().__init__(UpBlock, pretrained, skip_feature_scale)
+
+    def skip(self, feature: torch.Tensor) -> torch.Tensor:
         """The official skip transform ``log((s/255)² + 1/255)`` on Caffe-scale features ``s``."""
         return torch.log((feature * (self.skip_feature_scale / 255.0)).square() + EPS)
 
@@ -152,17 +179,7 @@ class HDRCNNNet(nn.Module):
         if ldr.shape[-1] % 32 or ldr.shape[-2] % 32:
             raise HDRBenchError(f"HDRCNN needs H and W multiples of 32, got {tuple(ldr.shape[-2:])}; "
                                 "use Method.predict, which pads")
-        x = (ldr - self.mean) / self.std
-        skips = []
-        for i, layer in enumerate(self.encoder):
-            x = layer(x)
-            if i in VGG16_BEFORE_POOL:
-                skips.append(x)
-        x = self.bottleneck(F.max_pool2d(x, 2))
-        for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
-            x = fuse(up(x), self._to_log(skip))
-        x = self.head(x)
-        return self.fuse_input(x, torch.log(ldr.square() + EPS))
+        return self.fuse_input(self.decode(ldr), torch.log(ldr.square() + EPS))
 
 
 def gaussian_kernel_2d(size: int = 13, nsig: float = 2.0) -> torch.Tensor:

@@ -18,16 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.hdrcnn import (
-    CAFFE_FEATURE_SCALE,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    VGG16_BEFORE_POOL,
-    SkipFusion,
-    highlight_mask,
-    load_vgg16_encoder,
-    vgg16_features,
-)
+from baselines.hdrcnn import CAFFE_FEATURE_SCALE, VGGSkipAutoencoder, highlight_mask
 
 
 class ResizeConvUp(nn.Module):
@@ -43,37 +34,19 @@ class ResizeConvUp(nn.Module):
         return F.relu(self.bn(F.relu(self.conv(x))))
 
 
-class HallucinationNet(nn.Module):
+class HallucinationNet(VGGSkipAutoencoder):
     """VGG16 encoder + h6 bottleneck + 5 resize-conv up-samplings with addition-initialised skip fusions."""
 
     def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE):
-        super().__init__()
-        self.encoder = vgg16_features()[:30]
-        self.weight_sources = load_vgg16_encoder(self.encoder, pretrained)
-        self.skip_scale = float(skip_feature_scale) / 255.0
-        self.bottleneck = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1), nn.BatchNorm2d(512), nn.ReLU())
-        widths = (512, 512, 512, 256, 128, 64)
-        self.up = nn.ModuleList(ResizeConvUp(widths[i], widths[i + 1]) for i in range(5))
-        self.fuse = nn.ModuleList(SkipFusion(c) for c in (512, 512, 256, 128, 64))
-        self.head = nn.Sequential(nn.Conv2d(64, 3, 1), nn.BatchNorm2d(3), nn.ReLU())
-        nn.init.xavier_normal_(self.head[0].weight)
-        nn.init.zeros_(self.head[0].bias)
-        self.fuse_input = SkipFusion(3)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        super().__init__(ResizeConvUp, pretrained, skip_feature_scale)
+
+    def skip(self, feature: torch.Tensor) -> torch.Tensor:
+        """Caffe-scale feature divided by 255 (linear, unlike HDRCNN's log skips)."""
+        return feature * (self.skip_feature_scale / 255.0)
 
     def forward(self, linear: torch.Tensor) -> torch.Tensor:
         """``ŷ`` ``(N, 3, H, W)`` for the linear image ``B`` ``(N, 3, H, W)`` in [0, 1]."""
-        x = (linear - self.mean) / self.std
-        skips = []
-        for i, layer in enumerate(self.encoder):
-            x = layer(x)
-            if i in VGG16_BEFORE_POOL:
-                skips.append(x)
-        x = self.bottleneck(F.max_pool2d(x, 2))
-        for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
-            x = fuse(up(x), skip * self.skip_scale)
-        return self.fuse_input(self.head(x), linear)
+        return self.fuse_input(self.decode(linear), linear)
 
 
 def hallucinate(net: HallucinationNet, linear: torch.Tensor, threshold: float = 0.12) -> torch.Tensor:
