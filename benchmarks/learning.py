@@ -1,0 +1,308 @@
+"""Learning study: train methods on the same data at the same budget, score a held-out split as they learn.
+
+Every method is trained by hdrbench's own loop (:func:`hdrbench.train.train`) with one shared recipe override
+(iterations, batch, patch, lr, schedule), writing a checkpoint every ``--eval-every`` steps; each checkpoint
+(and the initial weights, step 0) is then scored on the held-out split with the ``dcdr`` protocol (PSNR-μ,
+PSNR-L) and a colour check (per-channel mean ratio prediction / ground truth). The "do nothing" row (the
+LDR linearised with the dataset's camera response, at its saturation level) is drawn as a horizontal line.
+
+Outputs in ``--out`` (default ``results/learning``)::
+
+    curves.csv        method, step, seconds (training wall time), psnr_mu, psnr_l, worst channel ratio
+    final_views.csv   per test view at the last step: psnr_mu, psnr_l, channel ratios r, g, b
+    learning.png      validation PSNR-μ vs iterations and vs training wall time, one line per method
+    checkpoints/      the training runs (resumable: a rerun with the same settings only re-scores)
+
+Methods are given as ``NAME`` or ``LABEL=NAME:key=value,key=value`` (options of the registered method), e.g.
+``--method dcdr --method dcdr-relu=dcdr:relu_between=true``. CPU default: 300 iterations, batch 4, 64²
+patches, 1 thread, cosine schedule (a few minutes per method); a CUDA budget e.g.
+``--device cuda --iterations 3000 --batch 16 --patch 128 --eval-every 250``.
+
+    python benchmarks/learning.py                           # identity, hdrunet, dcdr on the demo set
+    python benchmarks/learning.py --iterations 2 --eval-every 1 --patch 16 --batch 1 --views 2   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from hdrbench.checkpoint import load_weights  # noqa: E402
+from hdrbench.datasets.base import PairedDataset, create_dataset  # noqa: E402
+from hdrbench.errors import HDRBenchError  # noqa: E402
+from hdrbench.method import Method, create_method  # noqa: E402
+from hdrbench.metrics.protocols import get_protocol  # noqa: E402
+from hdrbench.report.stats import bootstrap_ci  # noqa: E402
+from hdrbench.train import TrainJob, train  # noqa: E402
+from hdrbench.train.loop import LOG_FILE  # noqa: E402
+
+IDENTITY = "identity"
+#: Colour check: every channel's mean prediction / mean ground truth must lie in this band on every view.
+RATIO_BAND = (0.95, 1.05)
+
+
+@dataclass
+class Spec:
+    """One curve: a label, a registered method name and its option overrides."""
+
+    label: str
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _value(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    if "/" in text:  # e.g. 1/12.75
+        a, b = text.split("/", 1)
+        return float(a) / float(b)
+    return text
+
+
+def parse_spec(text: str) -> Spec:
+    """``NAME`` or ``LABEL=NAME:k=v,k=v`` → :class:`Spec` (``blocks=2;4;2`` for tuples)."""
+    label, _, rest = text.partition("=") if "=" in text.split(":", 1)[0] else ("", "", text)
+    name, _, opts = rest.partition(":")
+    options: dict[str, Any] = {}
+    for item in filter(None, opts.split(",")):
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise HDRBenchError(f"--method {text!r}: option {item!r} is not key=value")
+        options[key.strip()] = [_value(v) for v in val.split(";")] if ";" in val else _value(val)
+    return Spec(label or name, name.strip(), options)
+
+
+def test_views(dataset: PairedDataset, split: str, limit: int | None) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """``[(id, ldr, hdr)]`` with ``(1, 3, H, W)`` tensors (LDR display-referred [0, 1], HDR linear)."""
+    out = []
+    for pair in dataset.pairs(split)[:limit]:
+        ldr, hdr = dataset.load_pair(pair)
+        out.append((pair.id, torch.from_numpy(ldr).permute(2, 0, 1)[None].float(),
+                    torch.from_numpy(hdr).permute(2, 0, 1)[None].float()))
+    return out
+
+
+def identity_prediction(dataset: PairedDataset, ldr: torch.Tensor) -> torch.Tensor:
+    """"Do nothing": ``ldr**gamma / hdr_headroom`` (the dataset's camera gamma and saturation level)."""
+    gamma = float(dataset.options.get("gamma", 2.2))
+    return ldr.clamp(0, 1) ** gamma / float(dataset.options.get("hdr_headroom") or 1.0)
+
+
+class Scorer:
+    """PSNR-μ and PSNR-L under the ``dcdr`` protocol, and per-channel mean ratios, for one prediction."""
+
+    def __init__(self) -> None:
+        self.protocol = get_protocol("dcdr")
+        self.metrics = {m: self.protocol.create(m) for m in ("psnr-mu", "psnr-l")}
+
+    def __call__(self, pred: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
+        p, g = self.protocol.prepare(pred.float(), gt.float())
+        row = {k.replace("-", "_"): float(m(p, g)[0]) for k, m in self.metrics.items()}
+        ratios = p.mean(dim=(0, 2, 3)) / g.mean(dim=(0, 2, 3)).clamp_min(1e-12)
+        row.update({f"ratio_{c}": float(r) for c, r in zip("rgb", ratios)})
+        return row
+
+
+def score_views(method: Method | None, net: torch.nn.Module | None, views, scorer: Scorer,
+                dataset: PairedDataset) -> list[dict[str, Any]]:
+    rows = []
+    for vid, ldr, hdr in views:
+        pred = identity_prediction(dataset, ldr) if method is None else method.predict(net, ldr)
+        rows.append({"view": vid, **scorer(pred, hdr)})
+    return rows
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
+    ratios = np.array([[r[f"ratio_{c}"] for c in "rgb"] for r in rows])
+    worst = float(ratios.flat[np.argmax(np.abs(np.log(np.maximum(ratios, 1e-12))))])
+    cast = float((ratios.max(axis=1) / np.maximum(ratios.min(axis=1), 1e-12)).max())
+    return {"psnr_mu": float(np.mean([r["psnr_mu"] for r in rows])),
+            "psnr_l": float(np.mean([r["psnr_l"] for r in rows])), "worst_ratio": worst, "worst_cast": cast}
+
+
+def cumulative_seconds(run_dir: Path) -> dict[int, float]:
+    """Training wall time at each logged step (sum of the loop's per-interval ``seconds``)."""
+    out, total = {0: 0.0}, 0.0
+    with open(run_dir / LOG_FILE, newline="") as f:
+        for row in csv.DictReader(f):
+            total += float(row["seconds"])
+            out[int(row["step"])] = total
+    return out
+
+
+def run_method(spec: Spec, args: argparse.Namespace, dataset: PairedDataset, views, scorer: Scorer,
+               overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Train one method and score every checkpoint; returns (curve rows, per-view rows at the last step)."""
+    method = create_method(spec.name, **spec.options)
+    run_dir = Path(args.out) / "checkpoints" / spec.label
+    job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, protocol="official", overrides=overrides,
+                   seed=args.seed, device=args.device, checkpoint_every=args.eval_every, log_every=args.eval_every,
+                   tensorboard=False, amp=False, keep_checkpoints=10**9, progress=args.progress)
+    t0 = time.perf_counter()
+    train(job, fresh=args.fresh)
+    print(f"[{spec.label}] trained in {time.perf_counter() - t0:.0f} s", flush=True)
+    seconds = cumulative_seconds(run_dir)
+    torch.manual_seed(args.seed)  # the loop seeds the same way before building the network: step 0 = its init
+    net = method.build_network().to(args.device).eval()
+    steps = [0] + sorted(int(p.stem.split("_")[1]) for p in run_dir.glob("step_*.safetensors"))
+    curve, last = [], []
+    for step in steps:
+        if step:
+            load_weights(net, run_dir / f"step_{step:08d}.safetensors")
+        last = score_views(method, net, views, scorer, dataset)
+        row = {"method": spec.label, "step": step, "seconds": round(seconds.get(step, float("nan")), 2),
+               **{k: round(v, 4) for k, v in summarise(last).items()}}
+        curve.append(row)
+        print(f"[{spec.label}] step {step:6d}  {row['seconds']:8.1f} s  PSNR-mu {row['psnr_mu']:.3f}  "
+              f"PSNR-L {row['psnr_l']:.3f}  worst channel ratio {row['worst_ratio']:.3f}  cast {row['worst_cast']:.3f}",
+              flush=True)
+    return curve, [{"method": spec.label, **r} for r in last]
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def plot(path: Path, curves: list[dict[str, Any]], identity: float, title: str) -> None:
+    """PSNR-μ vs iterations and vs training wall time, identity as a horizontal line, one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    labels = list(dict.fromkeys(r["method"] for r in curves))
+    for label in labels:
+        rows = [r for r in curves if r["method"] == label]
+        for ax, key in zip(axes, ("step", "seconds")):
+            ax.plot([r[key] for r in rows], [r["psnr_mu"] for r in rows], marker=".", label=label)
+    for ax, xlabel in zip(axes, ("training iterations", "training wall time (s)")):
+        ax.axhline(identity, color="k", ls="--", lw=1, label="identity (LDR linearised)")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation PSNR-μ (dB, dcdr protocol)")
+    lows = [r["psnr_mu"] for r in curves if r["step"] > 0] + [identity]
+    axes[0].set_ylim(min(lows) - 1.0, max(lows) + 0.5)
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def paired_difference(views: list[dict[str, Any]], a: str, b: str, resamples: int = 2000) -> str | None:
+    """``a − b`` mean PSNR-μ over the views with its 95 % percentile-bootstrap interval, or None."""
+    pa = {r["view"]: r["psnr_mu"] for r in views if r["method"] == a}
+    pb = {r["view"]: r["psnr_mu"] for r in views if r["method"] == b}
+    common = sorted(set(pa) & set(pb))
+    if not common:
+        return None
+    d = np.array([pa[v] - pb[v] for v in common])
+    lo, hi = bootstrap_ci(d, resamples=resamples)
+    return f"{a} - {b} PSNR-mu: {d.mean():+.3f} dB, 95% bootstrap CI [{lo:+.3f}, {hi:+.3f}] over {len(d)} views"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--method", action="append", dest="methods", metavar="SPEC",
+                   help="NAME or LABEL=NAME:key=value,... (repeat; default: hdrunet, dcdr)")
+    p.add_argument("--dataset", default="demo")
+    p.add_argument("--split", default="test", help="held-out split scored during training (default test)")
+    p.add_argument("--views", type=int, default=None, help="score only the first N views")
+    p.add_argument("--iterations", type=int, default=300)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--patch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--scheduler", default="cosine",
+                   help="one schedule for every method (constant, cosine, multistep, ...) or 'recipe' (own)")
+    p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(ROOT / "results" / "learning"))
+    p.add_argument("--png", default=None, help="where to write the figure (default OUT/learning.png)")
+    p.add_argument("--fresh", action="store_true", help="retrain even if a finished run with these settings exists")
+    p.add_argument("--progress", action="store_true", help="show a progress bar while training")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    specs = [parse_spec(s) for s in (args.methods or ["hdrunet", "dcdr"])]
+    specs = [s for s in specs if s.name != IDENTITY]  # always drawn as the reference line
+    overrides: dict[str, Any] = {"iterations": args.iterations, "batch_size": args.batch, "patch_size": args.patch,
+                                 "lr": args.lr}
+    if args.scheduler != "recipe":
+        overrides["scheduler"] = args.scheduler
+        if args.scheduler == "multistep":  # HDRUNet's shape: halve at 20/40/60/80 % of the budget
+            overrides["milestones"] = [round(args.iterations * f) for f in (0.2, 0.4, 0.6, 0.8)]
+
+    dataset = create_dataset(args.dataset)
+    views = test_views(dataset, args.split, args.views)
+    scorer = Scorer()
+    id_rows = [{"method": IDENTITY, **r} for r in score_views(None, None, views, scorer, dataset)]
+    ident = summarise(id_rows)
+    print(f"[identity] PSNR-mu {ident['psnr_mu']:.3f}  PSNR-L {ident['psnr_l']:.3f}  "
+          f"worst channel ratio {ident['worst_ratio']:.3f}", flush=True)
+    curves: list[dict[str, Any]] = [{"method": IDENTITY, "step": 0, "seconds": 0.0, **ident}]
+    finals: list[dict[str, Any]] = list(id_rows)
+    for spec in specs:
+        curve, last = run_method(spec, args, dataset, views, scorer, overrides)
+        curves += curve
+        finals += last
+    write_csv(out / "curves.csv", curves)
+    write_csv(out / "final_views.csv", finals)
+    budget = (f"{args.dataset} {args.split} ({len(views)} views); {args.iterations} it, batch {args.batch}, "
+              f"{args.patch}² patches, lr {args.lr:g} {args.scheduler}, {args.device}"
+              + (f" {args.threads} thread(s)" if args.device == "cpu" else ""))
+    png = Path(args.png) if args.png else out / "learning.png"
+    plot(png, [c for c in curves if c["method"] != IDENTITY], ident["psnr_mu"], budget)
+
+    print(f"\nBudget: {budget}\n{'method':<24} PSNR-mu  PSNR-L  vs identity  colour (all channel ratios in "
+          f"[{RATIO_BAND[0]}, {RATIO_BAND[1]}] on every view; cast = worst max/min channel ratio)")
+    lo, hi = RATIO_BAND
+    for label in dict.fromkeys(r["method"] for r in finals):
+        rows = [r for r in finals if r["method"] == label]
+        s = summarise(rows)
+        bad = [f"{r['view']}:{c}={r[f'ratio_{c}']:.3f}" for r in rows for c in "rgb"
+               if not lo <= r[f"ratio_{c}"] <= hi]
+        print(f"{label:<24} {s['psnr_mu']:7.3f} {s['psnr_l']:7.3f}  {s['psnr_mu'] - ident['psnr_mu']:+7.3f}   "
+              f"cast {s['worst_cast']:.3f}  "
+              + ("PASS" if not bad else f"FAIL ({len(bad)}: {', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''})"))
+    labels = [s.label for s in specs]
+    for other in labels:
+        if other != "hdrunet" and "hdrunet" in labels:
+            line = paired_difference(finals, other, "hdrunet")
+            if line:
+                print(line)
+    print(f"\nwrote {out / 'curves.csv'}, {out / 'final_views.csv'}, {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except HDRBenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
