@@ -43,6 +43,16 @@ class DCDRConfig:
     tone: bool = True
     cond: bool = True
     relu_between: bool = False
+    init: str = "kaiming_normal"
+    tone_init: str = "kaiming"
+    residual_scale: float = 0.1
+    zero_offsets: bool = True
+
+
+#: ``DCDRConfig.init``: how every conv is drawn ("Kaiming initialization [11]", §4.1.3, leaves the variant open).
+INITS = ("kaiming_normal", "torch_default")
+#: ``DCDRConfig.tone_init``: the tone net's last conv ("neutral": zero weights, so T_G(I) = its bias).
+TONE_INITS = ("kaiming", "small", "neutral")
 
 
 class ConditionNet(nn.Module):
@@ -119,7 +129,7 @@ class DCDRUNet(nn.Module):
         self.restoration = RestorationNet(cfg)
         self.condition = ConditionNet(cond_nf=cfg.cond_nf, cond_out=cfg.cond_out) if cfg.cond else None
         self.tone = ToneNet(tone_nf=cfg.tone_nf) if cfg.tone else None
-        init_weights(self)
+        init_weights(self, cfg)
 
     def forward(self, ldr: torch.Tensor) -> torch.Tensor:
         """``ldr`` (N, 3, H, W) display-referred [0, 1], H, W multiples of 4 → linear HDR (N, 3, H, W)."""
@@ -128,34 +138,50 @@ class DCDRUNet(nn.Module):
         return out + self.tone(ldr) if self.tone is not None else out
 
 
-def init_weights(net: nn.Module, residual_scale: float = 0.1) -> None:
-    """Kaiming-normal (fan-in) initialisation of every conv, zero biases (paper §4.1.3), plus two recipes:
+def init_weights(net: nn.Module, cfg: DCDRConfig = DCDRConfig()) -> None:
+    """Initialise ``net`` as ``cfg`` says (see ``dcdr/README.md``, *Initialisation*).
 
-    * the two (deformable) convs closing each residual block are scaled by ``residual_scale`` (HDRUNet's
-      ``initialize_weights(…, 0.1)``), so the 8-block trunk starts close to the identity;
-    * the offset convs are zero, so every DCRB starts as its plain-conv counterpart (the DCN/BasicSR
-      recipe); gradients still reach them (bilinear sampling is differentiable at integer positions);
-    * the restoration net's last conv is scaled by ``residual_scale`` too: with plain Kaiming gains the
-      untrained restoration net outputs ~5 for [0, 1] inputs (SFT scale/shift amplify the features), far
-      outside the [0, 1] HDR range where ``tanh`` saturates and Tanh_L1's gradient vanishes; scaled, the
-      output starts near the tone net's ``I ⊙ T_G(I)`` and the restoration net adds detail to it.
+    * ``init="kaiming_normal"``: Kaiming-normal (fan-in, ReLU gain; leaky-ReLU gain where a leaky ReLU
+      follows), zero biases; ``"torch_default"``: PyTorch's own conv initialisation (Kaiming-uniform with
+      ``a = √5``, i.e. std ``1/√(3·fan_in)``, and uniform biases), which is what HDRUNet's official code
+      leaves its shell, SFT and mask-branch convs with;
+    * the two (deformable) convs closing each residual block and the restoration net's last conv are scaled
+      by ``residual_scale`` (HDRUNet's ``initialize_weights(…, 0.1)``);
+    * ``zero_offsets``: the offset convs start at zero, so every DCRB starts as its plain-conv twin (the
+      DCN/BasicSR recipe); gradients still reach them;
+    * ``tone_init``: the tone net's last conv as drawn (``"kaiming"``), scaled by ``residual_scale``
+      (``"small"``), or zero weights and zero bias (``"neutral"``: ``Net_T`` starts at 0 with the same gain, 0,
+      on every channel, so no colour cast; its weights receive gradients from the first step).
     """
+    if cfg.init not in INITS or cfg.tone_init not in TONE_INITS:
+        raise ValueError(f"DCDRConfig: init must be one of {INITS} and tone_init one of {TONE_INITS}")
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, DeformConv3x3)):
-            nn.init.kaiming_normal_(m.weight, a=0.0, mode="fan_in", nonlinearity="relu")
-            nn.init.zeros_(m.bias)
+            if cfg.init == "torch_default":
+                nn.init.kaiming_uniform_(m.weight, a=5**0.5)
+                bound = 1 / (m.weight[0].numel() ** 0.5)
+                nn.init.uniform_(m.bias, -bound, bound)
+            else:
+                nn.init.kaiming_normal_(m.weight, a=0.0, mode="fan_in", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
     for m in net.modules():
-        if isinstance(m, ConvStack):  # convs feeding a leaky ReLU get that slope's gain
+        if isinstance(m, ConvStack) and cfg.init == "kaiming_normal":  # convs feeding a leaky ReLU: its gain
             layers = list(m)
             for conv, act in zip(layers[:-1], layers[1:]):
                 if isinstance(act, nn.LeakyReLU):
                     nn.init.kaiming_normal_(conv.weight, a=LRELU_SLOPE, mode="fan_in", nonlinearity="leaky_relu")
         if isinstance(m, RestorationNet):
-            m.conv_last.weight.data.mul_(residual_scale)
+            m.conv_last.weight.data.mul_(cfg.residual_scale)
+        if isinstance(m, ToneNet):
+            last = m.gain[-1]
+            if cfg.tone_init == "small":
+                last.weight.data.mul_(cfg.residual_scale)
+            elif cfg.tone_init == "neutral":
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
         if isinstance(m, DCRB):
             for conv in (m.conv1, m.conv2):
-                conv.weight.data.mul_(residual_scale)
-            if m.deformable:
+                conv.weight.data.mul_(cfg.residual_scale)
+            if m.deformable and cfg.zero_offsets:
                 nn.init.zeros_(m.offset.weight)
                 nn.init.zeros_(m.offset.bias)
-
