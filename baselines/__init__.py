@@ -4,4 +4,4 @@ Each module holds one method (network, loss, recipe) and registers it on import.
 """
 
 # -- baseline modules (each registers itself on import) --
-from baselines import fhdr, hdrcnn, hdrtv, hdrunet, kunet, singlehdr  # noqa: F401
+from baselines import fhdr, hdrcnn, hdrtv, hdrunet, identity, kunet, singlehdr  # noqa: F401

@@ -86,6 +86,9 @@ class Method:
     receptive_margin: ClassVar[int] = 32
     input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
+    #: ``False`` for methods with nothing to learn (``identity``): training skips them, evaluation builds their
+    #: network directly (no weights file).
+    trainable: ClassVar[bool] = True
 
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -103,6 +106,10 @@ class Method:
         raise NotImplementedError(f"{type(self).__name__}.build_loss")
 
     # -- defaults a subclass may override -----------------------------------------------------
+    def bind_dataset(self, dataset: Any) -> None:
+        """Called with the benchmark's dataset before the network is built; a method that uses what the dataset
+        declares (e.g. its camera, :meth:`~hdrbench.datasets.base.PairedDataset.ldr_camera`) reads it here."""
+
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Run ``net`` on an input whose size is already a multiple of :attr:`pad_multiple`."""
         return net(ldr)

@@ -50,15 +50,15 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 def predict_cmd(method_name: str, checkpoint: str | None, random_init: bool, options: tuple[str, ...],
                 tile: int, overlap: int | None, device: str, seed: int, half: bool, inp: str, out: str) -> None:
     """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them."""
-    if bool(checkpoint) == bool(random_init):
-        raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
     method = create_method(method_name, **_parse_options(options))
+    if method.trainable and bool(checkpoint) == bool(random_init):
+        raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
     torch.manual_seed(seed)
     net = method.build_network()
-    if random_init:
+    if random_init and method.trainable:
         warnings.warn(f"hdrbench: --random-init: method '{method_name}' runs UNTRAINED weights; the output "
                       "is for pipeline checks only", stacklevel=1)
-    else:
+    elif checkpoint:
         load_weights(net, checkpoint, method=method.name)
     net.eval().to(device)
     src, dst = Path(inp), Path(out)

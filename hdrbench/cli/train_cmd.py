@@ -54,7 +54,9 @@ def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str
     job = job_for(cfg, entry, run_dir=run_dir, protocol=protocol, checkpoint_every=checkpoint_every,
                   device=device, seed=seed)
     result = train(job, fresh=fresh)
-    if result.skipped:
+    if result.untrainable:
+        click.echo(f"{entry.id}: nothing to train (method '{entry.name}' has no parameters)")
+    elif result.skipped:
         click.echo(f"{entry.id}: already trained ({result.weights}); --fresh retrains")
     else:
         resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""

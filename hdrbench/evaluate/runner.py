@@ -97,8 +97,12 @@ def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path:
     return path
 
 
-def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> Source:
-    """A :class:`Source` that predicts linear HDR ``(H, W, 3)`` for an LDR ``(H, W, 3)`` of ``test_set``."""
+def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
+                dataset: PairedDataset | None = None) -> Source:
+    """A :class:`Source` that predicts linear HDR ``(H, W, 3)`` for an LDR ``(H, W, 3)`` of ``test_set``.
+
+    ``dataset`` (the benchmark's) is shown to the method first (:meth:`~hdrbench.method.Method.bind_dataset`).
+    """
     if entry.external:
         folder = Path(entry.external)
         if not folder.is_dir():
@@ -118,10 +122,17 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> S
                                 f"(expected {pair.id}.exr here or in {test_set}/)", folder)
 
         return Source(entry, f"external:{folder}", entry.params, [], read_external)
-    weights = trained_checkpoint(cfg, entry)
     method = create_method(entry.name, **entry.options)
-    net = method.build_network()
-    meta = load_weights(net, weights, method=method.name)
+    if dataset is not None:
+        method.bind_dataset(dataset)
+    if method.trainable or entry.checkpoint:
+        weights = trained_checkpoint(cfg, entry)
+        net = method.build_network()
+        meta = load_weights(net, weights, method=method.name)
+        digest = weights_digest(net)
+    else:  # nothing to learn: the network is its settings, which the digest then names
+        net = method.build_network()
+        meta, digest = {}, "untrained:" + hashlib.sha256(repr(net).encode()).hexdigest()[:16]
     net.eval().to(device)
     subs = json.loads(meta.get("substitutions", "[]"))
 
@@ -130,7 +141,7 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> S
         y = tiled_predict(method, net, x, tile=cfg.tile, overlap=cfg.overlap)
         return y[0].permute(1, 2, 0).float().cpu().numpy()
 
-    return Source(entry, weights_digest(net), entry.params or count_parameters(net), subs, run_network)
+    return Source(entry, digest, entry.params or count_parameters(net), subs, run_network)
 
 
 def build_scorer(cfg: BenchConfig) -> Scorer:
@@ -187,7 +198,7 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
     ver = versions()
     try:
         for entry in [cfg.method(m) for m in methods] if methods else cfg.methods:
-            source = open_source(cfg, entry, device)
+            source = open_source(cfg, entry, device, dataset)
             if store is not None:
                 dropped = store.drop_stale(entry.id, source.checkpoint)
                 if dropped:

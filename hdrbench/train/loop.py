@@ -71,12 +71,17 @@ class TrainJob:
 
 @dataclass
 class TrainResult:
-    weights: Path
+    weights: Path | None  # None for a method with nothing to train
     steps: int
     resumed_from: int
     seconds: float
     skipped: bool = False
     net: nn.Module | None = None  # the trained network (None when skipped)
+
+    @property
+    def untrainable(self) -> bool:
+        """The method has nothing to train (``Method.trainable`` is false): no weights were written."""
+        return self.weights is None
 
 
 def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) -> list[tuple[str | None, Recipe]]:
@@ -169,9 +174,11 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     (tests use it to simulate a crash).
     """
     t0 = time.perf_counter()
+    method, run_dir = job.method, Path(job.run_dir)
+    if not method.trainable:
+        return TrainResult(None, 0, 0, 0.0, skipped=True)
     info = init_distributed(job.device)
     device = rank_device(job.device, info)
-    method, run_dir = job.method, Path(job.run_dir)
     plan = stage_plan(method, job.protocol, job.overrides)
     meta = {"plan": [[s, r.to_dict()] for s, r in plan], "seed": job.seed, "world_size": info.world_size,
             "options": method.options}
