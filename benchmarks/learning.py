@@ -62,6 +62,7 @@ class Spec:
     label: str
     name: str
     options: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)  # per-method recipe overrides (``recipe.KEY=VALUE``)
 
 
 def _value(text: str) -> Any:
@@ -80,7 +81,8 @@ def _value(text: str) -> Any:
 
 
 def parse_spec(text: str) -> Spec:
-    """``NAME`` or ``LABEL=NAME:k=v,k=v`` → :class:`Spec` (``blocks=2;4;2`` for tuples)."""
+    """``NAME`` or ``LABEL=NAME:k=v,k=v`` → :class:`Spec` (``blocks=2;4;2`` for tuples; ``recipe.scheduler=constant``
+    overrides the shared recipe for this method only)."""
     label, _, rest = text.partition("=") if "=" in text.split(":", 1)[0] else ("", "", text)
     name, _, opts = rest.partition(":")
     options: dict[str, Any] = {}
@@ -89,7 +91,8 @@ def parse_spec(text: str) -> Spec:
         if not sep:
             raise HDRBenchError(f"--method {text!r}: option {item!r} is not key=value")
         options[key.strip()] = [_value(v) for v in val.split(";")] if ";" in val else _value(val)
-    return Spec(label or name, name.strip(), options)
+    recipe = {k.removeprefix("recipe."): options.pop(k) for k in list(options) if k.startswith("recipe.")}
+    return Spec(label or name, name.strip(), options, recipe)
 
 
 def test_views(dataset: PairedDataset, split: str, limit: int | None) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
@@ -103,9 +106,11 @@ def test_views(dataset: PairedDataset, split: str, limit: int | None) -> list[tu
 
 
 def identity_prediction(dataset: PairedDataset, ldr: torch.Tensor) -> torch.Tensor:
-    """"Do nothing": ``ldr**gamma / hdr_headroom`` (the dataset's camera gamma and saturation level)."""
-    gamma = float(dataset.options.get("gamma", 2.2))
-    return ldr.clamp(0, 1) ** gamma / float(dataset.options.get("hdr_headroom") or 1.0)
+    """"Do nothing": the registered ``identity`` method, i.e. the LDR linearised with the dataset's declared
+    camera response and placed at its saturation level (``ldr**2.2 / 64`` on the demo set)."""
+    method = create_method(IDENTITY)
+    method.bind_dataset(dataset)
+    return method.predict(method.build_network(), ldr)
 
 
 class Scorer:
@@ -169,8 +174,10 @@ def run_method(spec: Spec, args: argparse.Namespace, dataset: PairedDataset, vie
                overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Train one method and score every checkpoint; returns (curve rows, per-view rows at the last step)."""
     method = create_method(spec.name, **spec.options)
+    method.bind_dataset(dataset)
     run_dir = Path(args.out) / "checkpoints" / spec.label
-    job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, protocol="official", overrides=overrides,
+    job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, protocol="official",
+                   overrides={**overrides, **spec.recipe},
                    seed=args.seed, device=args.device, checkpoint_every=args.eval_every, log_every=args.eval_every,
                    tensorboard=False, amp=False, keep_checkpoints=10**9, progress=args.progress)
     t0 = time.perf_counter()

@@ -66,6 +66,7 @@ def test_parse_spec():
     assert (s.label, s.name) == ("dcdr-relu", "dcdr")
     assert s.options == {"relu_between": True, "blocks": [1, 2, 1], "vgg_feature_scale": pytest.approx(1 / 12.75)}
     assert mod.parse_spec("hdrunet").label == "hdrunet"
+    assert mod.parse_spec("c=dcdr:recipe.scheduler=constant").recipe == {"scheduler": "constant"}
 
 
 def test_smoke_run_writes_curves_figure_and_an_identity_row_computed_by_hand(tmp_path, capsys):
