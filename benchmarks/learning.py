@@ -170,6 +170,28 @@ def cumulative_seconds(run_dir: Path) -> dict[int, float]:
     return out
 
 
+class ScoreCache:
+    """Per-view scores of one run's checkpoints, kept next to them (``val_scores.csv``) so that a rerun (e.g.
+    ``--score-only`` over several runs) only scores what is new; keyed by step, checkpoint mtime and views."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        if path.is_file():
+            with open(path, newline="") as f:
+                for r in csv.DictReader(f):
+                    key = r.pop("key")
+                    self.rows.setdefault(key, []).append({k: (v if k == "view" else float(v)) for k, v in r.items()})
+
+    def get(self, key: str) -> list[dict[str, Any]] | None:
+        return self.rows.get(key)
+
+    def put(self, key: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.rows[key] = rows
+        write_csv(self.path, [{"key": k, **r} for k, rs in self.rows.items() for r in rs])
+        return rows
+
+
 def run_method(spec: Spec, args: argparse.Namespace, dataset: PairedDataset, views, scorer: Scorer,
                overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Train one method and score every checkpoint; returns (curve rows, per-view rows at the last step)."""
@@ -180,18 +202,26 @@ def run_method(spec: Spec, args: argparse.Namespace, dataset: PairedDataset, vie
                    overrides={**overrides, **spec.recipe},
                    seed=args.seed, device=args.device, checkpoint_every=args.eval_every, log_every=args.eval_every,
                    tensorboard=False, amp=False, keep_checkpoints=10**9, progress=args.progress)
-    t0 = time.perf_counter()
-    train(job, fresh=args.fresh)
-    print(f"[{spec.label}] trained in {time.perf_counter() - t0:.0f} s", flush=True)
+    if not args.score_only:
+        t0 = time.perf_counter()
+        train(job, fresh=args.fresh)
+        print(f"[{spec.label}] trained in {time.perf_counter() - t0:.0f} s", flush=True)
+    if not (run_dir / LOG_FILE).is_file():
+        raise HDRBenchError(f"no training run of '{spec.label}' to score (run without --score-only first)", run_dir)
     seconds = cumulative_seconds(run_dir)
     torch.manual_seed(args.seed)  # the loop seeds the same way before building the network: step 0 = its init
     net = method.build_network().to(args.device).eval()
     steps = [0] + sorted(int(p.stem.split("_")[1]) for p in run_dir.glob("step_*.safetensors"))
+    cache = ScoreCache(run_dir / "val_scores.csv")
     curve, last = [], []
     for step in steps:
-        if step:
-            load_weights(net, run_dir / f"step_{step:08d}.safetensors")
-        last = score_views(method, net, views, scorer, dataset)
+        weights = run_dir / f"step_{step:08d}.safetensors"
+        key = f"{step}:{weights.stat().st_mtime_ns if step else 0}:{len(views)}"
+        last = cache.get(key)
+        if last is None:
+            if step:
+                load_weights(net, weights)
+            last = cache.put(key, score_views(method, net, views, scorer, dataset))
         row = {"method": spec.label, "step": step, "seconds": round(seconds.get(step, float("nan")), 2),
                **{k: round(v, 4) for k, v in summarise(last).items()}}
         curve.append(row)
@@ -276,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--png", default=None, help="where to write the figure (default OUT/learning.png)")
     p.add_argument("--fresh", action="store_true", help="retrain even if a finished run with these settings exists")
     p.add_argument("--progress", action="store_true", help="show a progress bar while training")
+    p.add_argument("--score-only", action="store_true", help="do not train: score the runs already in OUT")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
