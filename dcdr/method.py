@@ -34,7 +34,7 @@ class DCDR(Method):
     default_options: dict[str, Any] = {
         "nf": 64, "blocks": (2, 4, 2), "cond_nf": 32, "cond_out": 32, "sft_hidden": 8, "tone_nf": 64,
         "dcrb": True, "tone": True, "cond": True, "relu_between": False,
-        "init": "kaiming_normal", "tone_init": "kaiming", "residual_scale": 0.1, "zero_offsets": True,
+        "init": "torch_default", "tone_init": "neutral", "residual_scale": 0.1, "zero_offsets": True,
         "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": 1 / 12.75,
     }
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,

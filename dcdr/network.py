@@ -31,6 +31,8 @@ class DCDRConfig:
 
     ``blocks`` = DCRBs in the ×0.5 encoder, ×0.25 and ×0.5 decoder trunks. ``dcrb``/``tone``/``cond`` off
     give the Table 2 ablations; ``relu_between`` adds a ReLU inside each block (HDRUNet style; not in eq. 4).
+    ``init``, ``tone_init``, ``residual_scale``, ``zero_offsets``: the initialisation (:func:`init_weights`;
+    the defaults are what the learning study in ``dcdr/README.md`` chose).
     """
 
     nf: int = 64
@@ -43,8 +45,8 @@ class DCDRConfig:
     tone: bool = True
     cond: bool = True
     relu_between: bool = False
-    init: str = "kaiming_normal"
-    tone_init: str = "kaiming"
+    init: str = "torch_default"
+    tone_init: str = "neutral"
     residual_scale: float = 0.1
     zero_offsets: bool = True
 
@@ -138,7 +140,7 @@ class DCDRUNet(nn.Module):
         return out + self.tone(ldr) if self.tone is not None else out
 
 
-def init_weights(net: nn.Module, cfg: DCDRConfig = DCDRConfig()) -> None:
+def init_weights(net: nn.Module, cfg: DCDRConfig | None = None) -> None:
     """Initialise ``net`` as ``cfg`` says (see ``dcdr/README.md``, *Initialisation*).
 
     * ``init="kaiming_normal"``: Kaiming-normal (fan-in, ReLU gain; leaky-ReLU gain where a leaky ReLU
@@ -153,6 +155,7 @@ def init_weights(net: nn.Module, cfg: DCDRConfig = DCDRConfig()) -> None:
       (``"small"``), or zero weights and zero bias (``"neutral"``: ``Net_T`` starts at 0 with the same gain, 0,
       on every channel, so no colour cast; its weights receive gradients from the first step).
     """
+    cfg = cfg or DCDRConfig()
     if cfg.init not in INITS or cfg.tone_init not in TONE_INITS:
         raise ValueError(f"DCDRConfig: init must be one of {INITS} and tone_init one of {TONE_INITS}")
     for m in net.modules():
