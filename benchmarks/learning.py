@@ -258,7 +258,7 @@ def plot(path: Path, curves: list[dict[str, Any]], identity: float, title: str) 
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("validation PSNR-μ (dB, dcdr protocol)")
     lows = [r["psnr_mu"] for r in curves if r["step"] > 0] + [identity]
-    axes[0].set_ylim(min(lows) - 1.0, max(lows) + 0.5)
+    axes[0].set_ylim(max(min(lows) - 1.0, identity - 6.0), max(lows) + 0.5)  # far-off starts leave the frame
     axes[1].legend(fontsize=7, loc="lower right")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
