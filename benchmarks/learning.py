@@ -273,13 +273,11 @@ def ratio_check(rows: list[dict[str, Any]], prefix: str) -> str:
     return "PASS" if not bad else f"FAIL {bad}/{r.size}"
 
 
-def paired_difference(views: list[dict[str, Any]], a: str, b: str, resamples: int = 2000) -> str | None:
-    """``a − b`` mean PSNR-μ over the views with its 95 % percentile-bootstrap interval, or None."""
+def paired_difference(views: list[dict[str, Any]], a: str, b: str, resamples: int = 2000) -> str:
+    """``a − b`` mean PSNR-μ over the common views with its 95 % percentile-bootstrap interval."""
     pa = {r["view"]: r["psnr_mu"] for r in views if r["method"] == a}
     pb = {r["view"]: r["psnr_mu"] for r in views if r["method"] == b}
     common = sorted(set(pa) & set(pb))
-    if not common:
-        return None
     d = np.array([pa[v] - pb[v] for v in common])
     lo, hi = bootstrap_ci(d, resamples=resamples)
     return f"{a} - {b} PSNR-mu: {d.mean():+.3f} dB, 95% bootstrap CI [{lo:+.3f}, {hi:+.3f}] over {len(d)} views"
@@ -306,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--png", default=None, help="where to write the figure (default OUT/learning.png)")
     p.add_argument("--fresh", action="store_true", help="retrain even if a finished run with these settings exists")
     p.add_argument("--progress", action="store_true", help="show a progress bar while training")
+    p.add_argument("--reference", action="append", metavar="LABEL",
+                   help="print every method's PSNR-mu difference to this one, with its bootstrap CI "
+                        "(repeat; default hdrunet)")
     p.add_argument("--score-only", action="store_true", help="do not train: score the runs already in OUT")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -352,11 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<24} {s['psnr_mu']:7.3f} {s['psnr_l']:7.3f}  {s['psnr_mu'] - ident['psnr_mu']:+7.3f}   "
               f"{s['worst_cast']:6.3f}   {checks[0]:<12} {checks[1]}")
     labels = [s.label for s in specs]
-    for other in labels:
-        if other != "hdrunet" and "hdrunet" in labels:
-            line = paired_difference(finals, other, "hdrunet")
-            if line:
-                print(line)
+    for ref in args.reference or ["hdrunet"]:
+        for other in labels:
+            if other != ref and ref in labels:
+                print(paired_difference(finals, other, ref))
     print(f"\nwrote {out / 'curves.csv'}, {out / 'final_views.csv'}, {png}")
     return 0
 
