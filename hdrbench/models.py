@@ -133,10 +133,13 @@ def _load_partial(method: Method, net: nn.Module, state: dict[str, torch.Tensor]
         if tuple(value.shape) != tuple(own[key].shape):
             raise HDRBenchError(f"'{key}' is {tuple(value.shape)} but method '{method.name}' with these options "
                                 f"expects {tuple(own[key].shape)}; were the options (widths) different?", where)
-    missing = sorted(method.required_state_keys(net) - set(state))
+    required = method.required_state_keys(net)
+    missing = [k for k in own if k in required and k not in state]
     if missing:
-        raise HDRBenchError(f"misses '{missing[0]}' (and {len(missing) - 1} more) that method '{method.name}' with "
-                            f"options {method.options} needs; give every file it needs (e.g. each stage)", where)
+        parts = ", ".join(dict.fromkeys(k.split(".", 1)[0] for k in missing))
+        raise HDRBenchError(f"misses {len(missing)} tensors of {parts} (e.g. '{missing[0]}') that method "
+                            f"'{method.name}' with options {method.options} needs; give every file it needs "
+                            "(e.g. each stage's)", where)
     net.load_state_dict(state, strict=False)
 
 
