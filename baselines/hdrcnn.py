@@ -361,6 +361,7 @@ class HDRCNN(Method):
         return out
 
 
-__all__ = ["HDRCNN", "HDRCNNNet", "official_parameter_names", "CAFFE_VGG_MEAN_BGR", "IlluminationReflectanceLoss", "MaskedLogL2Loss", "highlight_mask",
+__all__ = ["HDRCNN", "HDRCNNNet", "official_parameter_names", "CAFFE_VGG_MEAN_BGR",
+           "IlluminationReflectanceLoss", "MaskedLogL2Loss", "highlight_mask",
            "gaussian_kernel_2d", "bilinear_upsampling_kernel", "load_vgg16_encoder", "vgg16_features",
            "CAFFE_FEATURE_SCALE"]

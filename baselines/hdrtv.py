@@ -38,7 +38,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -52,6 +51,8 @@ STAGES = ("agcm", "le", "hg")
 #: Smallest condition-image side: its 4 InstanceNorm layers follow 4 stride-2 pools and need > 1 pixel.
 MIN_CONDITION_SIZE = 32
 PIPELINES = ("project", "official")
+#: Where the official pipeline's HG mask comes from: the SDR (``generate_mask.py``) or HG's input (``test_HG.yml``).
+OFFICIAL_MASKS = ("sdr", "le")
 #: The official condition image is the input shrunk by this factor (``cond_scale: 4``).
 OFFICIAL_COND_SCALE = 4
 #: The official condition branch fails (InstanceNorm of a 1×1 map) on condition images under this side.
@@ -284,14 +285,17 @@ def cv2_resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     return torch.from_numpy(np.stack(out)).reshape(x.shape[0], hw[0], hw[1], -1).permute(0, 3, 1, 2).to(x.device)
 
 
-def official_cascade(net: HDRTVNet, ldr: torch.Tensor, upto: str = "hg") -> dict[str, torch.Tensor]:
+def official_cascade(net: HDRTVNet, ldr: torch.Tensor, upto: str = "hg", mask_from: str = "sdr"
+                     ) -> dict[str, torch.Tensor]:
     """Raw outputs of the official test-time cascade, stage by stage up to ``upto``.
 
     ``ldr`` ``(N, 3, H, W)`` in [0, 1], any size with sides ≥ 65 (the official condition branch's limit).
     AGCM: ``(ldr, imresize_np(ldr, 1/4))`` → ``(N, 3, H, W)``. LE: the AGCM output through the 16-bit PNG →
     ``(N, 3, 2⌈H/2⌉, 2⌈W/2⌉)`` (not cropped, as the official code). HG: the LE output through the 16-bit PNG,
-    resized to multiples of 32, with the mask of the LDR resized likewise (``generate_mask.py``) → that size.
-    Values unclipped (the official scripts clip when they write each PNG).
+    resized to multiples of 32, with a highlight mask → that size. ``mask_from="sdr"``: the mask of the LDR
+    resized likewise (``scripts/generate_mask.py``, the masks a ``dataroot_mask`` folder holds); ``"le"``: the
+    mask of HG's own input, what ``test_HG.yml`` as shipped (no ``dataroot_mask``) computes. Values unclipped
+    (the official scripts clip when they write each PNG).
     """
     from hdrbench.metrics.hdrvdp2.resize import imresize_by_scale
 
@@ -306,8 +310,10 @@ def official_cascade(net: HDRTVNet, ldr: torch.Tensor, upto: str = "hg") -> dict
         size = (math.ceil(h / 32) * 32, math.ceil(w / 32) * 32)
         x = png16(outs["le"])
         x = x if tuple(x.shape[-2:]) == size else cv2_resize(x, size)
-        sdr = ldr if (h, w) == size else cv2_resize(ldr, size)
-        outs["hg"] = net.hg(x, highlight_mask(sdr, net.mask_threshold))
+        if mask_from not in OFFICIAL_MASKS:
+            raise HDRBenchError(f"HDRTV official mask source '{mask_from}' is not one of {', '.join(OFFICIAL_MASKS)}")
+        source = x if mask_from == "le" else ldr if (h, w) == size else cv2_resize(ldr, size)
+        outs["hg"] = net.hg(x, highlight_mask(source, net.mask_threshold))
     return outs
 
 
@@ -341,7 +347,7 @@ class HDRTV(Method):
                 "ICCV 2021")
     summary = "3-stage cascade: AGCM colour mapping, SRResNet local enhancement, U-Net highlight generation"
     default_options = {"stage": "all", "nf": 64, "nb": 16, "cond_c": 6, "mask_threshold": 0.95, "hg_nf": None,
-                       "pipeline": "project"}
+                       "pipeline": "project", "official_mask": "sdr"}
     recipe = STAGE_RECIPES["agcm"].replace(
         stages=STAGES, source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
                               "(each stage's recipe: HDRTV.stage_recipe)")
@@ -407,7 +413,7 @@ class HDRTV(Method):
         if self.options["pipeline"] != "official":
             return super().predict(net, ldr)
         upto = "hg" if self.stage == "all" else self.stage
-        out = png16(official_cascade(net, ldr, upto)[upto])
+        out = png16(official_cascade(net, ldr, upto, str(self.options["official_mask"]))[upto])
         return out if out.shape[-2:] == ldr.shape[-2:] else cv2_resize(out, tuple(ldr.shape[-2:]))
 
     # -- stages -------------------------------------------------------------------------------------
@@ -482,5 +488,6 @@ class HDRTV(Method):
         return out
 
 
-__all__ = ["HDRTV", "HDRTVNet", "official_cascade", "png16", "OFFICIAL_RENAMES", "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
+__all__ = ["HDRTV", "HDRTVNet", "official_cascade", "png16", "OFFICIAL_RENAMES",
+           "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
            "STAGE_RECIPES", "highlight_mask"]

@@ -67,7 +67,8 @@ class MethodEntry:
 
     ``id`` (default ``name``) is the row key in the store and the tables; ``label`` the displayed name.
     Exactly one source: ``train = true`` (trained by ``hdrbench train``/``run`` into the output folder),
-    ``checkpoint`` (a weights file, or a list of official release files that make one network) or ``external`` (a folder of predicted EXR/HDR files).
+    ``checkpoint`` (a weights file, or a list of official release files that make one network) or
+    ``external`` (a folder of predicted EXR/HDR files).
     """
 
     name: str

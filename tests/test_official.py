@@ -93,6 +93,9 @@ def test_hdrtv_agcm_stage() -> None:
     method, net = load("hdrtv", hdrtv_files("agcm"), stage="agcm")
     assert method.options["pipeline"] == "official"
     x = torch.from_numpy(np.load(folder / "input.npy"))
+    from hdrbench.metrics.hdrvdp2.resize import imresize_by_scale
+
+    assert rel(imresize_by_scale(x, 0.25), np.load(folder / "cond.npy")) < 1e-6  # = the official imresize_np
     assert rel(net.agcm(x, torch.from_numpy(np.load(folder / "cond.npy"))), np.load(folder / "output.npy")) < TOL
     assert rel(official_cascade(net, x, "agcm")["agcm"], np.load(folder / "output.npy")) < TOL  # our imresize_np
     out = hdrbench.predict_image(method, net, ldr_of(folder))  # what the official test writes: a 16-bit PNG
@@ -250,8 +253,9 @@ def _official_hdrcnn_parameters(net: torch.nn.Module) -> list[tuple[str, np.ndar
     bn("encoder/h6/batch_norm", "bottleneck.1")
     for h in range(1, 6):
         if h > 1:
-            out += [(f"decoder/h{h}/fuse_skip_connection/W_conv2d", _tf_layout(sd[f"fuse.{h - 2}.fuse.weight"], "conv")),
-                    (f"decoder/h{h}/fuse_skip_connection/b_conv2d", sd[f"fuse.{h - 2}.fuse.bias"].numpy())]
+            fuse = f"fuse.{h - 2}.fuse"
+            out += [(f"decoder/h{h}/fuse_skip_connection/W_conv2d", _tf_layout(sd[f"{fuse}.weight"], "conv")),
+                    (f"decoder/h{h}/fuse_skip_connection/b_conv2d", sd[f"{fuse}.bias"].numpy())]
         out += [(f"decoder/h{h}/decon2d/W_deconv2d", _tf_layout(sd[f"up.{h - 1}.deconv.weight"], "deconv")),
                 (f"decoder/h{h}/decon2d/b_deconv2d", sd[f"up.{h - 1}.deconv.bias"].numpy())]
         bn(f"decoder/h{h}/decon2d/batch_norm_dc", f"up.{h - 1}.bn")

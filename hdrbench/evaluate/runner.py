@@ -28,9 +28,9 @@ from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
 from hdrbench.errors import HDRBenchError
 from hdrbench.evaluate.store import ResultStore, Score
 from hdrbench.method import count_parameters
-from hdrbench.models import open_model, predict_image
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer
 from hdrbench.metrics.validate import check_pair
+from hdrbench.models import open_model, predict_image
 from hdrbench.train.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.train.state import FINAL
 
