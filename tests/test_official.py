@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -333,3 +334,20 @@ def test_config_accepts_a_list_of_checkpoints(tmp_path: Path) -> None:
                     '[[methods]]\nname = "hdrtv"\ncheckpoint = ["a.pth", "b.pth", "c.pth"]\n')
     entry = load_config(toml).methods[0]
     assert entry.checkpoint == [str(tmp_path / n) for n in ("a.pth", "b.pth", "c.pth")]
+
+
+def test_evaluate_source_uses_official_checkpoint() -> None:
+    """The evaluation runner's prediction source goes through the same loader and predict_image."""
+    from hdrbench.config import MethodEntry
+    from hdrbench.evaluate.runner import open_source
+
+    folder = case("fhdr")
+    entry = MethodEntry(name="fhdr", checkpoint=str(folder / "latest.ckpt"), options={"iterations": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cfg = SimpleNamespace(tile=512, overlap=None)  # what the source reads of a BenchConfig
+        source = open_source(cfg, entry, torch.device("cpu"))  # type: ignore[arg-type]
+    assert source.params == 571_267 and len(source.checkpoint) == 16  # the weights' digest is recorded
+    pred = source.predict("test", None, ldr_of(folder).astype(np.float32) / 255.0)
+    official = np.load(folder / "output.npy")[0].transpose(1, 2, 0)
+    assert rel(pred, (official + 1) / 2) < TOL
