@@ -35,6 +35,7 @@ from torch import nn
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import PAPER_PROTOCOL, Method, Recipe
+from hdrbench.nn.masks import highlight_mask
 from hdrbench.registry import register_method
 
 STAGES = ("agcm", "le", "hg")
@@ -175,11 +176,6 @@ class HighlightGeneration(nn.Module):
         u = self.fuse4(torch.cat([self.up4(u), c2], 1))
         u = self.fuse5(torch.cat([self.up5(u), c1], 1))
         return mask * self.conv_last(torch.cat([u, img], 1)) + img
-
-
-def highlight_mask(ldr: torch.Tensor, threshold: float = 0.95) -> torch.Tensor:
-    """HG's mask ``clip((max_c ldr − r)/(1 − r), 0, 1)`` ``(N, 1, H, W)`` (``generate_mask.py``, r = 0.95)."""
-    return ((ldr.amax(dim=1, keepdim=True) - threshold) / (1 - threshold)).clamp(0, 1)
 
 
 class HDRTVNet(nn.Module):
@@ -367,4 +363,4 @@ class HDRTV(Method):
 
 
 __all__ = ["HDRTV", "HDRTVNet", "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
-           "STAGE_RECIPES", "highlight_mask"]
+           "STAGE_RECIPES"]

@@ -18,9 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
+from hdrbench.nn.losses import TanhL1Loss
+from hdrbench.nn.unet import UNetShell
 from hdrbench.registry import register_method
 
 
@@ -109,13 +110,6 @@ class HDRUNetNet(UNetShell):
                   partial(self.recon_trunk3, cond=cond2))
         out = self.sft_unet(ldr, partial(self.SFT_layer1, cond=cond1), trunks, partial(self.SFT_layer2, cond=cond1))
         return mask * ldr + out
-
-
-class TanhL1Loss(nn.Module):
-    """HDRUNet's loss: ``mean |tanh(pred) − tanh(gt)|`` on the raw HDR values (``ldr`` unused)."""
-
-    def forward(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
-        return (torch.tanh(pred) - torch.tanh(gt)).abs().mean()
 
 
 @register_method("hdrunet")

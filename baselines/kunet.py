@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell, pixel_shuffle_up
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
+from hdrbench.nn.unet import UNetShell, pixel_shuffle_up
 from hdrbench.registry import register_method
 
 #: Over-exposure threshold of the mask variant's auxiliary loss: m = 1[mean_c(LDR) > 0.83].
