@@ -24,7 +24,6 @@ from torch import nn
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
 from hdrbench.nn.vgg import VGGFeatures
-from hdrbench.registry import register_method
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
 MU = 5000.0
@@ -150,7 +149,6 @@ class FHDRLoss(nn.Module):
         return total / len(preds)
 
 
-@register_method("fhdr")
 class FHDR(Method):
     """FHDR as in ``mukulkhanna/FHDR``; options ``iterations`` (feedback passes, 4 = the paper's best),
     ``detach_hidden`` (official no-gradient-through-iterations behaviour)."""

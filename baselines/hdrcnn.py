@@ -31,7 +31,6 @@ from hdrbench.method import Method, Recipe
 from hdrbench.nn.masks import highlight_mask
 from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE
 from hdrbench.nn.vgg_autoencoder import VGGSkipAutoencoder
-from hdrbench.registry import register_method
 
 EPS = 1.0 / 255.0
 LUMINANCE = (0.213, 0.715, 0.072)
@@ -131,7 +130,6 @@ class MaskedLogL2Loss(nn.Module):
         return ((pred_log - torch.log(hdr + EPS)) * highlight_mask(hdr, self.tau)).square().mean()
 
 
-@register_method("hdrcnn")
 class HDRCNN(Method):
     """HDRCNN: VGG16 auto-encoder predicting log HDR, blended with the γ=2-linearised input above τ=0.95."""
 

@@ -36,7 +36,6 @@ from torch import nn
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import PAPER_PROTOCOL, Method, Recipe
 from hdrbench.nn.masks import highlight_mask
-from hdrbench.registry import register_method
 
 STAGES = ("agcm", "le", "hg")
 #: Smallest condition-image side: its 4 InstanceNorm layers follow 4 stride-2 pools and need > 1 pixel.
@@ -257,7 +256,6 @@ STAGE_RECIPES: dict[str, Recipe] = {
 }
 
 
-@register_method("hdrtv")
 class HDRTV(Method):
     """HDRTVNet: AGCM (global colour mapping) → LE (local enhancement) → HG (highlight generation above 0.95)."""
 

@@ -22,7 +22,6 @@ from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
 from hdrbench.nn.losses import TanhL1Loss
 from hdrbench.nn.unet import UNetShell
-from hdrbench.registry import register_method
 
 
 class SFTLayer(nn.Module):
@@ -112,7 +111,6 @@ class HDRUNetNet(UNetShell):
         return mask * ldr + out
 
 
-@register_method("hdrunet")
 class HDRUNet(Method):
     """HDRUNet as in ``chxy95/HDRUNet`` (options: ``nf``, ``blocks`` = residual blocks per trunk)."""
 

@@ -27,7 +27,6 @@ from baselines.singlehdr.linearization import LinearizationNet
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
 from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, VGGFeatures
-from hdrbench.registry import register_method
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +123,6 @@ class SingleHDRLoss(nn.Module):
         return ((per_image + self.tv_weight * tv) * extreme_exposure_mask(ldr)).mean()
 
 
-@register_method("singlehdr")
 class SingleHDR(Method):
     """SingleHDR: dequantization, EMoR linearization, hallucination (and optional refinement) networks."""
 
