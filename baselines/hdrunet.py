@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
+from hdrbench.nn.losses import TanhL1Loss
+from hdrbench.nn.unet import UNetShell
 from hdrbench.official import OfficialWeights, count_indexed, same_names
-from hdrbench.registry import register_method
 
 #: What users of the released HDRUNet/KUNet models must know about their output.
 NTIRE_GAMMA_NOTE = ("the released models were trained on NTIRE 2021 HDR, which is gamma-encoded (gamma 2.24), so "
@@ -118,14 +118,6 @@ class HDRUNetNet(UNetShell):
         return mask * ldr + out
 
 
-class TanhL1Loss(nn.Module):
-    """HDRUNet's loss: ``mean |tanh(pred) − tanh(gt)|`` on the raw HDR values (``ldr`` unused)."""
-
-    def forward(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
-        return (torch.tanh(pred) - torch.tanh(gt)).abs().mean()
-
-
-@register_method("hdrunet")
 class HDRUNet(Method):
     """HDRUNet as in ``chxy95/HDRUNet`` (options: ``nf``, ``blocks`` = residual blocks per trunk)."""
 

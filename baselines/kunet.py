@@ -24,11 +24,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from baselines.hdrunet import NTIRE_GAMMA_NOTE
-from baselines.layers import UNetShell, pixel_shuffle_up
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
+from hdrbench.nn.unet import UNetShell, pixel_shuffle_up
 from hdrbench.official import OfficialWeights, same_names
-from hdrbench.registry import register_method
 
 #: Over-exposure threshold of the mask variant's auxiliary loss: m = 1[mean_c(LDR) > 0.83].
 MASK_THRESHOLD = 0.83
@@ -200,7 +199,6 @@ class KUNetLoss(nn.Module):
         return loss
 
 
-@register_method("kunet")
 class KUNet(Method):
     """KUNet as in ``wanghu178/KUNet``; option ``variant``: ``plain`` (default) or ``mask``."""
 
