@@ -23,7 +23,7 @@ addpath('{hdrvdp_dir}');
 pkg load image;
 warning('off', 'all');
 load('{inputs}');
-res = hdrvdp(test * {scale}, reference * {scale}, '{encoding}', {ppd}, {{}});
+res = hdrvdp(test * {scale}, reference * {scale}, '{encoding}', {ppd}, {{'rgb_display', '{display}'}});
 fid = fopen('{outputs}', 'w');
 fprintf(fid, '%.12g %.12g %.12g\\n', res.Q, res.P_det, res.C_max);
 fclose(fid);
@@ -44,8 +44,9 @@ def octave_binary() -> str | None:
 
 def hdrvdp2_octave(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarray, hdrvdp_dir: str | Path | None,
                    color_encoding: str = "rgb-native", pixels_per_degree: float = 24.0, input_scale: float = 1.0,
-                   timeout_s: float = 600.0) -> dict[str, float]:
-    """Q, P_det and C_max of the original ``hdrvdp(test*s, reference*s, encoding, ppd, {})`` under Octave.
+                   timeout_s: float = 600.0, rgb_display: str = "ccfl-lcd") -> dict[str, float]:
+    """Q, P_det and C_max of the original ``hdrvdp(test*s, reference*s, encoding, ppd, {'rgb_display', d})``
+    under Octave.
 
     ``test``/``reference``: ``(C, H, W)`` tensors or ``(H, W[, C])`` arrays of one image pair.
     """
@@ -68,7 +69,7 @@ def hdrvdp2_octave(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np
         savemat(inputs, {"test": hwc(test), "reference": hwc(reference)})
         script.write_text(_SCRIPT.format(hdrvdp_dir=Path(hdrvdp_dir).resolve(), inputs=inputs, outputs=outputs,
                                          scale=repr(float(input_scale)), encoding=color_encoding,
-                                         ppd=repr(float(pixels_per_degree))))
+                                         ppd=repr(float(pixels_per_degree)), display=rgb_display))
         try:
             proc = subprocess.run([binary, "--quiet", "--no-window-system", str(script)], capture_output=True,
                                   text=True, timeout=timeout_s, cwd=tmp)
