@@ -166,3 +166,22 @@ def test_hdrvdp_dir_without_the_data_files_names_the_missing_file(tmp_path):
     (folder / "emission_spectra_led-lcd.csv").unlink()
     with pytest.raises(HDRBenchError, match="'emission_spectra_led-lcd.csv' not found in .*hdrvdp.m"):
         lmsr_matrix_from_hdrvdp_dir(folder, 3, "led-lcd")
+
+
+def test_score_cli_with_hdrvdp_dir_on_the_release_layout_gives_the_shipped_q(tmp_path, capsys,
+                                                                            hdrvdp2_reference_inputs):
+    """``hdrbench score --hdrvdp-dir PATH`` (torch port) on a folder laid out like the 2.2.1 release."""
+    import json
+
+    from hdrbench.cli import main
+
+    folder = _release_folder(tmp_path, "release")
+    imgs = hdrvdp2_reference_inputs
+    np.save(tmp_path / "pred.npy", imgs["test_blur"].astype(np.float32))
+    np.save(tmp_path / "gt.npy", imgs["ref"].astype(np.float32))
+    q = []
+    for extra in ([], ["--hdrvdp-dir", str(folder)]):
+        main(["score", str(tmp_path / "pred.npy"), str(tmp_path / "gt.npy"), "--metric", "hdrvdp2", "--json",
+              *extra])
+        q.append(json.loads(capsys.readouterr().out)["metrics"]["hdrvdp2"])
+    assert q[0] == q[1] and 0 < q[0] < 100
