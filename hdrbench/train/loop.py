@@ -1,6 +1,6 @@
 """The training loop: any registered method, its recipe, resumable checkpoints, DDP, CSV/TensorBoard logs.
 
-One call trains one method into a run folder (``<output>/checkpoints/<method id>/``)::
+One call trains one method into a run folder (``<output>/checkpoints/<method id>/``, see :mod:`hdrbench.runs`)::
 
     final.safetensors      finished weights (metadata: recipe plan, seed, weight substitutions)
     latest.json            the newest complete checkpoint (see :mod:`hdrbench.train.state`)
@@ -38,12 +38,13 @@ from tqdm import tqdm
 
 from hdrbench.datasets.base import PairedDataset
 from hdrbench.datasets.patches import PatchDataset
+from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Stage
+from hdrbench.runs import FINAL
 from hdrbench.train.data import IndexedPatches, StepSampler
-from hdrbench.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
-from hdrbench.train.state import FINAL, load_checkpoint, save_checkpoint, set_rng_state, write_final
+from hdrbench.train.state import load_checkpoint, save_checkpoint, set_rng_state, write_final
 from hdrbench.weights import substitutions
 
 LOG_FILE = "train_log.csv"
