@@ -47,10 +47,24 @@ def tonemap(hdr: np.ndarray, scale: float, gamma: float = 2.2) -> np.ndarray:
     return np.clip(np.nan_to_num(hdr) * scale, 0.0, 1.0) ** (1.0 / gamma)
 
 
+def saved_prediction(cfg: BenchConfig, method_id: str, test_set: str, image: str) -> Path:
+    """Where ``method_id``'s prediction of ``image`` is (the EXR written by ``hdrbench evaluate``, else an external
+    method's own file); the evaluation's path when neither exists."""
+    from hdrbench.evaluate.runner import prediction_path
+
+    path = prediction_path(cfg, method_id, test_set, image)
+    external = cfg.method(method_id).external
+    if external and not path.is_file():
+        found = [p for p in (Path(external) / test_set / f"{image}.exr", Path(external) / f"{image}.exr")
+                 if p.is_file()]
+        path = found[0] if found else path
+    return path
+
+
 def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str], list[list[np.ndarray]]]:
     """``(image ids, rows)``: each row is [ldr, prediction per method..., gt] as float (H, W, 3)."""
     from hdrbench.datasets.base import create_dataset
-    from hdrbench.evaluate.runner import figure_images, prediction_path
+    from hdrbench.evaluate.runner import figure_images
 
     dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
     test_set, ids = figure_images(cfg, dataset)
@@ -60,12 +74,7 @@ def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str]
         ldr, hdr = dataset.load_pair(pairs[image])
         row = [ldr]
         for method_id, _ in methods:
-            entry = cfg.method(method_id)
-            path = prediction_path(cfg, method_id, test_set, image)
-            if entry.external and not path.is_file():
-                found = [p for p in (Path(entry.external) / test_set / f"{image}.exr",
-                                     Path(entry.external) / f"{image}.exr") if p.is_file()]
-                path = found[0] if found else path
+            path = saved_prediction(cfg, method_id, test_set, image)
             if not path.is_file():
                 raise HDRBenchError(f"no saved prediction of '{method_id}' for figure image '{image}'; run "
                                     "'hdrbench evaluate' with the same [plot] settings first", path)
