@@ -11,12 +11,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import re
 import shutil
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +25,7 @@ from hdrbench.evaluate import evaluate
 from hdrbench.report import viewer as viewer_mod
 from hdrbench.report.tables import write_reports
 from hdrbench.report.viewer import downsample, half_planes, write_viewer
+from hdrbench.report.viewer_browser import DevTools, find_chromium, open_page, set_control
 
 H, W = 48, 64
 SUN = (slice(10, 22), slice(36, 52))  # rows, columns of the highlight
@@ -149,97 +146,15 @@ def test_report_command_writes_the_viewer(results, tmp_path, cli):
 
 # ---------------------------------------------------------------- the page in headless chromium
 
-def find_chromium() -> str | None:
-    for name in (os.environ.get("HDRBENCH_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-class DevTools:
-    """A minimal DevTools-protocol client on one page target; events are kept in :attr:`events`."""
-
-    def __init__(self, url: str):
-        import websocket
-
-        self.ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    def call(self, method: str, **params) -> dict:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def js(self, expression: str, *, wait: bool = False):
-        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=wait)
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"{expression}: {res['exceptionDetails']}")
-        return res["result"].get("value")
-
-    def wait_for(self, expression: str, timeout: float = 60.0) -> None:
-        end = time.monotonic() + timeout
-        while not self.js(expression):
-            if time.monotonic() > end:
-                raise TimeoutError(expression)
-            time.sleep(0.1)
-
-    def screenshot(self, x: float, y: float, w: float, h: float) -> np.ndarray:
-        """The rendered pixels (uint8 (h, w, 3)) of a page rectangle in CSS pixels."""
-        import imageio.v3 as iio
-
-        res = self.call("Page.captureScreenshot", format="png",
-                        clip={"x": x, "y": y, "width": w, "height": h, "scale": 1})
-        return iio.imread(base64.b64decode(res["data"]))[..., :3]
-
-
 @pytest.fixture(scope="module")
-def page(results, tmp_path_factory):
-    exe = find_chromium()
-    if exe is None:
+def page(results):
+    if find_chromium() is None:
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium; or set HDRBENCH_CHROMIUM)")
     pytest.importorskip("websocket", reason="websocket-client is not installed (pip install '.[dev]')")
     cfg, _ = results
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    proc = subprocess.Popen([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                             "--disable-extensions", "--window-size=1400,1000", f"--user-data-dir={profile}",
-                             "--remote-debugging-port=0", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file, end = profile / "DevToolsActivePort", time.monotonic() + 60
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > end:
-                pytest.fail(f"chromium did not start ({exe}, exit code {proc.poll()})")
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
-            target = next(t for t in json.load(r) if t["type"] == "page")
-        dt = DevTools(target["webSocketDebuggerUrl"])
-        for domain in ("Runtime", "Log", "Network", "Page"):
-            dt.call(f"{domain}.enable")
-        dt.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1, mobile=False)
-        dt.call("Page.navigate", url=(cfg.output / "index.html").as_uri())
-        dt.wait_for("document.body && document.body.dataset.ready === '1'")
+    with open_page(cfg.output / "index.html") as dt:
         set_control(dt, "box", False, "change")  # the red box outline would tint the measured highlight
         yield dt
-        dt.ws.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def set_control(dt: DevTools, element_id: str, value, event: str = "input") -> None:
-    """Set a control's value as a user would and fire its event (the page re-renders synchronously)."""
-    dt.js(f"(() => {{ const e = document.getElementById({element_id!r}); "
-          f"if (e.type === 'checkbox') e.checked = {json.dumps(value)}; else e.value = {json.dumps(str(value))}; "
-          f"e.dispatchEvent(new Event({event!r})); }})()")
 
 
 def panel_region(dt: DevTools, kind: str, box: tuple[int, int, int, int], index: int = 0) -> np.ndarray:
@@ -350,3 +265,26 @@ def test_table_sorts_on_a_header_click(page, results):
     assert labels == sorted(labels)
     best = page.js("document.querySelector('table.report[data-table=table1] td.rank-1').title")
     assert "bootstrap interval" in best and "best of this column" in best
+
+
+def test_zoom_is_linked_and_the_split_slider_reveals_either_side(page):
+    set_control(page, "mode", "grid", "change")
+    x, y = page.js("(() => { const r = document.querySelector('.panel[data-kind=gt] .viewport')"
+                   ".getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+    page.call("Input.dispatchMouseEvent", type="mouseWheel", x=x, y=y, deltaX=0, deltaY=-300)
+    transforms = page.js("[...document.querySelectorAll('.layer')].map(l => l.style.transform)")
+    assert len(transforms) == 4 and len(set(transforms)) == 1  # every panel shows the same zoomed region
+    assert page.js("hdrViewer.state.zoom") == pytest.approx(2.0)
+    page.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left", clickCount=2)
+    page.call("Input.dispatchMouseEvent", type="mouseReleased", x=x, y=y, button="left", clickCount=2)
+    assert page.js("hdrViewer.state.zoom") == 1  # double-click: fit
+    set_control(page, "ev", -3.0)
+    set_control(page, "mode", "split", "change")
+    set_control(page, "split-a", 2, "change")  # left: the clipping method, right: the ground truth
+    set_control(page, "split-b", 3, "change")
+    set_control(page, "split", 100)
+    left = panel_region(page, "split", INNER_SUN).mean()
+    set_control(page, "split", 0)
+    right = panel_region(page, "split", INNER_SUN).mean()
+    assert right > left + 60
+    set_control(page, "mode", "grid", "change")

@@ -104,7 +104,7 @@
 
   /* ---------- state ---------- */
   const state = {image: 0, mode: "grid", a: 0, b: 0, split: 50, ev: 0, tone: "gamma", errmap: false,
-    zoom: 1, x: 0, y: 0};
+    zoom: 1, x: 0, y: 0, size: 0, hidden: new Set()};
   let floats = null;        // Float32Array of the current image, all panels
   let canvases = [];        // one canvas per panel of the current image
   let viewports = [];       // [{node, layers: [layer...], width}] of the current view
@@ -215,8 +215,9 @@
     viewports = [];
     const aspect = img.height / img.width;
     if (state.mode === "grid") {
-      const width = Math.min(img.width, Math.max(160, Math.floor((view.clientWidth - 8 * 4) / 4)) || 256);
+      const width = state.size;
       img.panels.forEach((p, k) => {
+        if (state.hidden.has(p.title)) return;
         const lay = layer(img, k);
         const node = el("div", {class: "viewport", style: `width:${width}px;height:${Math.round(width * aspect)}px`},
           lay);
@@ -225,7 +226,7 @@
           node, el("figcaption", {text: p.title, title: p.title})));
       });
     } else {
-      const width = Math.min(Math.max(img.width, 512), view.clientWidth || 800, 1024);
+      const width = Math.min(Math.max(2 * state.size, 512), view.clientWidth || 800);
       const left = layer(img, state.a), right = layer(img, state.b);
       const node = el("div", {class: "viewport split", style: `width:${width}px;height:${Math.round(width * aspect)}px`},
         el("div", {class: "clip left"}, left), el("div", {class: "clip right"}, right), el("div", {class: "divider"}),
@@ -240,6 +241,7 @@
   }
 
   async function showImage(index) {
+    document.body.dataset.ready = "0";
     state.image = index;
     const img = D.images[index];
     state.ev = img.ev0; state.zoom = 1; state.x = 0; state.y = 0;
@@ -251,6 +253,16 @@
     state.a = Math.min(state.a, img.panels.length - 1) || img.panels.length - 2;
     state.b = img.panels.length - 1;
     $("split-a").value = state.a; $("split-b").value = state.b;
+    if (!state.size) {  // first image: native size within 200 … 360 CSS pixels
+      state.size = Math.min(Math.max(img.width, 200), 360);
+      $("size").value = state.size;
+    }
+    $("shown").replaceChildren("Show:", ...img.panels.map((p) => el("label", {},
+      el("input", {type: "checkbox", checked: !state.hidden.has(p.title), "data-title": p.title,
+        onchange: (e) => {
+          if (e.target.checked) state.hidden.delete(p.title); else state.hidden.add(p.title);
+          buildView();
+        }}), " " + p.title)));
     floats = null;
     buildView();
     imageScores();
@@ -417,6 +429,7 @@
     $("tone").addEventListener("change", () => { state.tone = $("tone").value; renderAll(); });
     $("errmap").addEventListener("change", () => { state.errmap = $("errmap").checked; renderAll(); });
     $("box").addEventListener("change", () => { document.body.classList.toggle("no-box", !$("box").checked); });
+    $("size").addEventListener("input", () => { state.size = Number($("size").value); buildView(); });
     $("fit").addEventListener("click", () => { state.zoom = 1; state.x = 0; state.y = 0; applyView(); });
     state.tone = $("tone").value;
     showImage(0).catch((e) => {
