@@ -9,8 +9,8 @@ values (exposure in EV, linear / gamma 2.2 / PU21 curve, error maps).
 Pixel data: each image's panels are (H, W, 3) linear float values stored as IEEE half floats (the LDR input as
 its display-referred [0, 1] values), byte-planar (all low bytes, then all high bytes) and gzip-compressed,
 base64 in a ``viewer/img-<n>.js`` file (a ``<script>`` is the one way a page opened from ``file://`` can read
-a local file). Images are reduced by an integer factor (area average) only when the raw half-float data of
-all images would exceed :data:`RAW_BUDGET` bytes.
+a local file). Images are reduced by an integer factor (area average) only when the written data of all images
+would exceed :data:`SIZE_BUDGET` bytes.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from hdrbench.config import BenchConfig
 from hdrbench.errors import HDRBenchError
 from hdrbench.report.tables import _decimals, metric_label, test_set_label
 
-#: Upper bound on the raw half-float bytes of all images (the written files are smaller: gzip, then base64).
-RAW_BUDGET = 24_000_000
+#: Upper bound on the written pixel data of all images (bytes of base64 text); reduced images keep MIN_SIDE pixels.
+SIZE_BUDGET = 20_000_000
+MIN_SIDE = 16
 HALF_MAX = 65504.0
 ASSETS = ("viewer.js", "viewer.css")
 DATA_DIR = "viewer"
@@ -158,22 +159,30 @@ def _load_images(cfg: BenchConfig) -> tuple[str, list[dict[str, Any]], list[str]
     return test_set, images, notes
 
 
-def _factor(images: list[dict[str, Any]]) -> int:
-    """The smallest integer reduction that brings all panels' raw half-float bytes under :data:`RAW_BUDGET`."""
+def _encode(panels: list[np.ndarray]) -> str:
+    """Base64 of the gzip-compressed :func:`half_planes` of ``panels``."""
+    return base64.b64encode(gzip.compress(half_planes(panels), compresslevel=6, mtime=0)).decode("ascii")
+
+
+def _encode_images(images: list[dict[str, Any]]) -> tuple[int, list[tuple[list[np.ndarray], str]]]:
+    """``(factor, [(panels reduced by factor, payload)])``: the smallest integer reduction whose payloads total at
+    most :data:`SIZE_BUDGET` bytes (tried from the first factor whose raw half floats are under 4x the budget)."""
+    def raw(f: int) -> int:
+        return sum(6 * (p["data"].shape[0] // f) * (p["data"].shape[1] // f) for img in images for p in img["panels"])
+
+    smallest = min((min(p["data"].shape[:2]) for img in images for p in img["panels"]), default=1)
+    limit = max(1, smallest // MIN_SIDE)
     factor = 1
-    while True:
-        raw = sum(6 * (p["data"].shape[0] // factor) * (p["data"].shape[1] // factor)
-                  for img in images for p in img["panels"])
-        if raw <= RAW_BUDGET or factor >= 64:
-            return factor
+    while factor < limit and raw(factor) > 4 * SIZE_BUDGET:
         factor += 1
-
-
-def _write_image(out: Path, index: int, panels: list[np.ndarray]) -> Path:
-    payload = base64.b64encode(gzip.compress(half_planes(panels), compresslevel=9, mtime=0)).decode("ascii")
-    path = out / f"img-{index}.js"
-    path.write_text(f'hdrViewerImage({index}, "{payload}");\n', encoding="ascii")
-    return path
+    while True:
+        encoded = []
+        for img in images:
+            arrays = [downsample(p["data"], factor) for p in img["panels"]]
+            encoded.append((arrays, _encode(arrays)))
+        if sum(len(e[1]) for e in encoded) <= SIZE_BUDGET or factor >= limit:
+            return factor, encoded
+        factor += 1
 
 
 def write_viewer(cfg: BenchConfig, out_dir: Path | None = None) -> Viewer:
@@ -196,16 +205,15 @@ def write_viewer(cfg: BenchConfig, out_dir: Path | None = None) -> Viewer:
     except HDRBenchError as exc:
         test_set, images = "", []
         notes.append(f"comparison view left out: {exc}")
-    factor = _factor(images)
-    files = []
-    model = []
-    for n, img in enumerate(images):
-        arrays = [downsample(p["data"], factor) for p in img["panels"]]
+    factor, encoded = _encode_images(images)
+    files, model = [], []
+    for n, (img, (arrays, payload)) in enumerate(zip(images, encoded)):
         h, w = arrays[0].shape[:2]
         y, x, s = select_box(arrays[0], min(h, w) // 5)
         gt = arrays[-1]
         p99 = float(np.percentile(gt, 99)) or float(gt.max()) or 1.0
-        files.append(_write_image(data_dir, n, arrays))
+        files.append(data_dir / f"img-{n}.js")
+        files[-1].write_text(f'hdrViewerImage({n}, "{payload}");\n', encoding="ascii")
         model.append({"id": img["id"], "test_set": test_set, "width": w, "height": h, "file": files[-1].name,
                       "box": [y, x, s], "ev0": round(-math.log2(p99), 1),
                       "panels": [{k: p[k] for k in ("title", "kind", "method")} for p in img["panels"]]})
@@ -234,4 +242,4 @@ def describe(viewer: Viewer) -> str:
     return "\n".join(lines + [f"viewer: note: {n}" for n in viewer.notes])
 
 
-__all__ = ["RAW_BUDGET", "Viewer", "describe", "downsample", "half_planes", "write_viewer"]
+__all__ = ["SIZE_BUDGET", "Viewer", "describe", "downsample", "half_planes", "write_viewer"]

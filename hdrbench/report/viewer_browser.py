@@ -3,7 +3,7 @@
 Needs a ``chromium`` (Debian: ``apt-get install chromium``; another binary through ``HDRBENCH_CHROMIUM``) and
 the ``websocket-client`` package (the ``dev`` extra). Screenshot of a written viewer::
 
-    python -m hdrbench.report.viewer_browser results/demo/index.html docs/viewer.png --ev -1 --zoom 2
+    python -m hdrbench.report.viewer_browser results/demo/index.html docs/viewer.png --ev 2 --show 'LDR input,HDRCNN'
 """
 
 from __future__ import annotations
@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ev", type=float, default=None, help="exposure (default: the page's automatic one)")
     ap.add_argument("--tone", default="gamma", choices=["linear", "gamma", "pu21"])
     ap.add_argument("--mode", default="grid", choices=["grid", "split"])
+    ap.add_argument("--show", default="", help="comma-separated panel titles to show (default: all)")
+    ap.add_argument("--errmap", action="store_true")
     ap.add_argument("--width", type=int, default=1400)
     args = ap.parse_args(argv)
     with open_page(args.index, width=args.width, height=2000) as dt:
@@ -144,6 +146,11 @@ def main(argv: list[str] | None = None) -> None:
         set_control(dt, "tone", args.tone, "change")
         if args.ev is not None:
             set_control(dt, "ev", args.ev)
+        if args.show:
+            shown = json.dumps(args.show.split(","))
+            dt.js(f"document.querySelectorAll('#shown input').forEach(b => {{ if (b.checked !== {shown}"
+                  ".includes(b.dataset.title)) b.click(); })")
+        set_control(dt, "errmap", args.errmap, "change")
         top, bottom = dt.js("(() => { const a = document.getElementById('compare').getBoundingClientRect(); "
                             "const b = document.getElementById('image-scores').getBoundingClientRect(); "
                             "return [a.top, b.bottom]; })()")
