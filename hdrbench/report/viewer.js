@@ -202,6 +202,8 @@
     node.addEventListener("dblclick", () => { state.zoom = 1; state.x = 0; state.y = 0; applyView(); });
   }
 
+  function panelKey(p) { return p.method || p.kind; }  // labels need not be unique, method ids are
+
   function layer(img, k) {
     const [y, x, s] = img.box;
     return el("div", {class: "layer", style: `width:${img.width}px;height:${img.height}px`}, canvases[k],
@@ -217,7 +219,7 @@
     if (state.mode === "grid") {
       const width = state.size;
       img.panels.forEach((p, k) => {
-        if (state.hidden.has(p.title)) return;
+        if (state.hidden.has(panelKey(p))) return;
         const lay = layer(img, k);
         const node = el("div", {class: "viewport", style: `width:${width}px;height:${Math.round(width * aspect)}px`},
           lay);
@@ -258,9 +260,9 @@
       $("size").value = state.size;
     }
     $("shown").replaceChildren("Show:", ...img.panels.map((p) => el("label", {},
-      el("input", {type: "checkbox", checked: !state.hidden.has(p.title), "data-title": p.title,
+      el("input", {type: "checkbox", checked: !state.hidden.has(panelKey(p)), "data-title": p.title,
         onchange: (e) => {
-          if (e.target.checked) state.hidden.delete(p.title); else state.hidden.add(p.title);
+          if (e.target.checked) state.hidden.delete(panelKey(p)); else state.hidden.add(panelKey(p));
           buildView();
         }}), " " + p.title)));
     floats = null;
@@ -332,10 +334,9 @@
           text: fmt(v.mean, c.decimals)});
       }),
       t.params ? el("td", {"data-v": m.params === null ? "" : m.params, text: fmtParams(m.params)}) : null)));
-    const table = el("table", {class: "report", "data-table": t.name}, el("caption", {text: t.title}),
-      el("thead", {}, top, second), body);
+    const table = el("table", {class: "report", "data-table": t.name}, el("thead", {}, top, second), body);
     sortable(table);
-    return table;
+    return el("div", {}, el("h3", {text: t.title}), table);
   }
 
   /* ---------- per-image scores ---------- */
