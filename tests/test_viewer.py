@@ -131,19 +131,23 @@ def test_large_images_are_reduced_to_the_budget(results, tmp_path, monkeypatch):
     assert f'"width":{W // v.downsample},"height":{H // v.downsample}' in data
 
 
-def test_report_command_writes_the_viewer(results, tmp_path, cli):
+def test_run_and_report_commands_write_the_viewer(results, tmp_path, cli):
     cfg, _ = results
     toml = ("[benchmark]\nname = 'tiny'\noutput = '{out}'\n[dataset]\nname = 'folder'\nroot = '{root}'\n"
             "[evaluate]\nmetrics = ['psnr-l', 'psnr-mu']\nprotocol = 'ntire2021'\n[plot]\nimages = 1\n"
-            "[[methods]]\nname = 'keeps'\nexternal = '{keep}'\n")
+            "formats = ['png']\n[[methods]]\nname = 'keeps'\nexternal = '{keep}'\n")
     root = cfg.dataset_root
-    shutil.copy(cfg.store_path, tmp_path / "results.sqlite")
     path = tmp_path / "bench.toml"
-    path.write_text(toml.format(out=tmp_path, root=root, keep=Path(root).parent / "keep"))
+    path.write_text(toml.format(out=tmp_path / "out", root=root, keep=Path(root).parent / "keep"))
+    index = tmp_path / "out" / "index.html"
+    res = cli("run", path)
+    assert res.returncode == 0, res.stderr
+    assert f"viewer: {index} (1 images" in res.stdout and (tmp_path / "out" / "viewer" / "img-0.js").is_file()
+    shutil.rmtree(tmp_path / "out" / "viewer")
+    index.unlink()
     res = cli("report", path, "--quiet")
     assert res.returncode == 0, res.stderr
-    assert f"viewer: {tmp_path / 'index.html'} (1 images" in res.stdout
-    assert (tmp_path / "viewer" / "img-0.js").is_file()
+    assert f"viewer: {index} (1 images" in res.stdout and (tmp_path / "out" / "viewer" / "img-0.js").is_file()
 
 
 # ---------------------------------------------------------------- the page in headless chromium
