@@ -35,7 +35,7 @@ from torch import nn
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import PAPER_PROTOCOL, Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.nn.masks import highlight_mask
 
 STAGES = ("agcm", "le", "hg")
 #: Smallest condition-image side: its 4 InstanceNorm layers follow 4 stride-2 pools and need > 1 pixel.
@@ -177,11 +177,6 @@ class HighlightGeneration(nn.Module):
         return mask * self.conv_last(torch.cat([u, img], 1)) + img
 
 
-def highlight_mask(ldr: torch.Tensor, threshold: float = 0.95) -> torch.Tensor:
-    """HG's mask ``clip((max_c ldr − r)/(1 − r), 0, 1)`` ``(N, 1, H, W)`` (``generate_mask.py``, r = 0.95)."""
-    return ((ldr.amax(dim=1, keepdim=True) - threshold) / (1 - threshold)).clamp(0, 1)
-
-
 class HDRTVNet(nn.Module):
     """The three stages in one module; ``forward(ldr, upto)`` runs AGCM, then LE, then HG (up to ``upto``)."""
 
@@ -261,7 +256,6 @@ STAGE_RECIPES: dict[str, Recipe] = {
 }
 
 
-@register_method("hdrtv")
 class HDRTV(Method):
     """HDRTVNet: AGCM (global colour mapping) → LE (local enhancement) → HG (highlight generation above 0.95)."""
 
@@ -367,4 +361,4 @@ class HDRTV(Method):
 
 
 __all__ = ["HDRTV", "HDRTVNet", "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
-           "STAGE_RECIPES", "highlight_mask"]
+           "STAGE_RECIPES"]

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.nn.losses import TanhL1Loss
+from hdrbench.nn.unet import UNetShell
 
 
 class SFTLayer(nn.Module):
@@ -111,14 +111,6 @@ class HDRUNetNet(UNetShell):
         return mask * ldr + out
 
 
-class TanhL1Loss(nn.Module):
-    """HDRUNet's loss: ``mean |tanh(pred) − tanh(gt)|`` on the raw HDR values (``ldr`` unused)."""
-
-    def forward(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
-        return (torch.tanh(pred) - torch.tanh(gt)).abs().mean()
-
-
-@register_method("hdrunet")
 class HDRUNet(Method):
     """HDRUNet as in ``chxy95/HDRUNet`` (options: ``nf``, ``blocks`` = residual blocks per trunk)."""
 

@@ -22,10 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell, pixel_shuffle_up
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.nn.unet import UNetShell, pixel_shuffle_up
 
 #: Over-exposure threshold of the mask variant's auxiliary loss: m = 1[mean_c(LDR) > 0.83].
 MASK_THRESHOLD = 0.83
@@ -197,7 +196,6 @@ class KUNetLoss(nn.Module):
         return loss
 
 
-@register_method("kunet")
 class KUNet(Method):
     """KUNet as in ``wanghu178/KUNet``; option ``variant``: ``plain`` (default) or ``mask``."""
 

@@ -15,12 +15,10 @@ from torch import nn
 from dcdr.loss import DCDRLoss
 from dcdr.network import DCDRConfig, DCDRUNet
 from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
 
 _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dcrb", "tone", "cond", "relu_between")
 
 
-@register_method("dcdr")
 class DCDR(Method):
     """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
     ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
@@ -86,13 +84,17 @@ ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def _register_ablation(name: str, summary: str, changes: dict[str, Any]) -> type[DCDR]:
-    """A :class:`DCDR` subclass whose only difference is its default options, registered as ``name``."""
-    cls = type(name.title().replace("-", ""), (DCDR,), {
-        "__doc__": summary, "summary": summary, "default_options": {**DCDR.default_options, **changes},
-        "__module__": __name__})
-    return register_method(name)(cls)
+def _ablation(name: str) -> type[DCDR]:
+    """A :class:`DCDR` subclass whose only difference is its default options (``ABLATIONS[name]``)."""
+    summary, changes = ABLATIONS[name]
+    return type(name.title().replace("-", ""), (DCDR,), {
+        "__doc__": summary, "name": name, "summary": summary,
+        "default_options": {**DCDR.default_options, **changes}, "__module__": __name__})
 
 
-for _name, (_summary, _changes) in ABLATIONS.items():
-    _register_ablation(_name, _summary, _changes)
+# Registered in pyproject.toml ([project.entry-points."hdrbench.methods"]) under their ABLATIONS names.
+DcdrNoDcrb = _ablation("dcdr-no-dcrb")
+DcdrNoTone = _ablation("dcdr-no-tone")
+DcdrNoCond = _ablation("dcdr-no-cond")
+DcdrNoVgg = _ablation("dcdr-no-vgg")
+DcdrNoDcrbNoVgg = _ablation("dcdr-no-dcrb-no-vgg")

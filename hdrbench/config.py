@@ -247,12 +247,12 @@ def validate_names(cfg: BenchConfig) -> None:
         protocol = get_protocol(cfg.eval_protocol or "dcdr")
         if not cfg.metrics:
             cfg.metrics = list(protocol.metrics)
-        DATASETS.get(cfg.dataset)
+        DATASETS.check(cfg.dataset)
         for m in cfg.methods:
             if not m.external:
-                METHODS.get(m.name)
+                METHODS.check(m.name)
         for metric in cfg.metrics:
-            METRICS.get(metric)
+            METRICS.check(metric)
         for table in cfg.tables:
             for metric in table.metrics:
                 if metric not in cfg.metrics:

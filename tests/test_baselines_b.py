@@ -143,7 +143,7 @@ def test_fixed_seed_is_deterministic(name):
 
 # -- HDRCNN ---------------------------------------------------------------------------------------------
 def test_hdrcnn_blending_mask_hand_case():
-    from baselines.hdrcnn import highlight_mask
+    from hdrbench.nn.masks import highlight_mask
 
     # max channel: 0.5, 0.95, 0.975, 0.99, 1.0 -> alpha 0, 0, 0.5, 0.8, 1 (linear ramp over (0.95, 1])
     px = torch.tensor([[0.5, 0.1, 0.2], [0.95, 0.0, 0.3], [0.2, 0.975, 0.1], [0.1, 0.2, 0.99], [1.0, 1.0, 1.0]])
@@ -159,7 +159,8 @@ def test_hdrcnn_unsaturated_pixels_are_inverse_gamma_of_input():
 
 
 def test_hdrcnn_skip_fusion_starts_as_addition_and_deconv_as_bilinear():
-    from baselines.hdrcnn import SkipFusion, UpBlock
+    from baselines.hdrcnn import UpBlock
+    from hdrbench.nn.vgg_autoencoder import SkipFusion
 
     fuse = SkipFusion(4)
     a, b = torch.randn(1, 4, 5, 5), torch.randn(1, 4, 5, 5)
@@ -227,7 +228,7 @@ def test_hdrtv_stages_recipes_and_freezing():
 
 
 def test_hdrtv_hg_only_changes_pixels_above_threshold():
-    from baselines.hdrtv import highlight_mask
+    from hdrbench.nn.masks import highlight_mask
 
     px = torch.tensor([0.5, 0.95, 0.975, 1.0]).view(1, 1, 1, 4).repeat(1, 3, 1, 1)
     assert torch.allclose(highlight_mask(px).flatten(), torch.tensor([0.0, 0.0, 0.5, 1.0]), atol=1e-6)

@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.hdrcnn import CAFFE_FEATURE_SCALE
 from baselines.singlehdr.dequantization import dequantization_net, refinement_net
 from baselines.singlehdr.emor import apply_response
 from baselines.singlehdr.hallucination import HallucinationNet, hallucinate
 from baselines.singlehdr.linearization import LinearizationNet
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, VGGFeatures
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +100,6 @@ class SingleHDRLoss(nn.Module):
         self.vgg = None
         self.substitution: str | None = None
         if mode == "hallucination" and perceptual_weight > 0:
-            from hdrbench.losses import VGGFeatures
-
             try:
                 self.vgg = VGGFeatures(["pool1", "pool2", "pool3"], arch="vgg16")
             except HDRBenchError as exc:
@@ -126,7 +123,6 @@ class SingleHDRLoss(nn.Module):
         return ((per_image + self.tv_weight * tv) * extreme_exposure_mask(ldr)).mean()
 
 
-@register_method("singlehdr")
 class SingleHDR(Method):
     """SingleHDR: dequantization, EMoR linearization, hallucination (and optional refinement) networks."""
 
