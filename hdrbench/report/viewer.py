@@ -110,7 +110,7 @@ def _scores(cfg: BenchConfig) -> dict[str, Any]:
     from hdrbench.evaluate.store import ResultStore
 
     if not cfg.store_path.is_file():
-        return {"metrics": [], "methods": [], "values": {}}
+        return {"metrics": [], "methods": [], "test_sets": [], "values": {}}
     with ResultStore(cfg.store_path) as store:
         scores = store.scores()
     scores = scores[scores.dataset == cfg.dataset]
