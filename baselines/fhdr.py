@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
+from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.vgg import VGGFeatures
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
@@ -180,8 +180,8 @@ class FHDR(Method):
     def build_loss(self) -> nn.Module:
         return FHDRLoss()
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, Any]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:
         """The loss averaged over every iteration's estimate (official ``train.py``)."""
         outs = net(ldr, return_all=True)
         value = loss(outs, hdr, ldr)

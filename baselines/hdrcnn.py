@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
+from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.masks import highlight_mask
 from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE
 from hdrbench.nn.vgg_autoencoder import VGGSkipAutoencoder
@@ -171,8 +171,8 @@ class HDRCNN(Method):
         out = (1 - alpha) * ldr.clamp(0, 1).pow(float(self.options["gamma"])) + alpha * predicted
         return out.clamp_min(0) * float(self.options["hdr_scale"])
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The official loss acts on the network's log output, before blending (target in saturation units)."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
         return value, {"loss": float(value.detach())}

@@ -122,6 +122,7 @@ class HDRUNet(Method):
                     milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=16, patch_size=160,
                     iterations=1_000_000, source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml")
     pad_multiple = 4
+    clip_negative = True
     receptive_margin = 96  # receptive radius of the conv chain: 93 px
     output_convention = ("HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while training, "
                          "negatives clipped to 0 by predict (as the official saving code does)")
@@ -143,7 +144,3 @@ class HDRUNet(Method):
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """The condition input is the LDR image itself (official ``condition: image``)."""
         return net(ldr, ldr)
-
-    @torch.no_grad()
-    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        return super().predict(net, ldr).clamp_min(0)

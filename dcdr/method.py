@@ -14,7 +14,7 @@ from torch import nn
 
 from dcdr.loss import DCDRLoss
 from dcdr.network import DCDRConfig, DCDRUNet
-from hdrbench.method import Method, Recipe
+from hdrbench.method import Method, Recipe, Stage
 
 _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dcrb", "tone", "cond", "relu_between")
 
@@ -38,6 +38,7 @@ class DCDR(Method):
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
                             "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
     pad_multiple = 4
+    clip_negative = True
     receptive_margin = 128
     output_convention = ("linear HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while "
                          "training, negatives clipped to 0 by predict")
@@ -56,19 +57,15 @@ class DCDR(Method):
                         after_relu=bool(self.options["vgg_after_relu"]),
                         feature_scale=float(self.options["vgg_feature_scale"]))
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. (8) on one batch; logs both terms next to the total."""
         pred = self.forward(net, ldr)
         if not isinstance(loss, DCDRLoss):
-            return super().training_loss(net, loss, ldr, hdr)
+            return super().training_loss(net, loss, ldr, hdr, stage)
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
         return value, {"loss": float(value.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
-
-    @torch.no_grad()
-    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        return super().predict(net, ldr).clamp_min(0)
 
 
 #: The ablations of Tables 2–3: name → (summary, options changed from ``dcdr``'s defaults).

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hdrbench.errors import HDRBenchError
+from hdrbench.runs import RunLayout
 
 #: section → {key: accepted python types}; ``dict`` values are free-form tables checked elsewhere.
 SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
@@ -136,11 +137,9 @@ class BenchConfig:
         raise _unknown(method_id, [m.id for m in self.methods], "methods: ", self.path)
 
     @property
-    def store_path(self) -> Path:
-        return self.output / "results.sqlite"
-
-    def checkpoint_dir(self, method_id: str) -> Path:
-        return self.output / "checkpoints" / method_id
+    def runs(self) -> RunLayout:
+        """Where this benchmark's checkpoints, predictions, scores and report live."""
+        return RunLayout(self.output)
 
     def resolved_device(self) -> str:
         if self.device != "auto":

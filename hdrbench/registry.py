@@ -156,7 +156,7 @@ class Registry(Generic[T]):
         return sorted(set(self._items) | set(self.entry_points()))
 
     def items(self) -> Iterator[tuple[str, T]]:
-        """``(name, object)`` for every name, importing each; a plugin that fails to import is skipped with a warning."""
+        """``(name, object)`` for every name, importing each; a plugin that fails to import is skipped (warning)."""
         for key in self.names():
             try:
                 obj = self.get(key)

@@ -93,7 +93,7 @@ def test_downsample_is_a_block_mean():
 
 def test_viewer_files_hold_every_panel_and_the_tables(results):
     cfg, viewer = results
-    out = cfg.output
+    out = cfg.runs.reports
     assert viewer.index == out / "index.html" and viewer.images == 2 and viewer.downsample == 1
     assert viewer.size_bytes == sum(p.stat().st_size for p in viewer.files)
     text = (out / "viewer" / "data.js").read_text()
@@ -158,7 +158,7 @@ def page(results):
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium; or set HDRBENCH_CHROMIUM)")
     pytest.importorskip("websocket", reason="websocket-client is not installed (pip install '.[dev]')")
     cfg, _ = results
-    with open_page(cfg.output / "index.html") as dt:
+    with open_page(cfg.runs.reports / "index.html") as dt:
         set_control(dt, "box", False, "change")  # the red box outline would tint the measured highlight
         yield dt
 
@@ -246,7 +246,7 @@ def test_tone_curves_and_error_map(page):
 
 def test_table_sorts_on_a_header_click(page, results):
     cfg, _ = results
-    csv = pd.read_csv(cfg.output / "table1.csv")
+    csv = pd.read_csv(cfg.runs.reports / "table1.csv")
     cells = csv[csv.metric == "psnr-l"].set_index("method")["mean"]
 
     def order() -> list[str]:

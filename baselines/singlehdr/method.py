@@ -25,7 +25,7 @@ from baselines.singlehdr.emor import apply_response
 from baselines.singlehdr.hallucination import HallucinationNet, hallucinate
 from baselines.singlehdr.linearization import LinearizationNet
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
+from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, VGGFeatures
 
 log = logging.getLogger(__name__)
@@ -160,8 +160,8 @@ class SingleHDR(Method):
         """Linear HDR in ground-truth units: the network's output (saturation = 1) times ``hdr_scale``."""
         return net(ldr) * float(self.options["hdr_scale"])
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The published loss between the network output and the target in saturation units."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
         return value, {"loss": float(value.detach())}

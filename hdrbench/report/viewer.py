@@ -109,9 +109,9 @@ def _scores(cfg: BenchConfig) -> dict[str, Any]:
     """Per-image scores of the result store: ``values[test_set][metric][image][method]``."""
     from hdrbench.evaluate.store import ResultStore
 
-    if not cfg.store_path.is_file():
+    if not cfg.runs.results.is_file():
         return {"metrics": [], "methods": [], "test_sets": [], "values": {}}
-    with ResultStore(cfg.store_path) as store:
+    with ResultStore(cfg.runs.results) as store:
         scores = store.scores()
     scores = scores[scores.dataset == cfg.dataset]
     ids = [m.id for m in cfg.methods if m.id in set(scores.method)]
@@ -131,8 +131,8 @@ def _scores(cfg: BenchConfig) -> dict[str, Any]:
 def _load_images(cfg: BenchConfig) -> tuple[str, list[dict[str, Any]], list[str]]:
     """``(test set, images, notes)``; each image: id, panel titles and kinds, float (H, W, 3) arrays."""
     from hdrbench.datasets.base import create_dataset
-    from hdrbench.evaluate.runner import figure_images
     from hdrbench.report.plots import saved_prediction
+    from hdrbench.runs import figure_images
 
     dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
     test_set, ids = figure_images(cfg, dataset)
@@ -186,14 +186,14 @@ def _encode_images(images: list[dict[str, Any]]) -> tuple[int, list[tuple[list[n
 
 
 def write_viewer(cfg: BenchConfig, out_dir: Path | None = None) -> Viewer:
-    """Write ``index.html`` and ``viewer/`` into ``out_dir`` (default: the output folder, where the tables are).
+    """Write ``index.html`` and ``viewer/`` into ``out_dir`` (default: where the tables are written).
 
     Needs the report's ``<table>.csv`` files (``hdrbench report``) and, for the comparison view, the dataset
     and the figure images' saved predictions; without them the page shows the tables and says what is missing.
     """
     from hdrbench.report.plots import select_box
 
-    out = Path(out_dir or cfg.output)
+    out = Path(out_dir or cfg.runs.reports)
     data_dir = out / DATA_DIR
     if data_dir.is_dir():
         shutil.rmtree(data_dir)
