@@ -24,7 +24,8 @@ _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dc
 class DCDR(Method):
     """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
     ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
-    dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (SRGAN's 1/12.75)."""
+    dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (``"auto"``: per the VGG
+    weights' input convention, see :mod:`dcdr.loss`)."""
 
     citation = ("H. Kim, S. Kim et al. (Samsung Research America). DCDR-UNet: Deformable Convolution Based Detail "
                 "Restoration via U-shape Network for Single Image HDR Reconstruction. CVPR Workshops (NTIRE) 2024.")
@@ -33,7 +34,7 @@ class DCDR(Method):
     default_options: dict[str, Any] = {
         "nf": 64, "blocks": (2, 4, 2), "cond_nf": 32, "cond_out": 32, "sft_hidden": 8, "tone_nf": 64,
         "dcrb": True, "tone": True, "cond": True, "relu_between": False,
-        "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": 1 / 12.75,
+        "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
     }
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
                     patch_size=512, iterations=200_000,
@@ -56,7 +57,7 @@ class DCDR(Method):
     def build_loss(self) -> DCDRLoss:
         return DCDRLoss(vgg_weight=float(self.options["vgg_weight"]), vgg_weights=self.options["vgg_weights"],
                         after_relu=bool(self.options["vgg_after_relu"]),
-                        feature_scale=float(self.options["vgg_feature_scale"]))
+                        feature_scale=self.options["vgg_feature_scale"])
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
                       ) -> tuple[torch.Tensor, dict[str, float]]:

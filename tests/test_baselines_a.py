@@ -297,12 +297,18 @@ def test_fhdr_loss_matches_independent_reference():
     vgg.load_state_dict({k.removeprefix("features."): v for k, v in resolve_backbone(arch).state_dict.items()})
     relu_x_1 = {"vgg16": (1, 6, 11, 18, 25), "vgg19": (1, 6, 11, 20, 29)}[arch]
 
+    caffe = loss_fn.vgg.convention == "caffe"  # the original VGG19: BGR, 0-255, mean subtracted
+
     def feats(t):
         out = []
+        if caffe:  # the official input is torchvision-standardised: the image it stands for, in Caffe's units
+            image = t * torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) + torch.tensor([0.485, 0.456, 0.406]
+                                                                                             ).view(1, 3, 1, 1)
+            t = image[:, [2, 1, 0]] * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
         for i, layer in enumerate(vgg[: relu_x_1[-1] + 1]):
             t = layer(t)
             if i in relu_x_1:
-                out.append(t)
+                out.append(t / (255 * 0.226) if caffe else t)  # one input unit = 255·mean(std) Caffe units
         return out
 
     def mu(t):

@@ -130,7 +130,7 @@ def test_loss_records_vgg_substitution():
     loss = create_method("dcdr").build_loss()
     info = loss.describe()
     assert info["vgg_weight"] == 0.1 and info["vgg_features"] == "after ReLU"
-    assert info["vgg_feature_scale"] == 1 / 12.75
+    assert info["vgg_feature_scale"] == {"caffe": 1 / 3300, "torchvision": 1 / 19}[info["vgg"]["input_convention"]]
     vgg = info["vgg"]
     assert vgg["layers_requested"] == ["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"]
     if vgg["arch"] == "vgg16":  # no VGG19 offline: the substitution is recorded where training looks for it
