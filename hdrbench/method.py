@@ -86,6 +86,9 @@ class Method:
     receptive_margin: ClassVar[int] = 32
     input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
+    #: Option defaults a training protocol implies, by protocol (``"official"``, ``"paper"``), applied under the
+    #: options a user gives (e.g. HDRCNN's whole-image mode for the DCDR-UNet paper's protocol, §4.4.1).
+    protocol_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: ``False`` for methods with nothing to learn (``identity``): training skips them, evaluation builds their
     #: network directly (no weights file).
     trainable: ClassVar[bool] = True
@@ -123,12 +126,10 @@ class Method:
 
     def recipe_for(self, protocol: str | None = None) -> Recipe:
         """The default recipe, or the named protocol's override of it (``"paper"``: §4.4.1)."""
-        if protocol in (None, "", "default", "official"):
+        if protocol_key(protocol) == "official":
             return self.recipe
-        if protocol in ("paper", "dcdr"):
-            return self.recipe.replace(**{k: v for k, v in PAPER_PROTOCOL.items()},
-                                       source=f"{self.recipe.source}; DCDR-UNet paper common protocol")
-        raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+        return self.recipe.replace(**{k: v for k, v in PAPER_PROTOCOL.items()},
+                                   source=f"{self.recipe.source}; DCDR-UNet paper common protocol")
 
     # -- shared machinery ---------------------------------------------------------------------
     @torch.no_grad()
@@ -162,6 +163,16 @@ class Method:
         }
 
 
+def protocol_key(protocol: str | None) -> str:
+    """``"official"`` (each method's own recipe; also None, ``""``, ``"default"``) or ``"paper"`` (also
+    ``"dcdr"``): the DCDR-UNet paper's common protocol."""
+    if protocol in (None, "", "default", "official"):
+        return "official"
+    if protocol in ("paper", "dcdr"):
+        return "paper"
+    raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+
+
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters (BatchNorm running statistics are buffers, so not counted)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
@@ -173,8 +184,11 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def create_method(name: str, **options: Any) -> Method:
-    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue)."""
+def create_method(name: str, protocol: str | None = None, **options: Any) -> Method:
+    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue), over the
+    option defaults the training ``protocol`` implies (:attr:`Method.protocol_options`)."""
     from hdrbench.registry import METHODS
 
-    return METHODS.get(name)(options=dict(options))
+    cls = METHODS.get(name)
+    implied = dict(getattr(cls, "protocol_options", {}).get(protocol_key(protocol), {}))
+    return cls(options={**implied, **options})

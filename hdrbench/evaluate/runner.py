@@ -122,7 +122,7 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
                                 f"(expected {pair.id}.exr here or in {test_set}/)", folder)
 
         return Source(entry, f"external:{folder}", entry.params, [], read_external)
-    method = create_method(entry.name, **entry.options)
+    method = create_method(entry.name, protocol=entry.protocol or cfg.train.get("protocol"), **entry.options)
     if dataset is not None:
         method.bind_dataset(dataset)
     if method.trainable or entry.checkpoint:
