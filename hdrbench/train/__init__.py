@@ -24,7 +24,7 @@ def job_for(cfg: BenchConfig, entry: MethodEntry, **changes: Any) -> TrainJob:
         run_dir=cfg.checkpoint_dir(entry.id), protocol=protocol,
         overrides={**t["recipe"], **entry.recipe}, train_split=cfg.train_split, seed=cfg.seed,
         device=cfg.resolved_device(), checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
-        num_workers=t["num_workers"], tensorboard=t["tensorboard"], amp=t["amp"],
+        num_workers=t["num_workers"], tensorboard=t["tensorboard"], precision=t["precision"],
         keep_checkpoints=t["keep_checkpoints"],
     )
     for key, value in changes.items():
