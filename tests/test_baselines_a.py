@@ -239,14 +239,19 @@ def test_kunet_mask_variant_counts_heads_and_loss_matches_numpy():
     out, aux = net(ldr, return_aux=True)
     assert len(aux) == 4 and all(a.shape == hdr.shape for a in aux)
     torch.testing.assert_close(net(ldr), out)
-    value, _ = method.training_loss(net, method.build_loss(), ldr, hdr)
     o, g, l = out.detach().numpy(), hdr.numpy(), ldr.numpy()
-    m = np.repeat((l.mean(axis=1, keepdims=True) > 0.83).astype(np.float32), 3, axis=1)
-    assert 0 < m.mean() < 1
-    expected = np.abs(o - g).mean() + sum(
-        0.01 * (np.abs(a.detach().numpy() * m - g * m).mean() + 0.1 * np.abs(a.detach().numpy() - g).mean())
-        for a in aux)
-    assert float(value.detach()) == pytest.approx(float(expected), rel=1e-5)
+    threshold = np.repeat((l.mean(axis=1, keepdims=True) > 0.83).astype(np.float32), 3, axis=1)
+    assert 0 < threshold.mean() < 1
+    # the official mask config (train_hdrtv.yml, dataset mode hdrtv) passes the LDR itself as the loss's mask;
+    # LQGT_condition_dataset.py's cond is the 0.83 threshold mask
+    for aux_mask, m in (("ldr", l), ("threshold", threshold)):
+        method = create_method("kunet", variant="mask", aux_mask=aux_mask)
+        value, _ = method.training_loss(net, method.build_loss(), ldr, hdr)
+        expected = np.abs(o - g).mean() + sum(
+            0.01 * (np.abs(a.detach().numpy() * m - g * m).mean() + 0.1 * np.abs(a.detach().numpy() - g).mean())
+            for a in aux)
+        assert float(value.detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert create_method("kunet").options["aux_mask"] == "ldr"
     with pytest.raises(HDRBenchError, match="variant"):
         create_method("kunet", variant="masked")
 
