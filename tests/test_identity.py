@@ -91,7 +91,7 @@ def test_evaluated_without_weights_and_scored_like_numpy(tmp_path):
                         "dataset": {"name": "fake-data"}, "methods": [{"name": "identity", "train": True}],
                         "evaluate": {"metrics": ["fake-mae"], "protocol": "ntire2021"}}, tmp_path / "b.toml")
     evaluate(cfg, progress=False)
-    with ResultStore(cfg.store_path) as s:
+    with ResultStore(cfg.runs.results) as s:
         df, methods = s.scores(), s.methods()
     ds = FakeDataset(None)
     assert len(df) == 6

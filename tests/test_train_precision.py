@@ -17,8 +17,8 @@ class RecordingMethod(FakeMethod):
 
     seen: list[tuple[bool, torch.dtype]] = []
 
-    def training_loss(self, net, loss, ldr, hdr):
-        value, logs = super().training_loss(net, loss, ldr, hdr)
+    def training_loss(self, net, loss, ldr, hdr, stage):
+        value, logs = super().training_loss(net, loss, ldr, hdr, stage)
         RecordingMethod.seen.append((torch.is_autocast_enabled(ldr.device.type), net.body[0](ldr).dtype))
         return value, logs
 

@@ -93,7 +93,7 @@ def hand_stack(raw, bgr255: torch.Tensor, upto: str) -> torch.Tensor:
 
 
 def test_vgg_features_follow_caffe_convention_like_a_hand_composed_stack(raw):
-    from hdrbench.losses import VGGFeatures
+    from hdrbench.nn.vgg import VGGFeatures
 
     feats = VGGFeatures(["conv1_2", "conv3_4", "conv5_4"], arch="vgg19").double()
     if feats.convention != "caffe":
