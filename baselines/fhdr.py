@@ -24,7 +24,7 @@ from torch import nn
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe, Stage
-from hdrbench.nn.vgg import VGGFeatures
+from hdrbench.nn.vgg import IMAGENET_STD, VGGFeatures
 from hdrbench.official import OfficialWeights, same_names
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
@@ -129,14 +129,20 @@ class FHDRLoss(nn.Module):
     """Mean over iterations of ``L1(T(out_t), T(gt)) + 10 · Σ_l w_l · L1(VGG_l(T(out_t)), VGG_l(T(gt)))``.
 
     ``T`` = :func:`mu_law`; VGG19 relu1_1…relu5_1 with weights 1/32…1, no ImageNet normalisation (as
-    ``vgg.py``); offline weights via :class:`hdrbench.nn.vgg.VGGFeatures` (its ``substitution`` records a
-    VGG19 → VGG16 fallback). ``pred``: one (N, 3, H, W) estimate or the list of per-iteration estimates.
+    ``vgg.py``, which feeds ``T`` straight into torchvision's VGG19); offline weights via
+    :class:`hdrbench.nn.vgg.VGGFeatures` (its ``substitution`` records a VGG19 → VGG16 fallback). With the
+    original Caffe VGG19 of hdrbench's cache, ``T`` is read as the torchvision-standardised input it is in the
+    official code and mapped to Caffe's convention (``VGGFeatures(normalize=None)``), where one input unit is
+    ``255·σ̄`` units (σ̄ = ImageNet's mean std); the features are divided by that factor so that the official
+    weight 10 keeps its scale (:attr:`feature_scale`). ``pred``: one (N, 3, H, W) estimate or the list of
+    per-iteration estimates.
     """
 
     def __init__(self, vgg_weight: float = 10.0, vgg_arch: str = "vgg19"):
         super().__init__()
         self.vgg_weight = vgg_weight
         self.vgg = VGGFeatures(VGG_LAYERS, arch=vgg_arch, normalize=None)
+        self.feature_scale = 1.0 if self.vgg.convention == "torchvision" else 3 / (255.0 * sum(IMAGENET_STD))
 
     def forward(self, pred: torch.Tensor | list[torch.Tensor], gt: torch.Tensor,
                 ldr: torch.Tensor | None = None) -> torch.Tensor:
@@ -147,6 +153,7 @@ class FHDRLoss(nn.Module):
         for p in preds:
             t = mu_law(p)
             perceptual = sum(w * F.l1_loss(f, g) for w, f, g in zip(VGG_WEIGHTS, self.vgg(t), f_gt))
+            perceptual = self.feature_scale * perceptual
             total = total + F.l1_loss(t, t_gt) + self.vgg_weight * perceptual
         return total / len(preds)
 

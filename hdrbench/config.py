@@ -26,7 +26,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "dataset": {"name": (str,), "root": (str,), "options": (dict,), "train_split": (str,), "test_sets": (list,),
                 "max_images": (int,)},
     "train": {"protocol": (str,), "recipe": (dict,), "checkpoint_every": (int,), "log_every": (int,),
-              "num_workers": (int,), "tensorboard": (bool,), "amp": (bool,), "keep_checkpoints": (int,)},
+              "num_workers": (int,), "tensorboard": (bool,), "precision": (str,), "keep_checkpoints": (int,)},
     "evaluate": {"metrics": (list,), "protocol": (str,), "metric_params": (dict,), "tile": (int,),
                  "overlap": (int,), "save_predictions": (bool,)},
     "report": {"tables": (dict,), "bootstrap": (int,), "confidence": (float,), "test": (str,), "decimals": (dict,)},
@@ -151,7 +151,9 @@ class BenchConfig:
 
 
 TRAIN_DEFAULTS: dict[str, Any] = {"protocol": "official", "recipe": {}, "checkpoint_every": 500, "log_every": 10,
-                                  "num_workers": 0, "tensorboard": True, "amp": True, "keep_checkpoints": 2}
+                                  "num_workers": 0, "tensorboard": True, "precision": "fp32", "keep_checkpoints": 2}
+#: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _resolve(base: Path, p: str) -> Path:
@@ -204,6 +206,9 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
     for key in data:
         if key not in allowed:
             raise _unknown(key, allowed, "", path)
+    if isinstance(data.get("train"), dict) and "amp" in data["train"]:
+        raise HDRBenchError("'train.amp' was replaced by 'train.precision' = \"fp32\" (default), \"bf16\" or "
+                            "\"fp16\" (autocast)", path)
     sec = {k: _check_table(data.get(k, {}), SCHEMA[k], f"{k}.", path) for k in SCHEMA}
     bench, ds, tr, ev, rep = sec["benchmark"], sec["dataset"], sec["train"], sec["evaluate"], sec["report"]
     name = bench.get("name") or path.stem
@@ -214,6 +219,9 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{test}'", path)
     if not 0.5 <= rep.get("confidence", 0.95) < 1:
         raise HDRBenchError("'report.confidence' must lie in [0.5, 1)", path)
+    if tr.get("precision", "fp32") not in PRECISIONS:
+        raise HDRBenchError(f"'train.precision' must be one of {', '.join(PRECISIONS)}, not '{tr['precision']}'",
+                            path)
     for key in ("checkpoint_every", "log_every"):
         if key in tr and tr[key] <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)

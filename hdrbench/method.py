@@ -112,6 +112,12 @@ class Method:
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
     #: False when :meth:`predict` must see the whole image (a global operation); tiling is then skipped.
     tileable: ClassVar[bool] = True
+    #: Option defaults a training protocol implies, by protocol (``"official"``, ``"paper"``), applied under the
+    #: options a user gives (e.g. HDRCNN's whole-image mode for the DCDR-UNet paper's protocol, §4.4.1).
+    protocol_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    #: ``False`` for methods with nothing to learn (``identity``): training skips them, evaluation builds their
+    #: network directly (no weights file).
+    trainable: ClassVar[bool] = True
 
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -129,6 +135,10 @@ class Method:
         raise NotImplementedError(f"{type(self).__name__}.build_loss")
 
     # -- defaults a subclass may override -----------------------------------------------------
+    def bind_dataset(self, dataset: Any) -> None:
+        """Called with the benchmark's dataset before the network is built; a method that uses what the dataset
+        declares (e.g. its camera, :meth:`~hdrbench.datasets.base.PairedDataset.ldr_camera`) reads it here."""
+
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Run ``net`` on an input whose size is already a multiple of :attr:`pad_multiple`."""
         return net(ldr)
@@ -151,11 +161,9 @@ class Method:
         """``recipe`` (default: the class :attr:`recipe`) as the training ``protocol`` sets it: ``official``
         (or ``None``) keeps it, ``paper`` applies the DCDR-UNet common protocol (§4.4.1)."""
         recipe = recipe if recipe is not None else self.recipe
-        if protocol in (None, "", "default", "official"):
+        if protocol_key(protocol) == "official":
             return recipe
-        if protocol in ("paper", "dcdr"):
-            return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
-        raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+        return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
 
     @classmethod
     def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
@@ -205,6 +213,16 @@ class Method:
         }
 
 
+def protocol_key(protocol: str | None) -> str:
+    """``"official"`` (each method's own recipe; also None, ``""``, ``"default"``) or ``"paper"`` (also
+    ``"dcdr"``): the DCDR-UNet paper's common protocol."""
+    if protocol in (None, "", "default", "official"):
+        return "official"
+    if protocol in ("paper", "dcdr"):
+        return "paper"
+    raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+
+
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters (BatchNorm running statistics are buffers, so not counted)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
@@ -216,8 +234,11 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def create_method(name: str, **options: Any) -> Method:
-    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue)."""
+def create_method(name: str, protocol: str | None = None, **options: Any) -> Method:
+    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue), over the
+    option defaults the training ``protocol`` implies (:attr:`Method.protocol_options`)."""
     from hdrbench.registry import METHODS
 
-    return METHODS.get(name)(options=dict(options))
+    cls = METHODS.get(name)
+    implied = dict(getattr(cls, "protocol_options", {}).get(protocol_key(protocol), {}))
+    return cls(options={**implied, **options})

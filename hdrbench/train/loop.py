@@ -48,6 +48,9 @@ from hdrbench.train.state import load_checkpoint, save_checkpoint, set_rng_state
 from hdrbench.weights import substitutions
 
 LOG_FILE = "train_log.csv"
+#: ``[train] precision``: the dtype of the forward/loss under ``torch.autocast`` (``fp32``: no autocast; fp32
+#: matmuls may use TF32 tensor cores on CUDA). ``fp16`` scales the loss (``torch.amp.GradScaler``).
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -66,19 +69,24 @@ class TrainJob:
     log_every: int = 10
     num_workers: int = 0
     tensorboard: bool = True
-    amp: bool = True
+    precision: str = "fp32"
     keep_checkpoints: int = 2
     progress: bool = True
 
 
 @dataclass
 class TrainResult:
-    weights: Path
+    weights: Path | None  # None for a method with nothing to train
     steps: int
     resumed_from: int
     seconds: float
     skipped: bool = False
     net: nn.Module | None = None  # the trained network (None when skipped)
+
+    @property
+    def untrainable(self) -> bool:
+        """The method has nothing to train (``Method.trainable`` is false): no weights were written."""
+        return self.weights is None
 
 
 def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) -> list[Stage]:
@@ -178,12 +186,21 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     (tests use it to simulate a crash).
     """
     t0 = time.perf_counter()
+    method, run_dir = job.method, Path(job.run_dir)
+    if not method.trainable:
+        return TrainResult(None, 0, 0, 0.0, skipped=True)
+    if job.precision not in PRECISIONS:
+        raise HDRBenchError(f"unknown training precision '{job.precision}' (use {', '.join(PRECISIONS)})")
     info = init_distributed(job.device)
     device = rank_device(job.device, info)
-    method, run_dir = job.method, Path(job.run_dir)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # fp32 training: TF32 tensor-core matmuls/convs allowed
+        torch.backends.cudnn.allow_tf32 = True
     plan = stage_plan(method, job.protocol, job.overrides)
     meta = {"plan": [[s.name, s.recipe.to_dict()] for s in plan], "seed": job.seed, "world_size": info.world_size,
             "options": method.options}
+    if job.precision != "fp32":  # fp32 runs keep the metadata of runs made before the option existed
+        meta["precision"] = job.precision
     if fresh and info.is_main and run_dir.exists():
         shutil.rmtree(run_dir)
     barrier(info)
@@ -245,20 +262,23 @@ def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, r
                                         find_unused_parameters=bool(stage.trains))
     opt = build_optimizer(params, recipe)
     sched = build_scheduler(opt, recipe)
+    dtype = PRECISIONS[job.precision]
+    scaler = torch.amp.GradScaler(device.type) if dtype is torch.float16 else None
     if resume is not None:
         opt.load_state_dict(resume.state["optimizer"])
         sched.load_state_dict(resume.state["scheduler"])
+        if scaler is not None and resume.state.get("scaler"):
+            scaler.load_state_dict(resume.state["scaler"])
     stream = IndexedPatches(PatchDataset(job.dataset, run.split, patch_size=recipe.patch_size,
                                          seed=job.seed * 1000 + si, mode="grid"), seed=job.seed * 1000 + si)
     loader = DataLoader(stream, batch_size=recipe.batch_size, num_workers=job.num_workers,
                         sampler=StepSampler(begin - s0, s1 - s0, recipe.batch_size, info.rank, info.world_size),
                         generator=torch.Generator().manual_seed(job.seed), pin_memory=device.type == "cuda")
-    use_amp = job.amp and device.type == "cuda"
     step = begin
     tick = time.perf_counter()
     for batch in loader:
         ldr, hdr = batch["ldr"].to(device, non_blocking=True), batch["hdr"].to(device, non_blocking=True)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
+        with torch.autocast(device_type=device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             try:
                 loss, terms = method.training_loss(model, run.loss_fn, ldr, hdr, stage)
             except ValueError as exc:  # BatchNorm on a 1×1 feature map of a single sample, and the like
@@ -268,10 +288,18 @@ def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, r
                                     f"{recipe.patch_size}² patches (its BatchNorm sees one value per channel); "
                                     "raise recipe.batch_size or recipe.patch_size", job.run_dir) from None
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+        else:
+            loss.backward()
         if recipe.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
-        opt.step()
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
         sched.step()
         step += 1
         value = float(loss.detach())
@@ -290,7 +318,7 @@ def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, r
         if step % job.checkpoint_every == 0 or step == s1:
             if info.is_main:
                 save_checkpoint(job.run_dir, net, step=step, stage=si, method=method.name, options=method.options,
-                                opt=opt, sched=sched, scaler=None, meta=run.meta, keep=job.keep_checkpoints)
+                                opt=opt, sched=sched, scaler=scaler, meta=run.meta, keep=job.keep_checkpoints)
             barrier(info)
         if run.on_step is not None:
             run.on_step(step)
