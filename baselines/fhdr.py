@@ -162,8 +162,9 @@ class FHDR(Method):
     # 200 epochs at batch 2 over the ~12k 256×256 training images of the README (6,000 iterations per
     # epoch); the learning rate decays linearly to 0 over the last 100 epochs (util.update_lr).
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.999), scheduler="linear_decay", decay_start=600_000,
-                    batch_size=2, patch_size=256, iterations=1_200_000,
-                    source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images)")
+                    batch_size=2, patch_size=256, iterations=1_200_000, crop="random", augment=(),
+                    source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images; "
+                           "data_loader.py: whole 256x256 images, no augmentation)")
     pad_multiple = 1
     receptive_margin = 104  # receptive radius at 4 iterations (set per instance from `iterations`)
     output_convention = "linear HDR RGB in [0, 1] (tanh output rescaled), (N,3,H,W)"

@@ -249,15 +249,16 @@ class StageL1(nn.Module):
 _MILESTONES = (200_000, 400_000, 600_000, 800_000)
 STAGE_RECIPES: dict[str, Recipe] = {
     "agcm": Recipe(lr=5e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=_MILESTONES, gamma=0.5,
-                   batch_size=4, patch_size=480, iterations=1_000_000,
-                   source="chxy95/HDRTVNet codes/options/train/train_AGCM.yml"),
+                   batch_size=4, patch_size=480, iterations=1_000_000, crop="random", augment=(),
+                   source="chxy95/HDRTVNet codes/options/train/train_AGCM.yml (use_flip, use_rot: false)"),
     "le": Recipe(lr=2e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=_MILESTONES, gamma=0.5,
-                 batch_size=16, patch_size=160, iterations=1_000_000,
-                 source="chxy95/HDRTVNet codes/options/train/train_LE.yml"),
+                 batch_size=16, patch_size=160, iterations=1_000_000, crop="random", augment=(),
+                 source="chxy95/HDRTVNet codes/options/train/train_LE.yml (use_flip, use_rot: false)"),
     # lr_steps [200000, 300000, 40000] in the yml: MultiStepLR counts 40000 too, so it is the first decay.
     "hg": Recipe(lr=2e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=(40_000, 200_000, 300_000),
-                 gamma=0.5, batch_size=16, patch_size=160, iterations=500_000,
-                 source="chxy95/HDRTVNet codes/options/train/train_HG_Generator.yml (L1 pre-training of HG)"),
+                 gamma=0.5, batch_size=16, patch_size=160, iterations=500_000, crop="random", augment=(),
+                 source="chxy95/HDRTVNet codes/options/train/train_HG_Generator.yml (L1 pre-training of HG; "
+                        "use_flip, use_rot: false)"),
 }
 
 

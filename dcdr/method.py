@@ -36,7 +36,7 @@ class DCDR(Method):
         "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": 1 / 12.75,
     }
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
-                    patch_size=512, iterations=200_000,
+                    patch_size=512, iterations=200_000, crop="grid", augment=("hflip",),
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
                             "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
     pad_multiple = 4

@@ -30,6 +30,20 @@ def _one_torch_thread():
         os.environ["OMP_NUM_THREADS"] = env
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _patch_cache_in_tmp(tmp_path_factory):
+    """Training patch caches of the tests go to a temporary folder, not the user's cache."""
+    import os
+
+    before = os.environ.get("HDRBENCH_PATCH_CACHE")
+    os.environ["HDRBENCH_PATCH_CACHE"] = str(tmp_path_factory.mktemp("patch_cache"))
+    yield
+    if before is None:
+        os.environ.pop("HDRBENCH_PATCH_CACHE", None)
+    else:
+        os.environ["HDRBENCH_PATCH_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
 def hdrvdp2_reference_inputs(tmp_path_factory) -> dict[str, np.ndarray]:
     """The four 256x256x3 inputs of tests/data/hdrvdp2/expected.json (ref, test_noise, test_blur, test_clip),
