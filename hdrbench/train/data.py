@@ -112,26 +112,30 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
 
 
 def augment_batch(x: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
-    """Per-sample ``(hflip, vflip, transpose)`` of ``x`` ``(B, H, W, C)`` as tensor ops (no host sync)."""
-    f = flags.to(x.device, non_blocking=True).view(-1, 3, 1, 1, 1)
-    x = torch.where(f[:, 0], x.flip(2), x)
-    x = torch.where(f[:, 1], x.flip(1), x)
-    if x.shape[1] == x.shape[2]:
-        x = torch.where(f[:, 2], x.transpose(1, 2), x)
+    """Per-sample ``(hflip, vflip, transpose)`` of ``x`` ``(B, H, W, C)``, in place, as tensor ops on ``x``'s
+    device; ``flags`` ``(B, 3)`` bool stays on the host (it is known there: no device sync)."""
+    for i, (h, v, t) in enumerate(flags.tolist()):
+        if h or v or t:
+            y = x[i].flip([d for d, f in ((1, h), (0, v)) if f]) if (h or v) else x[i].clone()  # no overlap
+            x[i] = y.transpose(0, 1) if t else y
     return x
 
 
 class _Decoder:
-    """Storage codes → the reader's float32 values, on ``device`` (lookup tables: exact on every device)."""
+    """Storage codes ``(B, P, P, 3)`` → the reader's float32 values ``(B, 3, P, P)`` on ``device``.
+
+    Integer codes are divided by 255 or 65535 as the image readers do (``q.astype(float32) / 255``; the divisor
+    is a device tensor, so CUDA divides instead of multiplying by a rounded reciprocal: bit-identical)."""
 
     def __init__(self, kinds: tuple[str, str], device: torch.device):
-        from hdrbench.train.patch_cache import decode_table
-
-        self.tables = [torch.from_numpy(decode_table(k)).to(device) if k.startswith("uint") else None for k in kinds]
+        scale = {"uint8": 255.0, "uint16": 65535.0}
+        self.scales = [torch.tensor(scale[k], device=device) if k in scale else None for k in kinds]
 
     def __call__(self, x: torch.Tensor, which: int) -> torch.Tensor:
-        table = self.tables[which]
-        return table[x.int()] if table is not None else x.float()
+        b, h, w, c = x.shape
+        out = torch.empty((b, c, h, w), dtype=torch.float32, device=x.device).copy_(x.permute(0, 3, 1, 2))
+        scale = self.scales[which]
+        return out.div_(scale) if scale is not None else out
 
 
 def auto_workers(device: torch.device) -> int:
@@ -169,8 +173,5 @@ def training_batches(dataset: PairedDataset, split: str, recipe: Recipe, seed: i
                         prefetch_factor=4 if workers else None, generator=torch.Generator().manual_seed(seed))
     decode = _Decoder(store.kinds, device)
     for item in loader:
-        out = []
-        for which, name in enumerate(("ldr", "hdr")):
-            x = decode(item[name].to(device, non_blocking=True), which)
-            out.append(augment_batch(x, item["flags"]).permute(0, 3, 1, 2).contiguous())
-        yield out[0], out[1]
+        ldr, hdr = (augment_batch(item[k].to(device, non_blocking=True), item["flags"]) for k in ("ldr", "hdr"))
+        yield decode(ldr, 0), decode(hdr, 1)

@@ -203,6 +203,8 @@ def _build(patches: PatchDataset, fp: dict[str, Any], path: Path) -> None:
         try:
             done = _write(patches, fp, tmp, ldr_kinds, hdr_kinds)
             if done:
+                if path.exists() and _open(path, fp) is None:  # an invalid (truncated, older) cache in the way
+                    shutil.rmtree(path, ignore_errors=True)
                 try:
                     os.rename(tmp, path)
                 except OSError:  # another process finished the same cache first
