@@ -33,7 +33,7 @@ def _rate(make, steps: int, batch: int, device: torch.device) -> float:
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     n = 0
-    for ldr, hdr in it:
+    for ldr, _hdr in it:
         n += ldr.shape[0]
     if device.type == "cuda":
         torch.cuda.synchronize()

@@ -23,7 +23,6 @@ from torch import nn
 
 from hdrbench.errors import HDRBenchError, check_known
 
-
 #: Patch cutting modes and random augmentations a :class:`Recipe` may declare.
 CROPS = ("grid", "random")
 AUGMENTATIONS = ("hflip", "vflip", "transpose")

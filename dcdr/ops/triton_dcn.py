@@ -22,6 +22,8 @@ this module is imported), which is how the tests check them without a GPU.
 
 from __future__ import annotations
 
+import os
+
 import torch
 import triton
 import triton.language as tl
@@ -31,6 +33,16 @@ from dcdr.ops.fast import geometry
 BLOCK_P, BLOCK_N, BLOCK_C = 64, 64, 32
 #: Weight-gradient programs per (tap, channel block, output block) split the pixels this many ways at most.
 MAX_SPLIT = 64
+
+
+@triton.jit
+def _mma(a, b, UPCAST: tl.constexpr, IN_PREC: tl.constexpr):
+    """``a @ b`` in float32 accumulation, operands in ``b``'s dtype (rounded there). ``UPCAST``: the products in
+    float32 of those rounded operands (Triton's interpreter cannot multiply bfloat16 matrices)."""
+    a = a.to(b.dtype)
+    if UPCAST:
+        return tl.dot(a.to(tl.float32), b.to(tl.float32), input_precision="ieee")
+    return tl.dot(a, b, input_precision=IN_PREC)
 
 
 @triton.jit
@@ -49,18 +61,22 @@ def _positions(off_ptr, off_base, ho, wo, k, g, K, HoWo, KW: tl.constexpr, SH, S
 
 @triton.jit
 def _corners(h_im, w_im, H, W):
-    """Integer corners, bilinear fractions and validity masks (torchvision's rules)."""
-    inside = (h_im > -1.0) & (h_im < H) & (w_im > -1.0) & (w_im < W)
+    """Integer corners (clamped to [-2, size + 1], so far-away positions stay invalid without overflow),
+    bilinear fractions and the validity of each corner row/column.
+
+    No separate "inside the image" test: a position at or beyond -1 or the size gets zero weight on every
+    valid corner, which is torchvision's ``h <= -1 || h >= H`` rule; and like torchvision's offset gradient,
+    the bilinear derivative at exactly -1 still sees the corner at 0."""
     h0f = tl.floor(h_im)
     w0f = tl.floor(w_im)
-    h0 = tl.where(inside, h0f, 0.0).to(tl.int32)
-    w0 = tl.where(inside, w0f, 0.0).to(tl.int32)
+    h0 = tl.minimum(tl.maximum(h0f, -2.0), H + 1.0).to(tl.int32)
+    w0 = tl.minimum(tl.maximum(w0f, -2.0), W + 1.0).to(tl.int32)
     lh = h_im - h0f
     lw = w_im - w0f
-    ok_h0 = inside & (h0 >= 0)
-    ok_h1 = inside & (h0 + 1 <= H - 1)
-    ok_w0 = w0 >= 0
-    ok_w1 = w0 + 1 <= W - 1
+    ok_h0 = (h0 >= 0) & (h0 <= H - 1)
+    ok_h1 = (h0 + 1 >= 0) & (h0 + 1 <= H - 1)
+    ok_w0 = (w0 >= 0) & (w0 <= W - 1)
+    ok_w1 = (w0 + 1 >= 0) & (w0 + 1 <= W - 1)
     return h0, w0, lh, lw, ok_h0, ok_h1, ok_w0, ok_w1
 
 
@@ -100,7 +116,7 @@ def _sample(x_ptr, off_ptr, n64, r, ho, wo, mp, c, mc, k, C, H, W, K, Cg, HoWo,
 @triton.jit
 def _forward_kernel(x_ptr, off_ptr, wt_ptr, b_ptr, out_ptr, NP, C, H, W, Cout, Ho, Wo, Cg,
                     KH: tl.constexpr, KW: tl.constexpr, SH, SW, PH, PW, DH, DW,
-                    HAS_BIAS: tl.constexpr, ONE_GROUP: tl.constexpr, IN_PREC: tl.constexpr,
+                    HAS_BIAS: tl.constexpr, ONE_GROUP: tl.constexpr, IN_PREC: tl.constexpr, UPCAST: tl.constexpr,
                     BP: tl.constexpr, BN: tl.constexpr, BC: tl.constexpr):
     HoWo = Ho * Wo
     K = KH * KW
@@ -121,7 +137,7 @@ def _forward_kernel(x_ptr, off_ptr, wt_ptr, b_ptr, out_ptr, NP, C, H, W, Cout, H
                           DH, DW, ONE_GROUP)
             wk = tl.load(wt_ptr + (k * C + c[:, None]).to(tl.int64) * Cout + o[None, :],
                          mask=mc[:, None] & mo[None, :], other=0.0)
-            acc += tl.dot(col.to(wk.dtype), wk, input_precision=IN_PREC)
+            acc += _mma(col, wk, UPCAST, IN_PREC)
     if HAS_BIAS:
         acc += tl.load(b_ptr + o, mask=mo, other=0.0).to(tl.float32)[None, :]
     dst = out_ptr + n64[:, None] * Cout * HoWo + o[None, :].to(tl.int64) * HoWo + r[:, None]
@@ -132,6 +148,7 @@ def _forward_kernel(x_ptr, off_ptr, wt_ptr, b_ptr, out_ptr, NP, C, H, W, Cout, H
 def _input_offset_grad_kernel(x_ptr, off_ptr, wt_ptr, gout_ptr, gin_ptr, goff_ptr, NP, C, H, W, Cout, Ho, Wo,
                               Cg, KH: tl.constexpr, KW: tl.constexpr, SH, SW, PH, PW, DH, DW,
                               NEED_IN: tl.constexpr, NEED_OFF: tl.constexpr, IN_PREC: tl.constexpr,
+                              UPCAST: tl.constexpr,
                               BP: tl.constexpr, BO: tl.constexpr, BC: tl.constexpr):
     HoWo = Ho * Wo
     K = KH * KW
@@ -163,7 +180,7 @@ def _input_offset_grad_kernel(x_ptr, off_ptr, wt_ptr, gout_ptr, gin_ptr, goff_pt
                          mask=mp[:, None] & mo[None, :], other=0.0)
             wk = tl.load(wt_ptr + (k * C + c[None, :]).to(tl.int64) * Cout + o[:, None],
                          mask=mo[:, None] & mc[None, :], other=0.0)
-            gcol += tl.dot(go.to(wk.dtype), wk, input_precision=IN_PREC)
+            gcol += _mma(go, wk, UPCAST, IN_PREC)
         m = mp[:, None] & mc[None, :]
         if NEED_OFF:
             v00, v01, v10, v11 = _gather4(x_ptr, img, h0, w0, c[None, :], W, C, m, ok_h0, ok_h1, ok_w0, ok_w1)
@@ -184,7 +201,7 @@ def _input_offset_grad_kernel(x_ptr, off_ptr, wt_ptr, gout_ptr, gin_ptr, goff_pt
 @triton.jit
 def _weight_grad_kernel(x_ptr, off_ptr, gout_ptr, gw_ptr, NP, C, H, W, Cout, Ho, Wo, Cg, PER_SPLIT,
                         KH: tl.constexpr, KW: tl.constexpr, SH, SW, PH, PW, DH, DW,
-                        ONE_GROUP: tl.constexpr, IN_PREC: tl.constexpr,
+                        ONE_GROUP: tl.constexpr, IN_PREC: tl.constexpr, UPCAST: tl.constexpr,
                         BP: tl.constexpr, BO: tl.constexpr, BC: tl.constexpr):
     HoWo = Ho * Wo
     K = KH * KW
@@ -208,13 +225,16 @@ def _weight_grad_kernel(x_ptr, off_ptr, gout_ptr, gw_ptr, NP, C, H, W, Cout, Ho,
                       DH, DW, ONE_GROUP)
         go = tl.load(gout_ptr + n64[:, None] * Cout * HoWo + o[None, :].to(tl.int64) * HoWo + r[:, None],
                      mask=mp[:, None] & mo[None, :], other=0.0)
-        acc += tl.dot(tl.trans(col.to(go.dtype)), go, input_precision=IN_PREC)
+        acc += _mma(tl.trans(col.to(go.dtype)), go, UPCAST, IN_PREC)
     dst = gw_ptr + split.to(tl.int64) * K * C * Cout + (k * C + c[:, None]).to(tl.int64) * Cout + o[None, :]
     tl.store(dst, acc, mask=mc[:, None] & mo[None, :])
 
 
-def _precision(dtype: torch.dtype) -> str:
-    return "tf32" if dtype != torch.float32 or torch.backends.cudnn.allow_tf32 else "ieee"
+def _precision(dtype: torch.dtype) -> dict[str, object]:
+    """The kernels' ``IN_PREC`` and ``UPCAST`` for operands of ``dtype``."""
+    interpreted = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+    return {"IN_PREC": "tf32" if dtype != torch.float32 or torch.backends.cudnn.allow_tf32 else "ieee",
+            "UPCAST": interpreted and dtype == torch.bfloat16}
 
 
 def supported(input: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -240,7 +260,7 @@ class TritonDeformConv2d(torch.autograd.Function):
             grid = (triton.cdiv(np_, BLOCK_P), triton.cdiv(cout, BLOCK_N))
             _forward_kernel[grid](x, off, wt, b, out, np_, c, h, w, cout, ho, wo, c // og, kh, kw, sh, sw, ph, pw,
                                   dh, dw, HAS_BIAS=bias is not None, ONE_GROUP=og == 1,
-                                  IN_PREC=_precision(x.dtype), BP=BLOCK_P, BN=BLOCK_N, BC=BLOCK_C)
+                                  **_precision(x.dtype), BP=BLOCK_P, BN=BLOCK_N, BC=BLOCK_C)
         ctx.save_for_backward(x, off, wt)
         ctx.geom, ctx.has_bias = geom, bias is not None
         return out
@@ -260,7 +280,7 @@ class TritonDeformConv2d(torch.autograd.Function):
         if (need_in or need_off) and np_:
             grid = (triton.cdiv(np_, BLOCK_P), og * k)
             _input_offset_grad_kernel[grid](x, off, wt, gout, gin if need_in else x, goff if need_off else off,
-                                            *geo, NEED_IN=bool(need_in), NEED_OFF=bool(need_off), IN_PREC=prec,
+                                            *geo, NEED_IN=bool(need_in), NEED_OFF=bool(need_off), **prec,
                                             BP=BLOCK_P, BO=BLOCK_N, BC=BLOCK_C)
         gweight = None
         if need_w:
@@ -272,7 +292,7 @@ class TritonDeformConv2d(torch.autograd.Function):
             if np_:
                 grid = (k * triton.cdiv(c, BLOCK_C), triton.cdiv(cout, BLOCK_N), split)
                 _weight_grad_kernel[grid](x, off, gout, part, *geo[:8], per_split, *geo[8:], ONE_GROUP=og == 1,
-                                          IN_PREC=prec, BP=BLOCK_P, BO=BLOCK_N, BC=BLOCK_C)
+                                          **prec, BP=BLOCK_P, BO=BLOCK_N, BC=BLOCK_C)
             gweight = part.sum(0).reshape(kh, kw, c, cout).permute(3, 2, 0, 1).contiguous().to(wt.dtype)
         gbias = grad_out.sum((0, 2, 3)) if (need_b and ctx.has_bias) else None
         gin_nchw = gin.permute(0, 3, 1, 2).to(x.dtype).contiguous() if gin is not None else None

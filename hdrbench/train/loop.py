@@ -262,7 +262,8 @@ def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Modu
             value = float(loss)
             if not math.isfinite(value):
                 raise HDRBenchError(f"training loss of '{method.name}' became {value} at step {step} (checked at "
-                                    "every log and checkpoint step); lower recipe.lr or check the data (the last good checkpoint is kept)", job.run_dir)
+                                    "every log and checkpoint step); lower recipe.lr or check the data (the last "
+                                    "good checkpoint is kept)", job.run_dir)
         if step % job.log_every == 0 or step == s1:
             now = time.perf_counter()
             logged = {k: mean_over_ranks(float(v), info) for k, v in terms.items()}

@@ -149,7 +149,8 @@ def _layout(patches: PatchDataset) -> tuple[int, list[int]]:
 def cache_path(patches: PatchDataset, fingerprint: dict[str, Any]) -> Path:
     """The cache folder of ``patches`` with this source ``fingerprint``."""
     key = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
-    name = f"{patches.dataset.name or type(patches.dataset).__name__}-{patches.split}-{patches.mode}{patches.patch_size}"
+    dataset = patches.dataset.name or type(patches.dataset).__name__
+    name = f"{dataset}-{patches.split}-{patches.mode}{patches.patch_size}"
     env = os.environ.get("HDRBENCH_PATCH_CACHE", "").strip()
     root = Path(env) if env not in ("", "1", "0", "true", "false", "no", "yes") else cache_dir() / "patches"
     return root / f"{name}-{key}"
