@@ -1,7 +1,7 @@
 """The Triton deformable convolution against torchvision's kernel (an independent implementation).
 
-Without a GPU the kernels run in Triton's interpreter (TRITON_INTERPRET=1, set here before the kernels are
-imported), on tiny shapes. fp32: values and all four gradients within 1e-4 of torchvision in float64;
+Without a GPU the kernels run in Triton's interpreter (TRITON_INTERPRET=1, set by tests/conftest.py before
+anything imports triton), on tiny shapes. fp32: values and all four gradients within 1e-4 of torchvision in float64;
 bf16/fp16: within the rounding of those formats. On CUDA (tests/test_cuda.py) the same kernels run compiled.
 """
 
@@ -12,10 +12,10 @@ import os
 import pytest
 import torch
 
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
 triton = pytest.importorskip("triton", reason="Triton is not installed")
+if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+    pytest.skip("no GPU and TRITON_INTERPRET unset (tests/conftest.py sets it before triton is imported)",
+                allow_module_level=True)
 torchvision = pytest.importorskip("torchvision")
 
 import dcdr.ops as ops  # noqa: E402
@@ -27,10 +27,10 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 @pytest.fixture(autouse=True)
 def _ieee_fp32():
-    before = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
     yield
-    torch.backends.cudnn.allow_tf32 = before
+    torch.set_float32_matmul_precision(before)
 
 
 def _case(n, c, h, w, cout, kernel, stride, pad, dil, groups, offset_scale, integral=False, bias=True, seed=0):

@@ -13,8 +13,8 @@ and any number of offset groups. Three kernels, none materialising the ``(N·Ho�
 * weight gradient: ``Σ_p col[p]ᵀ grad_out[p]``, split over pixel ranges into float32 partial sums that are
   added in a fixed order (deterministic).
 
-Dtypes: float32 (``tl.dot`` in IEEE fp32 unless ``torch.backends.cudnn.allow_tf32``, which also governs
-``nn.Conv2d``; the tests switch it off), bfloat16 and float16 (products on tensor cores, float32
+Dtypes: float32 (``tl.dot`` in IEEE fp32, or TF32 where ``torch.set_float32_matmul_precision("high")`` /
+``torch.backends.cuda.matmul.allow_tf32`` allows it for matrix products), bfloat16 and float16 (products on tensor cores, float32
 accumulation, positions and bilinear weights always in float32; the offset may stay float32 while input and
 weight are half). The kernels run on the CPU through Triton's interpreter (``TRITON_INTERPRET=1`` set before
 this module is imported), which is how the tests check them without a GPU.
@@ -232,8 +232,11 @@ def _weight_grad_kernel(x_ptr, off_ptr, gout_ptr, gw_ptr, NP, C, H, W, Cout, Ho,
 
 def _precision(dtype: torch.dtype) -> dict[str, object]:
     """The kernels' ``IN_PREC`` and ``UPCAST`` for operands of ``dtype``."""
-    interpreted = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
-    return {"IN_PREC": "tf32" if dtype != torch.float32 or torch.backends.cudnn.allow_tf32 else "ieee",
+    knobs = getattr(triton, "knobs", None)
+    interpreted = bool(knobs.runtime.interpret) if knobs is not None else \
+        os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+    return {"IN_PREC": "tf32" if dtype != torch.float32 or torch.get_float32_matmul_precision() != "highest"
+            else "ieee",
             "UPCAST": interpreted and dtype == torch.bfloat16}
 
 
