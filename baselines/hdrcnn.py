@@ -280,7 +280,7 @@ class HDRCNN(Method):
                       ) -> tuple[torch.Tensor, dict[str, float]]:
         """The official loss acts on the network's log output, before blending (target in saturation units)."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()  # builds the network, which records weight_sources

@@ -356,9 +356,9 @@ class HDRTV(Method):
         if stage == "all":
             parts = dict(zip(STAGES, (loss(out, hdr, ldr) for out in net(ldr, mode="cascade"))))
             total = sum(parts.values())
-            return total, {"loss": float(total.detach()), **{f"loss_{k}": float(v.detach()) for k, v in parts.items()}}
+            return total, {"loss": total.detach(), **{f"loss_{k}": v.detach() for k, v in parts.items()}}
         value = loss(net(ldr, upto=stage, mode="stage"), hdr, ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()  # builds the network once, which records the per-stage counts

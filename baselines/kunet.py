@@ -241,7 +241,7 @@ class KUNet(Method):
             return super().training_loss(net, loss, ldr, hdr)
         pred, aux = net(ldr, return_aux=True)
         value = loss(pred, hdr, ldr, aux=aux)
-        return value, {"loss": float(value.detach()), "l1": float(F.l1_loss(pred.detach(), hdr))}
+        return value, {"loss": value.detach(), "l1": F.l1_loss(pred.detach(), hdr)}
 
     @torch.no_grad()
     def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:

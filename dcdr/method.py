@@ -66,7 +66,7 @@ class DCDR(Method):
             return super().training_loss(net, loss, ldr, hdr)
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
-        return value, {"loss": float(value.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}
 
     @torch.no_grad()
     def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:

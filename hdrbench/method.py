@@ -139,11 +139,14 @@ class Method:
         return net(ldr)
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Loss of one batch (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs)."""
+                      ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+        """Loss of one batch (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs).
+
+        Logged terms may stay (detached, 0-dim) tensors on the device: the training loop reads them back
+        only at log steps, so a step needs no host synchronisation."""
         pred = self.forward(net, ldr)
         value = loss(pred, hdr, ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def recipe_for(self, protocol: str | None = None) -> Recipe:
         """The default recipe, or the named protocol's override of it (``"paper"``: §4.4.1)."""

@@ -170,7 +170,7 @@ class SingleHDR(Method):
                       ) -> tuple[torch.Tensor, dict[str, float]]:
         """The published loss between the network output and the target in saturation units."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
