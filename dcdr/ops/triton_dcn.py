@@ -16,8 +16,8 @@ and any number of offset groups. Three kernels, none materialising the ``(NÂ·HoÂ
 Dtypes: float32 (``tl.dot`` in IEEE fp32, or TF32 where ``torch.set_float32_matmul_precision("high")`` /
 ``torch.backends.cuda.matmul.allow_tf32`` allows it for matrix products), bfloat16 and float16 (products on
 tensor cores, float32 accumulation, positions and bilinear weights always in float32; the offset may stay
-float32 while input and weight are half). The kernels run on the CPU through Triton's interpreter (``TRITON_INTERPRET=1`` set before
-this module is imported), which is how the tests check them without a GPU.
+float32 while input and weight are half). The kernels run on the CPU through Triton's interpreter
+(``TRITON_INTERPRET=1`` set before triton is first imported), which is how the tests check them without a GPU.
 """
 
 from __future__ import annotations
