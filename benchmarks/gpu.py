@@ -147,13 +147,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--no-torchvision-dcdr", action="store_true", help="skip the dcdr row with torchvision's kernel")
     ap.add_argument("--out", default="", help="CSV file, one row per method as measured")
+    ap.add_argument("--no-tf32", action="store_true", help="fp32 matrix products in IEEE fp32 (default: TF32, as "
+                                                          "cuDNN's convolutions use by default)")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
+    torch.set_float32_matmul_precision("highest" if args.no_tf32 else "high")
     chosen = args.methods.split(",") if args.methods else METHODS.names()
     names = [n for n in chosen if n and not n.startswith("fake")]
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"card: {card}; torch {torch.__version__}; batch {args.batch} x {args.size}² (paper recipe), median of "
-          f"{args.steps} steps after {args.warmup}; inference {args.infer_width}x{args.infer_height} fp32; "
+          f"{args.steps} steps after {args.warmup}; TF32 {'off' if args.no_tf32 else 'on'}; "
+          f"inference {args.infer_width}x{args.infer_height} fp32; "
           f"deform conv backend 'fast' = {'Triton' if ops.triton_available() else 'torchvision'} on CUDA", flush=True)
     runs = [(n, "fast") for n in names]
     if "dcdr" in names and device.type == "cuda" and not args.no_torchvision_dcdr:
