@@ -246,6 +246,11 @@ def supported(input: torch.Tensor, weight: torch.Tensor) -> bool:
             and weight.dim() == 4 and input.dim() == 4 and weight.shape[1] == input.shape[1])
 
 
+def _channels_last(t: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W)`` → contiguous ``(N, H, W, C)`` (free for a channels-last tensor)."""
+    return t.permute(0, 2, 3, 1).contiguous()
+
+
 class TritonDeformConv2d(torch.autograd.Function):
     """Autograd function over the three kernels (see the module docstring)."""
 
@@ -253,7 +258,7 @@ class TritonDeformConv2d(torch.autograd.Function):
     def forward(ctx, input, offset, weight, bias, geom):  # noqa: D102
         h, w, c, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, og, _ = geom
         n, cout = input.shape[0], weight.shape[0]
-        x = input.permute(0, 2, 3, 1).contiguous()  # (N, H, W, C)
+        x = _channels_last(input)
         off = offset.contiguous()
         wt = weight.permute(2, 3, 1, 0).reshape(kh * kw, c, cout).contiguous()  # (K, C, Cout)
         out = input.new_empty((n, cout, ho, wo))
@@ -264,14 +269,18 @@ class TritonDeformConv2d(torch.autograd.Function):
             _forward_kernel[grid](x, off, wt, b, out, np_, c, h, w, cout, ho, wo, c // og, kh, kw, sh, sw, ph, pw,
                                   dh, dw, HAS_BIAS=bias is not None, ONE_GROUP=og == 1,
                                   **_precision(x.dtype), BP=BLOCK_P, BN=BLOCK_N, BC=BLOCK_C)
-        ctx.save_for_backward(x, off, wt)
+        # The caller's tensors are kept (autograd keeps them anyway), not the channels-last copies: the copies
+        # are remade in the backward pass (one transpose each), which saves one activation-sized buffer per call.
+        ctx.save_for_backward(input, offset, weight)
         ctx.geom, ctx.has_bias = geom, bias is not None
         return out
 
     @staticmethod
     def backward(ctx, grad_out):  # noqa: D102
-        x, off, wt = ctx.saved_tensors
+        input, offset, weight = ctx.saved_tensors
         h, w, c, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, og, _ = ctx.geom
+        x, off = _channels_last(input), offset.contiguous()
+        wt = weight.permute(2, 3, 1, 0).reshape(kh * kw, c, weight.shape[0]).contiguous()  # (K, C, Cout)
         n, cout, k = x.shape[0], wt.shape[2], kh * kw
         need_in, need_off, need_w, need_b = ctx.needs_input_grad[:4]
         gout = grad_out.contiguous().to(x.dtype)
