@@ -23,9 +23,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint as _checkpoint
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.losses import VGGFeatures
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.vgg import VGGFeatures
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
 MU = 5000.0
@@ -153,7 +152,7 @@ class FHDRLoss(nn.Module):
     """Mean over iterations of ``L1(T(out_t), T(gt)) + 10 · Σ_l w_l · L1(VGG_l(T(out_t)), VGG_l(T(gt)))``.
 
     ``T`` = :func:`mu_law`; VGG19 relu1_1…relu5_1 with weights 1/32…1, no ImageNet normalisation (as
-    ``vgg.py``); offline weights via :class:`hdrbench.losses.VGGFeatures` (its ``substitution`` records a
+    ``vgg.py``); offline weights via :class:`hdrbench.nn.vgg.VGGFeatures` (its ``substitution`` records a
     VGG19 → VGG16 fallback). ``pred``: one (N, 3, H, W) estimate or the list of per-iteration estimates.
     ``checkpoint`` (True, False, ``"auto"``): recompute each VGG pass's activations in the backward pass.
     """
@@ -180,7 +179,6 @@ class FHDRLoss(nn.Module):
         return total / len(preds)
 
 
-@register_method("fhdr")
 class FHDR(Method):
     """FHDR as in ``mukulkhanna/FHDR``; options ``iterations`` (feedback passes, 4 = the paper's best),
     ``detach_hidden`` (official no-gradient-through-iterations behaviour), ``checkpoint`` (activation
@@ -218,14 +216,14 @@ class FHDR(Method):
     def build_loss(self) -> nn.Module:
         return FHDRLoss(checkpoint=self.options["checkpoint"])
 
-    def recipe_for(self, protocol: str | None = None) -> Recipe:
+    def recipe_for(self, protocol: str | None = None, recipe: Recipe | None = None) -> Recipe:
         """As :meth:`Method.recipe_for`; the ``paper`` protocol's batch of 16 runs as 2 accumulated halves
-        (with activation recomputation, batch 16 × 512² does not fit on an 80 GB card in one pass)."""
-        recipe = super().recipe_for(protocol)
+        (even with activation recomputation, one pass of batch 16 × 512² is too close to 80 GB)."""
+        recipe = super().recipe_for(protocol, recipe)
         return recipe.replace(accumulate=2) if protocol in ("paper", "dcdr") else recipe
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, Any]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:
         """The loss averaged over every iteration's estimate (official ``train.py``)."""
         outs = net(ldr, return_all=True)
         value = loss(outs, hdr, ldr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import statistics
 import time
 from pathlib import Path
@@ -64,20 +65,21 @@ def _median_seconds(fn, steps: int, warmup: int, device: torch.device) -> float:
 
 def _train_step(method: Method, net: nn.Module, loss_fn: nn.Module, batch: int, size: int, amp: bool,
                 device: torch.device):
-    recipe = method.recipe_for("paper").replace(batch_size=batch, patch_size=size)
-    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-5)
+    """One optimizer step of the method's last ``paper`` stage (the whole network for one-stage methods;
+    HDRTV's HG, which runs the whole cascade) on a synthetic batch."""
+    stage = method.stages("paper")[-1]
+    stage = dataclasses.replace(stage, recipe=stage.recipe.replace(batch_size=batch, patch_size=size))
+    opt = torch.optim.Adam(stage.parameters(net), lr=1e-5)
     g = torch.Generator(device=device).manual_seed(0)
     ldr = torch.rand(batch, 3, size, size, generator=g, device=device)
     hdr = ldr ** 2.2 * (1 + 3 * (ldr > 0.9))
-    kwargs = {"stage": "le"} if "stage" in method.training_loss.__code__.co_varnames else {}
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
-        _accumulated_backward(method, net, loss_fn, ldr, hdr, recipe, amp and device.type == "cuda", kwargs,
-                              Path("."))
+        _accumulated_backward(method, net, loss_fn, ldr, hdr, stage, amp and device.type == "cuda", Path("."))
         opt.step()
 
-    return step, recipe.accumulate
+    return step, stage.recipe.accumulate
 
 
 def measure(name: str, args: argparse.Namespace, device: torch.device, backend: str = "fast") -> dict[str, Any]:

@@ -83,8 +83,9 @@ def test_one_training_step_on_cuda_matches_cpu(name):
         net.to(device).zero_grad(set_to_none=True)
         loss_fn.to(device)
         torch.manual_seed(0)
-        kwargs = {"stage": "le"} if name == "hdrtv" else {}
-        value, _ = method.training_loss(net, loss_fn, ldr.to(device), hdr.to(device), **kwargs)
+        stage = method.stages()[-1]  # the whole network (HDRTV: HG, which runs the cascade)
+        stage.parameters(net)
+        value, _ = method.training_loss(net, loss_fn, ldr.to(device), hdr.to(device), stage)
         value.backward()
         grads.append((value.detach().cpu(), [p.grad.detach().cpu() for p in net.parameters() if p.grad is not None]))
     (lc, gc), (lg, gg) = grads

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from baselines.fhdr import FHDRLoss, FHDRNet
-from hdrbench.method import Method, Recipe, create_method
+from hdrbench.method import Method, Recipe, Stage, create_method
 from hdrbench.train.loop import _accumulated_backward
 
 
@@ -84,8 +84,8 @@ def test_accumulated_micro_batches_give_the_full_batch_gradient(parts):
     for acc in (1, parts):
         torch.manual_seed(0)
         net, loss_fn = method.build_network(), method.build_loss()
-        loss, terms = _accumulated_backward(method, net, loss_fn, ldr, hdr, Recipe(batch_size=8, accumulate=acc),
-                                            False, {}, Path("."))
+        stage = Stage(None, Recipe(batch_size=8, accumulate=acc))
+        loss, terms = _accumulated_backward(method, net, loss_fn, ldr, hdr, stage, False, Path("."))
         results.append((loss, [p.grad.clone() for p in net.parameters()], terms))
     (la, ga, ta), (lb, gb, tb) = results
     torch.testing.assert_close(la, lb, rtol=1e-6, atol=0)
