@@ -46,6 +46,15 @@ def _mma(a, b, UPCAST: tl.constexpr, IN_PREC: tl.constexpr):
 
 
 @triton.jit
+def _pixels(p0, stop, Wo, HoWo, BP: tl.constexpr):
+    """Output pixels ``p0 … p0+BP-1`` of the flattened ``(N, Ho, Wo)`` grid: mask (``< stop``), image index
+    (int64), offset within the image, row, column."""
+    p = p0 + tl.arange(0, BP)
+    r = p % HoWo
+    return p < stop, (p // HoWo).to(tl.int64), r, r // Wo, r % Wo
+
+
+@triton.jit
 def _positions(off_ptr, off_base, ho, wo, k, g, K, HoWo, KW: tl.constexpr, SH, SW, PH, PW, DH, DW, mask):
     """Deformed sampling position (float32) of tap ``k`` in offset group ``g`` (per pixel or per pixel and
     channel, following the shapes of ``off_base`` and ``g``)."""
@@ -120,12 +129,7 @@ def _forward_kernel(x_ptr, off_ptr, wt_ptr, b_ptr, out_ptr, NP, C, H, W, Cout, H
                     BP: tl.constexpr, BN: tl.constexpr, BC: tl.constexpr):
     HoWo = Ho * Wo
     K = KH * KW
-    p = tl.program_id(0) * BP + tl.arange(0, BP)
-    mp = p < NP
-    n64 = (p // HoWo).to(tl.int64)
-    r = p % HoWo
-    ho = r // Wo
-    wo = r % Wo
+    mp, n64, r, ho, wo = _pixels(tl.program_id(0) * BP, NP, Wo, HoWo, BP)
     o = tl.program_id(1) * BN + tl.arange(0, BN)
     mo = o < Cout
     acc = tl.zeros((BP, BN), dtype=tl.float32)
@@ -153,12 +157,7 @@ def _input_offset_grad_kernel(x_ptr, off_ptr, wt_ptr, gout_ptr, gin_ptr, goff_pt
     HoWo = Ho * Wo
     K = KH * KW
     G = C // Cg
-    p = tl.program_id(0) * BP + tl.arange(0, BP)
-    mp = p < NP
-    n64 = (p // HoWo).to(tl.int64)
-    r = p % HoWo
-    ho = r // Wo
-    wo = r % Wo
+    mp, n64, r, ho, wo = _pixels(tl.program_id(0) * BP, NP, Wo, HoWo, BP)
     g = tl.program_id(1) // K
     k = tl.program_id(1) % K
     off_base = n64 * (2 * K * G * HoWo) + r
@@ -215,12 +214,7 @@ def _weight_grad_kernel(x_ptr, off_ptr, gout_ptr, gw_ptr, NP, C, H, W, Cout, Ho,
     stop = tl.minimum((split + 1) * PER_SPLIT, NP)
     acc = tl.zeros((BC, BO), dtype=tl.float32)
     for p0 in range(split * PER_SPLIT, stop, BP):
-        p = p0 + tl.arange(0, BP)
-        mp = p < stop
-        n64 = (p // HoWo).to(tl.int64)
-        r = p % HoWo
-        ho = r // Wo
-        wo = r % Wo
+        mp, n64, r, ho, wo = _pixels(p0, stop, Wo, HoWo, BP)
         col = _sample(x_ptr, off_ptr, n64, r, ho, wo, mp, c, mc, k, C, H, W, K, Cg, HoWo, KW, SH, SW, PH, PW,
                       DH, DW, ONE_GROUP)
         go = tl.load(gout_ptr + n64[:, None] * Cout * HoWo + o[None, :].to(tl.int64) * HoWo + r[:, None],
