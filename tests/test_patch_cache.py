@@ -79,6 +79,25 @@ def test_cache_storage_is_exact_and_narrow():
     cache32.verify()
 
 
+def test_cache_pickles_by_path_for_worker_processes():
+    import pickle
+
+    cache = open_patch_cache(PatchDataset(Pictures([(32, 32)]), patch_size=16))
+    blob = pickle.dumps(cache)
+    assert len(blob) < 4096  # the manifest and the path, not the pixels
+    again = pickle.loads(blob)
+    assert isinstance(again.ldr, np.memmap) and np.array_equal(again.hdr, cache.hdr)
+
+
+def test_cached_batches_with_worker_processes():
+    ds = Pictures([(40, 56), (48, 48)])
+    recipe = Recipe(batch_size=3, patch_size=16, crop="random", augment=("hflip", "transpose"))
+    got = list(training_batches(ds, "train", recipe, seed=2, start=0, stop=4, device=torch.device("cpu"),
+                                num_workers=2))
+    want = _streamed(ds, recipe, 2, 0, 4)
+    assert all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(got, want))
+
+
 def test_cache_is_built_once_and_rebuilt_when_the_source_changes():
     ds = Pictures([(32, 48)] * 2)
     patches = PatchDataset(ds, patch_size=16, mode="random")

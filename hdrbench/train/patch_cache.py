@@ -111,6 +111,16 @@ class PatchCache:
     ldr: np.ndarray
     hdr: np.ndarray
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (e.g. for spawned DataLoader workers) by path: the arrays are mapped again, not copied."""
+        return {"path": self.path, "manifest": self.manifest}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path, self.manifest = state["path"], state["manifest"]
+        shape = tuple(self.manifest["shape"])
+        self.ldr, self.hdr = (np.memmap(self.path / f"{name}.bin", dtype=self.manifest[f"{name}_dtype"], mode="r",
+                                        shape=shape) for name in ("ldr", "hdr"))
+
     @property
     def kinds(self) -> tuple[str, str]:
         return self.manifest["ldr_dtype"], self.manifest["hdr_dtype"]
