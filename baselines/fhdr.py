@@ -15,6 +15,7 @@ every forward (the paper's initialisation), not from the previous batch as in th
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -25,6 +26,7 @@ from torch.utils.checkpoint import checkpoint as _checkpoint
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.vgg import VGGFeatures
+from hdrbench.official import OfficialWeights, same_names
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
 MU = 5000.0
@@ -208,6 +210,17 @@ class FHDR(Method):
         if self.options["checkpoint"] not in (True, False, "auto"):
             raise HDRBenchError(f"method 'fhdr': option checkpoint={self.options['checkpoint']!r} must be true, "
                                 "false or 'auto'")
+
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """``mukulkhanna/FHDR``'s ``.ckpt``: the official names are ours (the iteration count is not in it)."""
+        if "feb1.weight" not in state or "feedback_block.compress_in.weight" not in state:
+            return None
+        return same_names(cls, state, {"nf": int(state["feb1.weight"].shape[0])},
+                          "FHDR official release (mukulkhanna/FHDR)",
+                          "the file does not store the iteration count (the released models run 1 or 2: pass "
+                          "iterations=1 or 2); they were trained against BGR-ordered ground truth, so their "
+                          "output channels are B, G, R")
 
     def build_network(self) -> nn.Module:
         return FHDRNet(nf=int(self.options["nf"]), iterations=self.options["iterations"],
