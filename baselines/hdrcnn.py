@@ -195,9 +195,11 @@ class HDRCNN(Method):
     protocol_options = {"paper": {"mode": "whole"}}
     recipe = Recipe(
         optimizer="adam", lr=5e-5, betas=(0.9, 0.999), scheduler="exponential", gamma=0.99, step_every=1000,
-        batch_size=4, patch_size=320, iterations=100_000,
+        batch_size=4, patch_size=320, iterations=100_000, crop="random", augment=("hflip",),
         source="gabrieleilertsen/hdrcnn training_code/hdrcnn_train.py flag defaults: Adam 5e-5 (0.9, 0.999), "
-               "batch 4, 320x320, 100 epochs, lr x0.99 per epoch (an epoch taken as 1000 iterations here)",
+               "batch 4, 320x320, 100 epochs, lr x0.99 per epoch (an epoch taken as 1000 iterations here); "
+               "virtualcamera.cpp: random crops, random horizontal flips (its random crop scaling is not "
+               "reproduced)",
     )
     pad_multiple = 32
     receptive_margin = 192  # conv-chain radius ≈ 169 px (VGG16 pool5 RF 212, h6 +64, decoder +62)
@@ -268,7 +270,7 @@ class HDRCNN(Method):
                       stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The official loss acts on the network's log output, before blending (target in saturation units)."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()  # builds the network, which records weight_sources

@@ -127,7 +127,8 @@ class HDRUNet(Method):
     default_options = {"nf": 64, "blocks": (2, 8, 2)}
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="multistep",
                     milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=16, patch_size=160,
-                    iterations=1_000_000, source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml")
+                    iterations=1_000_000, crop="random", augment=("hflip", "vflip", "transpose"),
+                    source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml (use_flip, use_rot)")
     pad_multiple = 4
     clip_negative = True
     receptive_margin = 96  # receptive radius of the conv chain: 93 px

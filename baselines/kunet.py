@@ -216,11 +216,13 @@ class KUNet(Method):
     default_options = {"nf": 64, "variant": "plain", "aux_weight": 0.01, "aux_mask": "ldr"}
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="multistep",
                     milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=8, patch_size=256,
-                    iterations=1_000_000, source="wanghu178/KUNet codes/options/train/train_KIB.yml")
+                    iterations=1_000_000, crop="random", augment=("hflip", "vflip", "transpose"),
+                    source="wanghu178/KUNet codes/options/train/train_KIB.yml (use_flip, use_rot)")
     #: The mask variant's own configuration (HDRTV1K in the official repo).
     mask_recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="multistep",
                          milestones=(100_000, 200_000, 300_000, 400_000, 500_000), gamma=0.5, batch_size=12,
-                         patch_size=256, iterations=1_000_000,
+                         patch_size=256, iterations=1_000_000, crop="random",
+                         augment=("hflip", "vflip", "transpose"),
                          source="wanghu178/KUNet codes/options/train/train_hdrtv.yml")
     pad_multiple = 4
     clip_negative = True
@@ -265,4 +267,4 @@ class KUNet(Method):
             return super().training_loss(net, loss, ldr, hdr, stage)
         pred, aux = net(ldr, return_aux=True)
         value = loss(pred, hdr, ldr, aux=aux)
-        return value, {"loss": float(value.detach()), "l1": float(F.l1_loss(pred.detach(), hdr))}
+        return value, {"loss": value.detach(), "l1": F.l1_loss(pred.detach(), hdr)}

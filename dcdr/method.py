@@ -35,7 +35,7 @@ class DCDR(Method):
         "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
     }
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
-                    patch_size=512, iterations=200_000,
+                    patch_size=512, iterations=200_000, crop="grid", augment=("hflip",),
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
                             "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
     pad_multiple = 4
@@ -66,7 +66,7 @@ class DCDR(Method):
             return super().training_loss(net, loss, ldr, hdr, stage)
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
-        return value, {"loss": float(value.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}
 
 
 #: The paper's "no DCRB" block: "a normal residual block, which is defined in [1]" (HDRUNet), i.e.

@@ -151,7 +151,7 @@ class BenchConfig:
 
 
 TRAIN_DEFAULTS: dict[str, Any] = {"protocol": "official", "recipe": {}, "checkpoint_every": 500, "log_every": 10,
-                                  "num_workers": 0, "tensorboard": True, "precision": "fp32", "keep_checkpoints": 2}
+                                  "num_workers": -1, "tensorboard": True, "precision": "fp32", "keep_checkpoints": 2}
 #: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
 PRECISIONS = ("fp32", "bf16", "fp16")
 

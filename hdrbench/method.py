@@ -26,6 +26,10 @@ from hdrbench.errors import HDRBenchError, check_known
 if TYPE_CHECKING:
     from hdrbench.official import OfficialWeights
 
+#: Patch cutting modes and random augmentations a :class:`Recipe` may declare.
+CROPS = ("grid", "random")
+AUGMENTATIONS = ("hflip", "vflip", "transpose")
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -35,6 +39,14 @@ class Recipe:
     (to ``eta_min``), ``linear_decay`` (linear to 0 from ``decay_start``) or ``exponential``
     (``gamma`` per ``step_every`` iterations). Methods trained in stages give one recipe per
     :class:`Stage`.
+
+    Training patches: ``crop`` is ``grid`` (the non-overlapping ``patch_size`` grid of every image, remainder
+    dropped; the DCDR-UNet paper's protocol) or ``random`` (random ``patch_size`` crops, as many per image and
+    epoch as the grid would give; the official BasicSR-style recipes). ``augment`` lists the random
+    augmentations, each applied with probability 1/2, in this order: ``hflip`` (left-right), ``vflip``
+    (up-down), ``transpose`` (swap rows and columns; with both flips it draws uniformly from the 8 rotations
+    and reflections of the square). ``batch_size`` is the effective batch: ``accumulate`` > 1 splits it into
+    that many micro-batches whose gradients are summed before one optimizer step (same update, less memory).
     """
 
     optimizer: str = "adam"
@@ -52,6 +64,21 @@ class Recipe:
     iterations: int = 200_000
     grad_clip: float | None = None
     source: str = ""
+    crop: str = "grid"
+    augment: tuple[str, ...] = ("hflip", "vflip")
+    accumulate: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("betas", "milestones", "augment"):  # lists from TOML/JSON become tuples
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        if self.crop not in CROPS:
+            raise HDRBenchError(f"recipe crop '{self.crop}' unknown (use one of: {', '.join(CROPS)})")
+        check_known(dict.fromkeys(self.augment), AUGMENTATIONS, "recipe augmentation")
+        if self.accumulate < 1 or self.batch_size % self.accumulate:
+            raise HDRBenchError(f"recipe accumulate={self.accumulate} must be >= 1 and divide batch_size="
+                                f"{self.batch_size}")
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes`` applied; unknown keys are an error naming the closest valid one."""
@@ -62,9 +89,13 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
-#: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on 512×512 patches,
-#: batch 16, 2·10^5 iterations, Adam. Methods apply it through :meth:`Method.recipe_for`.
-PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam"}
+#: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on the non-overlapping
+#: 512×512 patches of the training images, batch 16, 2·10^5 iterations, Adam. The paper states no augmentation;
+#: we use random horizontal flips only (a street scene mirrored left-right is still a plausible street scene,
+#: while a vertical flip or a transpose puts the sky at the bottom or the side, a layout no test image has).
+#: Methods apply it through :meth:`Method.recipe_for`.
+PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam",
+                                  "crop": "grid", "augment": ("hflip",)}
 
 
 @dataclass(frozen=True)
@@ -144,11 +175,14 @@ class Method:
         return net(ldr)
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor, stage: Stage
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Loss of one batch in ``stage`` (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs)."""
+                      ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+        """Loss of one batch in ``stage`` (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs).
+
+        Logged terms may stay (detached, 0-dim) tensors on the device: the training loop reads them back
+        only at log steps, so a step needs no host synchronisation."""
         pred = self.forward(net, ldr)
         value = loss(pred, hdr, ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def stages(self, protocol: str | None = None) -> list[Stage]:
         """The training stages in order, each recipe under the training ``protocol`` (:meth:`recipe_for`).
