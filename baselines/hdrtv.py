@@ -11,13 +11,17 @@ Re-implemented from the official PyTorch code (``chxy95/HDRTVNet``, ``codes/mode
   up-blocks, 1×1 fusions) whose output is ``mask·conv_last([u; img]) + img``, mask
   ``clip((max_c(LDR) − 0.95)/0.05, 0, 1)`` from the input LDR (the official ``generate_mask.py``).
 
+Option ``pipeline="official"`` runs the official *test-time* cascade instead (:func:`official_cascade`), so
+that the authors' released weights give the authors' results: the condition image is MATLAB-style bicubic
+×1/4 (``imresize_np``), no padding, each stage's output goes through the 16-bit PNG the official scripts
+write and read back, HG's input and mask are resized (bilinear, OpenCV) to multiples of 32. The default
+``pipeline="project"`` is the one the project trains with.
+
 The official code trains the stages one after the other, each on the saved outputs of the frozen previous
-stage. Here the option ``stage`` selects what is trained (``agcm``, ``le``, ``hg``); earlier stages run
-frozen (eval mode, no gradient). ``HDRTV.recipe.stages`` lists the order; :meth:`HDRTV.for_stage` gives the
-method for one stage, :meth:`HDRTV.stage_recipe` its official recipe and :meth:`HDRTV.stage_parameters`
-the parameters to optimise (the names :mod:`hdrbench.train` looks for; ``training_loss`` takes ``stage=``).
-With ``stage="all"`` the three stage losses are summed, each stage seeing the detached output of the
-previous one (the same gradients as the cascade, trained at once).
+stage. Here :meth:`HDRTV.stages` declares the three stages in that order, each with its official recipe and
+only its own sub-network trained; earlier stages run frozen (eval mode, no gradient). The option ``stage``
+(``all`` by default, or ``agcm``, ``le``, ``hg``) restricts training to one stage and inference to the
+cascade up to it.
 
 Tensors: input ``(N, 3, H, W)`` display-referred RGB in [0, 1] (``H, W`` multiples of 32 inside the network;
 :meth:`Method.predict` pads); output ``(N, 3, H, W)`` in the units of the training target (linear HDR here;
@@ -27,19 +31,44 @@ HDR10/PQ in the original paper).
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import PAPER_PROTOCOL, Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.masks import highlight_mask
+from hdrbench.official import OfficialWeights, count_indexed, rename
 
 STAGES = ("agcm", "le", "hg")
 #: Smallest condition-image side: its 4 InstanceNorm layers follow 4 stride-2 pools and need > 1 pixel.
 MIN_CONDITION_SIZE = 32
+PIPELINES = ("project", "official")
+#: Where the official pipeline's HG mask comes from: the SDR (``generate_mask.py``) or HG's input (``test_HG.yml``).
+OFFICIAL_MASKS = ("sdr", "le")
+#: The official condition image is the input shrunk by this factor (``cond_scale: 4``).
+OFFICIAL_COND_SCALE = 4
+#: The official condition branch fails (InstanceNorm of a 1×1 map) on condition images under this side.
+OFFICIAL_MIN_COND = 17
+
+#: Official (``chxy95/HDRTVNet``) key prefixes → ours, per stage.
+OFFICIAL_RENAMES: dict[str, dict[str, str]] = {
+    "agcm": {"classifier.model.": "agcm.condition.body.", "conv_first.": "agcm.convs.0.", "HRconv.": "agcm.convs.1.",
+             "conv_last.": "agcm.convs.2.", "cond_scale_first.": "agcm.scales.0.", "cond_scale_HR.": "agcm.scales.1.",
+             "cond_scale_last.": "agcm.scales.2.", "cond_shift_first.": "agcm.shifts.0.",
+             "cond_shift_HR.": "agcm.shifts.1.", "cond_shift_last.": "agcm.shifts.2."},
+    "le": {"conv_first.": "le.conv_first.", "recon_trunk.": "le.trunk.", "upconv.": "le.upconv.",
+           "HRconv.": "le.hr_conv.", "conv_last.": "le.conv_last."},
+    "hg": {"conv_code1.": "hg.code1.", "conv_code2.": "hg.code2.", "conv6.": "hg.fuse1.", "conv7.": "hg.fuse2.",
+           "conv8.": "hg.fuse3.", "conv9.": "hg.fuse4.", "conv10.": "hg.fuse5.", "conv_last.": "hg.conv_last.",
+           **{f"Up_conv{i}.": f"hg.up{i}." for i in range(1, 6)},
+           **{f"conv{n}.": f"hg.conv{n}." for n in ("1", "2", "3_1", "3_2", "4_1", "4_2", "5_1", "5_2")}},
+}
 
 
 # -- AGCM ---------------------------------------------------------------------------------------------
@@ -177,19 +206,15 @@ class HighlightGeneration(nn.Module):
         return mask * self.conv_last(torch.cat([u, img], 1)) + img
 
 
-def highlight_mask(ldr: torch.Tensor, threshold: float = 0.95) -> torch.Tensor:
-    """HG's mask ``clip((max_c ldr − r)/(1 − r), 0, 1)`` ``(N, 1, H, W)`` (``generate_mask.py``, r = 0.95)."""
-    return ((ldr.amax(dim=1, keepdim=True) - threshold) / (1 - threshold)).clamp(0, 1)
-
-
 class HDRTVNet(nn.Module):
     """The three stages in one module; ``forward(ldr, upto)`` runs AGCM, then LE, then HG (up to ``upto``)."""
 
-    def __init__(self, nf: int = 64, nb: int = 16, cond_c: int = 6, mask_threshold: float = 0.95):
+    def __init__(self, nf: int = 64, nb: int = 16, cond_c: int = 6, mask_threshold: float = 0.95,
+                 hg_nf: int | None = None):
         super().__init__()
         self.agcm = AGCM(nf, cond_c)
         self.le = LocalEnhancement(nf, nb)
-        self.hg = HighlightGeneration(nf)
+        self.hg = HighlightGeneration(hg_nf or nf)
         self.mask_threshold = mask_threshold
 
     def stage_inputs(self, ldr: torch.Tensor, stage: str) -> tuple[torch.Tensor, ...]:
@@ -207,21 +232,16 @@ class HDRTVNet(nn.Module):
             return self.le(*self.stage_inputs(ldr, "le")), highlight_mask(ldr, self.mask_threshold)
         raise HDRBenchError(f"unknown HDRTV stage '{stage}' (known: {', '.join(STAGES)})")
 
-    def forward(self, ldr: torch.Tensor, upto: str = "hg", mode: str = "infer") -> torch.Tensor | tuple:
+    def forward(self, ldr: torch.Tensor, upto: str = "hg", mode: str = "infer") -> torch.Tensor:
         """Run the cascade on ``ldr`` ``(N, 3, H, W)`` in [0, 1] (``H, W`` multiples of 32).
 
         ``mode="infer"``: the output of stage ``upto``. ``"stage"``: the same, but the stages before
         ``upto`` run frozen (eval mode, no gradient), as the official offline cascade trains ``upto``.
-        ``"cascade"``: the three stage outputs ``(agcm, le, hg)``, each stage fed the *detached* output of
-        the previous one. Training goes through this ``forward`` so that a DDP wrapper sees it.
+        Training goes through this ``forward`` so that a DDP wrapper sees it.
         """
         if ldr.shape[-1] % 32 or ldr.shape[-2] % 32:
             raise HDRBenchError(f"HDRTV needs H and W multiples of 32, got {tuple(ldr.shape[-2:])}; "
                                 "use Method.predict, which pads")
-        if mode == "cascade":
-            a = self.agcm(*self.stage_inputs(ldr, "agcm"))
-            b = self.le(a.detach())
-            return a, b, self.hg(b.detach(), highlight_mask(ldr, self.mask_threshold))
         if mode == "stage":
             earlier = [getattr(self, name) for name in STAGES[: STAGES.index(upto)]]
             modes = [m.training for m in earlier]
@@ -235,8 +255,54 @@ class HDRTVNet(nn.Module):
                     m.train(was_training)
             return getattr(self, upto)(*inputs)
         if mode != "infer":
-            raise HDRBenchError(f"HDRTVNet: unknown mode '{mode}' (infer, stage, cascade)")
+            raise HDRBenchError(f"HDRTVNet: unknown mode '{mode}' (infer, stage)")
         return getattr(self, upto)(*self.stage_inputs(ldr, upto))
+
+
+def png16(x: torch.Tensor) -> torch.Tensor:
+    """The official 16-bit PNG round trip between stages: clip to [0, 1], ``round(x·65535)``, ``/65535``."""
+    return torch.round(x.clamp(0, 1) * 65535.0) / 65535.0
+
+
+def cv2_resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    """``cv2.resize(img, (W, H))`` (bilinear) of each image of ``x`` ``(N, C, h, w)``, as the official scripts."""
+    from hdrbench.io import cv2
+
+    out = [cv2.resize(np.ascontiguousarray(img.permute(1, 2, 0).cpu().numpy()), (hw[1], hw[0]))
+           for img in x.float()]
+    return torch.from_numpy(np.stack(out)).reshape(x.shape[0], hw[0], hw[1], -1).permute(0, 3, 1, 2).to(x.device)
+
+
+def official_cascade(net: HDRTVNet, ldr: torch.Tensor, upto: str = "hg", mask_from: str = "sdr"
+                     ) -> dict[str, torch.Tensor]:
+    """Raw outputs of the official test-time cascade, stage by stage up to ``upto``.
+
+    ``ldr`` ``(N, 3, H, W)`` in [0, 1], any size with sides ≥ 65 (the official condition branch's limit).
+    AGCM: ``(ldr, imresize_np(ldr, 1/4))`` → ``(N, 3, H, W)``. LE: the AGCM output through the 16-bit PNG →
+    ``(N, 3, 2⌈H/2⌉, 2⌈W/2⌉)`` (not cropped, as the official code). HG: the LE output through the 16-bit PNG,
+    resized to multiples of 32, with a highlight mask → that size. ``mask_from="sdr"``: the mask of the LDR
+    resized likewise (``scripts/generate_mask.py``, the masks a ``dataroot_mask`` folder holds); ``"le"``: the
+    mask of HG's own input, what ``test_HG.yml`` as shipped (no ``dataroot_mask``) computes. Values unclipped
+    (the official scripts clip when they write each PNG).
+    """
+    from hdrbench.metrics.hdrvdp2.resize import imresize_by_scale
+
+    h, w = ldr.shape[-2:]
+    if min(math.ceil(h / OFFICIAL_COND_SCALE), math.ceil(w / OFFICIAL_COND_SCALE)) < OFFICIAL_MIN_COND:
+        raise HDRBenchError(f"HDRTV's official pipeline needs sides of at least {OFFICIAL_COND_SCALE * 16 + 1} px "
+                            f"(its condition branch fails below), got {h}x{w}; use pipeline=project")
+    outs = {"agcm": net.agcm(ldr, imresize_by_scale(ldr, 1 / OFFICIAL_COND_SCALE))}
+    if upto != "agcm":
+        outs["le"] = net.le(png16(outs["agcm"]))
+    if upto == "hg":
+        size = (math.ceil(h / 32) * 32, math.ceil(w / 32) * 32)
+        x = png16(outs["le"])
+        x = x if tuple(x.shape[-2:]) == size else cv2_resize(x, size)
+        if mask_from not in OFFICIAL_MASKS:
+            raise HDRBenchError(f"HDRTV official mask source '{mask_from}' is not one of {', '.join(OFFICIAL_MASKS)}")
+        source = x if mask_from == "le" else ldr if (h, w) == size else cv2_resize(ldr, size)
+        outs["hg"] = net.hg(x, highlight_mask(source, net.mask_threshold))
+    return outs
 
 
 class StageL1(nn.Module):
@@ -249,29 +315,30 @@ class StageL1(nn.Module):
 _MILESTONES = (200_000, 400_000, 600_000, 800_000)
 STAGE_RECIPES: dict[str, Recipe] = {
     "agcm": Recipe(lr=5e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=_MILESTONES, gamma=0.5,
-                   batch_size=4, patch_size=480, iterations=1_000_000,
-                   source="chxy95/HDRTVNet codes/options/train/train_AGCM.yml"),
+                   batch_size=4, patch_size=480, iterations=1_000_000, crop="random", augment=(),
+                   source="chxy95/HDRTVNet codes/options/train/train_AGCM.yml (use_flip, use_rot: false)"),
     "le": Recipe(lr=2e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=_MILESTONES, gamma=0.5,
-                 batch_size=16, patch_size=160, iterations=1_000_000,
-                 source="chxy95/HDRTVNet codes/options/train/train_LE.yml"),
+                 batch_size=16, patch_size=160, iterations=1_000_000, crop="random", augment=(),
+                 source="chxy95/HDRTVNet codes/options/train/train_LE.yml (use_flip, use_rot: false)"),
     # lr_steps [200000, 300000, 40000] in the yml: MultiStepLR counts 40000 too, so it is the first decay.
     "hg": Recipe(lr=2e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=(40_000, 200_000, 300_000),
-                 gamma=0.5, batch_size=16, patch_size=160, iterations=500_000,
-                 source="chxy95/HDRTVNet codes/options/train/train_HG_Generator.yml (L1 pre-training of HG)"),
+                 gamma=0.5, batch_size=16, patch_size=160, iterations=500_000, crop="random", augment=(),
+                 source="chxy95/HDRTVNet codes/options/train/train_HG_Generator.yml (L1 pre-training of HG; "
+                        "use_flip, use_rot: false)"),
 }
 
 
-@register_method("hdrtv")
 class HDRTV(Method):
     """HDRTVNet: AGCM (global colour mapping) → LE (local enhancement) → HG (highlight generation above 0.95)."""
 
     citation = ("X. Chen, Z. Zhang, J. S. Ren, L. Tian, Y. Qiao, C. Dong. A New Journey from SDRTV to HDRTV. "
                 "ICCV 2021")
     summary = "3-stage cascade: AGCM colour mapping, SRResNet local enhancement, U-Net highlight generation"
-    default_options = {"stage": "all", "nf": 64, "nb": 16, "cond_c": 6, "mask_threshold": 0.95}
+    default_options = {"stage": "all", "nf": 64, "nb": 16, "cond_c": 6, "mask_threshold": 0.95, "hg_nf": None,
+                       "pipeline": "project", "official_mask": "sdr"}
     recipe = STAGE_RECIPES["agcm"].replace(
-        stages=STAGES, source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
-                              "(each stage's recipe: HDRTV.stage_recipe)")
+        source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
+               "(each stage's recipe: HDRTV.stages)")
     pad_multiple = 32
     receptive_margin = 224  # LE + HG radius 223 px (autograd); AGCM is global (see README)
 
@@ -280,6 +347,11 @@ class HDRTV(Method):
         if self.options["stage"] not in ("all", *STAGES):
             raise HDRBenchError(f"method 'hdrtv': option stage='{self.options['stage']}' is not one of "
                                 f"all, {', '.join(STAGES)}")
+        if self.options["pipeline"] not in PIPELINES:
+            raise HDRBenchError(f"method 'hdrtv': option pipeline='{self.options['pipeline']}' is not one of "
+                                f"{', '.join(PIPELINES)}")
+        if self.options["pipeline"] == "official":
+            self.tileable = False  # AGCM's condition is global, HG resizes the whole image
 
     @property
     def stage(self) -> str:
@@ -287,55 +359,61 @@ class HDRTV(Method):
 
     def build_network(self) -> nn.Module:
         o = self.options
-        net = HDRTVNet(int(o["nf"]), int(o["nb"]), int(o["cond_c"]), float(o["mask_threshold"]))
+        net = HDRTVNet(int(o["nf"]), int(o["nb"]), int(o["cond_c"]), float(o["mask_threshold"]),
+                       int(o["hg_nf"]) if o["hg_nf"] else None)
         self._stage_params = {name: sum(p.numel() for p in getattr(net, name).parameters()) for name in STAGES}
         return net
 
     def build_loss(self) -> nn.Module:
         return StageL1()
 
+    # -- official weights and pipeline ---------------------------------------------------------------
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """One stage's official file (``AGCM``/``LE``/``HG`` of ``chxy95/HDRTVNet``) in our names; its widths
+        become options (``nf``, ``nb``, ``cond_c``, ``hg_nf``) and the official pipeline is selected."""
+        if "classifier.model.0.weight" in state and "cond_scale_first.weight" in state:
+            stage, options = "agcm", {"nf": int(state["conv_first.weight"].shape[0]),
+                                      "cond_c": int(state["cond_scale_first.weight"].shape[1])}
+        elif "recon_trunk.0.conv1.weight" in state and "upconv.weight" in state:
+            stage, options = "le", {"nf": int(state["conv_first.weight"].shape[0]),
+                                    "nb": count_indexed(state, "recon_trunk.")}
+        elif "conv_code1.0.weight" in state and "Up_conv1.0.weight" in state:
+            stage, options = "hg", {"hg_nf": int(state["conv1.0.weight"].shape[0])}
+        else:
+            return None
+        renamed = rename(state, OFFICIAL_RENAMES[stage])
+        if any(not k.startswith(f"{stage}.") for k in renamed):
+            return None
+        return OfficialWeights(renamed, {**options, "pipeline": "official"},
+                               f"HDRTVNet {stage.upper()} official release (chxy95/HDRTVNet)",
+                               "" if stage != "hg" else "HDRTVNet outputs HDR10 (PQ-coded BT.2020), not linear HDR")
+
+    def required_state_keys(self, net: nn.Module) -> set[str]:
+        """The weights of the stages that run: those up to ``stage`` (all three for ``all``)."""
+        upto = STAGES if self.stage == "all" else STAGES[: STAGES.index(self.stage) + 1]
+        return {k for k in net.state_dict() if k.split(".", 1)[0] in upto}
+
+    @torch.no_grad()
+    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        """Whole-image inference; with ``pipeline="official"`` the official cascade, its last stage clipped and
+        quantised as the official 16-bit PNG, resized (bilinear) back to the input's ``H, W``."""
+        if self.options["pipeline"] != "official":
+            return super().predict(net, ldr)
+        upto = "hg" if self.stage == "all" else self.stage
+        out = png16(official_cascade(net, ldr, upto, str(self.options["official_mask"]))[upto])
+        return out if out.shape[-2:] == ldr.shape[-2:] else cv2_resize(out, tuple(ldr.shape[-2:]))
+
     # -- stages -------------------------------------------------------------------------------------
     def for_stage(self, stage: str) -> HDRTV:
-        """This method with option ``stage`` set (what a staged trainer uses for each entry of recipe.stages)."""
+        """This method with option ``stage`` set: it trains (and predicts up to) that stage alone."""
         return type(self)(options={**copy.deepcopy(self.options), "stage": stage})
 
-    def stage_recipe(self, stage: str, protocol: str | None = None) -> Recipe:
-        """The official recipe of ``stage`` (``protocol="paper"`` applies the DCDR-UNet common protocol).
-
-        Without ``protocol``, the one last asked of :meth:`recipe_for` applies: :mod:`hdrbench.train` asks
-        ``recipe_for(protocol)`` first, then ``stage_recipe(stage)`` for each stage.
-        """
-        protocol = protocol if protocol is not None else getattr(self, "_protocol", None)
-        if stage not in STAGE_RECIPES:
-            raise HDRBenchError(f"unknown HDRTV stage '{stage}' (known: {', '.join(STAGES)})")
-        base = STAGE_RECIPES[stage]
-        if protocol in (None, "", "default", "official"):
-            return base
-        if protocol in ("paper", "dcdr"):
-            return base.replace(**PAPER_PROTOCOL, source=f"{base.source}; DCDR-UNet paper common protocol")
-        raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
-
-    def recipe_for(self, protocol: str | None = None) -> Recipe:
-        """With a ``stage`` option, that stage's recipe; otherwise the first stage's, with ``stages`` listed."""
-        self._protocol = protocol
-        if self.stage in STAGES:
-            return self.stage_recipe(self.stage, protocol)
-        return super().recipe_for(protocol)
-
-    def stage_parameters(self, net: HDRTVNet, stage: str | None = None) -> list[nn.Parameter]:
-        """Freeze every stage but ``stage`` (default: the option); returns the parameters to optimise.
-
-        ``all`` trains (and returns) every parameter.
-        """
-        stage = stage or self.stage
-        trained = STAGES if stage == "all" else (stage,)
-        params: list[nn.Parameter] = []
-        for name in STAGES:
-            for p in getattr(net, name).parameters():
-                p.requires_grad_(name in trained)
-                if name in trained:
-                    params.append(p)
-        return params
+    def stages(self, protocol: str | None = None) -> list[Stage]:
+        """AGCM, LE, HG in order (or the ``stage`` option's alone), each with its official recipe under
+        ``protocol`` and only its own sub-network trained (the others frozen, as the official offline cascade)."""
+        names = STAGES if self.stage == "all" else (self.stage,)
+        return [Stage(name, self.recipe_for(protocol, STAGE_RECIPES[name]), trains=(name,)) for name in names]
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Output of the cascade up to the current stage (the whole cascade for ``all``), clipped at 0.
@@ -346,18 +424,10 @@ class HDRTV(Method):
         return net(ldr, upto="hg" if self.stage == "all" else self.stage).clamp_min(0)
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
-                      stage: str | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        """L1 of ``stage`` (default: the option), earlier stages frozen as in the official offline cascade.
-
-        ``all``: the sum of the three stage losses, each stage fed the detached output of the previous one.
-        """
-        stage = stage or self.stage
-        if stage == "all":
-            parts = dict(zip(STAGES, (loss(out, hdr, ldr) for out in net(ldr, mode="cascade"))))
-            total = sum(parts.values())
-            return total, {"loss": float(total.detach()), **{f"loss_{k}": float(v.detach()) for k, v in parts.items()}}
-        value = loss(net(ldr, upto=stage, mode="stage"), hdr, ldr)
-        return value, {"loss": float(value.detach())}
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+        """L1 of ``stage``'s output, earlier stages run frozen as in the official offline cascade."""
+        value = loss(net(ldr, upto=stage.name, mode="stage"), hdr, ldr)
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()  # builds the network once, which records the per-stage counts
@@ -366,5 +436,6 @@ class HDRTV(Method):
         return out
 
 
-__all__ = ["HDRTV", "HDRTVNet", "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
-           "STAGE_RECIPES", "highlight_mask"]
+__all__ = ["HDRTV", "HDRTVNet", "official_cascade", "png16", "OFFICIAL_RENAMES",
+           "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
+           "STAGE_RECIPES"]

@@ -23,7 +23,6 @@ from hdrbench.datasets.base import PairedDataset
 from hdrbench.datasets.camera import CameraResponse
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
 
 DEFAULT_GAMMA = 2.2
 DEFAULT_SCALE = 1.0
@@ -45,7 +44,6 @@ class InverseResponse(nn.Module):
         return f"response={self.response.kind}, gamma={self.response.gamma}, scale={self.scale!r}"
 
 
-@register_method("identity")
 class Identity(Method):
     """The LDR linearised with the dataset's declared camera (or ``gamma``) and placed at ``scale``."""
 

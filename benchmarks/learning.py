@@ -201,7 +201,8 @@ def run_method(spec: Spec, args: argparse.Namespace, dataset: PairedDataset, vie
     job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, protocol="official",
                    overrides={**overrides, **spec.recipe},
                    seed=args.seed, device=args.device, checkpoint_every=args.eval_every, log_every=args.eval_every,
-                   tensorboard=False, amp=False, keep_checkpoints=10**9, progress=args.progress)
+                   tensorboard=False, precision="fp32", num_workers=0, keep_checkpoints=10**9,
+                   progress=args.progress)
     if not args.score_only:
         t0 = time.perf_counter()
         train(job, fresh=args.fresh)
@@ -296,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--scheduler", default="cosine",
                    help="one schedule for every method (constant, cosine, multistep, ...) or 'recipe' (own)")
+    p.add_argument("--crop", default="grid", help="patch cutting for every method: grid (default) or random")
+    p.add_argument("--augment", default="hflip,vflip",
+                   help="random augmentations for every method, comma-separated ('' for none; default hflip,vflip)")
     p.add_argument("--eval-every", type=int, default=25)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -315,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     specs = [parse_spec(s) for s in (args.methods or ["hdrunet", "dcdr"])]
     specs = [s for s in specs if s.name != IDENTITY]  # always drawn as the reference line
     overrides: dict[str, Any] = {"iterations": args.iterations, "batch_size": args.batch, "patch_size": args.patch,
-                                 "lr": args.lr}
+                                 "lr": args.lr, "crop": args.crop,
+                                 "augment": [a for a in args.augment.split(",") if a]}
     if args.scheduler != "recipe":
         overrides["scheduler"] = args.scheduler
         if args.scheduler == "multistep":  # HDRUNet's shape: halve at 20/40/60/80 % of the budget

@@ -14,18 +14,17 @@ from torch import nn
 
 from dcdr.loss import DCDRLoss
 from dcdr.network import DCDRConfig, DCDRUNet
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
 
 _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dcrb", "tone", "cond", "relu_between",
             "init", "tone_init", "residual_scale", "zero_offsets")
 
 
-@register_method("dcdr")
 class DCDR(Method):
     """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
     ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
-    dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (SRGAN's 1/12.75)."""
+    dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (``"auto"``: per the VGG
+    weights' input convention, see :mod:`dcdr.loss`)."""
 
     citation = ("H. Kim, S. Kim et al. (Samsung Research America). DCDR-UNet: Deformable Convolution Based Detail "
                 "Restoration via U-shape Network for Single Image HDR Reconstruction. CVPR Workshops (NTIRE) 2024.")
@@ -35,13 +34,14 @@ class DCDR(Method):
         "nf": 64, "blocks": (2, 4, 2), "cond_nf": 32, "cond_out": 32, "sft_hidden": 8, "tone_nf": 64,
         "dcrb": True, "tone": True, "cond": True, "relu_between": False,
         "init": "torch_default", "tone_init": "neutral", "residual_scale": 0.1, "zero_offsets": True,
-        "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": 1 / 12.75,
+        "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
     }
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
-                    patch_size=512, iterations=200_000,
+                    patch_size=512, iterations=200_000, crop="grid", augment=("hflip",),
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
                             "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
     pad_multiple = 4
+    clip_negative = True
     receptive_margin = 128
     output_convention = ("linear HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while "
                          "training, negatives clipped to 0 by predict")
@@ -58,21 +58,17 @@ class DCDR(Method):
     def build_loss(self) -> DCDRLoss:
         return DCDRLoss(vgg_weight=float(self.options["vgg_weight"]), vgg_weights=self.options["vgg_weights"],
                         after_relu=bool(self.options["vgg_after_relu"]),
-                        feature_scale=float(self.options["vgg_feature_scale"]))
+                        feature_scale=self.options["vgg_feature_scale"])
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. (8) on one batch; logs both terms next to the total."""
         pred = self.forward(net, ldr)
         if not isinstance(loss, DCDRLoss):
-            return super().training_loss(net, loss, ldr, hdr)
+            return super().training_loss(net, loss, ldr, hdr, stage)
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
-        return value, {"loss": float(value.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
-
-    @torch.no_grad()
-    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        return super().predict(net, ldr).clamp_min(0)
+        return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}
 
 
 #: The paper's "no DCRB" block: "a normal residual block, which is defined in [1]" (HDRUNet), i.e.
@@ -93,13 +89,17 @@ ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def _register_ablation(name: str, summary: str, changes: dict[str, Any]) -> type[DCDR]:
-    """A :class:`DCDR` subclass whose only difference is its default options, registered as ``name``."""
-    cls = type(name.title().replace("-", ""), (DCDR,), {
-        "__doc__": summary, "summary": summary, "default_options": {**DCDR.default_options, **changes},
-        "__module__": __name__})
-    return register_method(name)(cls)
+def _ablation(name: str) -> type[DCDR]:
+    """A :class:`DCDR` subclass whose only difference is its default options (``ABLATIONS[name]``)."""
+    summary, changes = ABLATIONS[name]
+    return type(name.title().replace("-", ""), (DCDR,), {
+        "__doc__": summary, "name": name, "summary": summary,
+        "default_options": {**DCDR.default_options, **changes}, "__module__": __name__})
 
 
-for _name, (_summary, _changes) in ABLATIONS.items():
-    _register_ablation(_name, _summary, _changes)
+# Registered in pyproject.toml ([project.entry-points."hdrbench.methods"]) under their ABLATIONS names.
+DcdrNoDcrb = _ablation("dcdr-no-dcrb")
+DcdrNoTone = _ablation("dcdr-no-tone")
+DcdrNoCond = _ablation("dcdr-no-cond")
+DcdrNoVgg = _ablation("dcdr-no-vgg")
+DcdrNoDcrbNoVgg = _ablation("dcdr-no-dcrb-no-vgg")

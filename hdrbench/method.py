@@ -15,13 +15,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError, check_known
+
+if TYPE_CHECKING:
+    from hdrbench.official import OfficialWeights
+
+#: Patch cutting modes and random augmentations a :class:`Recipe` may declare.
+CROPS = ("grid", "random")
+AUGMENTATIONS = ("hflip", "vflip", "transpose")
 
 
 @dataclass(frozen=True)
@@ -30,8 +37,16 @@ class Recipe:
 
     ``scheduler`` is one of ``constant``, ``multistep`` (``milestones``, ``gamma``), ``cosine``
     (to ``eta_min``), ``linear_decay`` (linear to 0 from ``decay_start``) or ``exponential``
-    (``gamma`` per ``step_every`` iterations). ``stages`` lists named sub-recipes for methods trained
-    in stages (HDRTV); empty for one-stage methods.
+    (``gamma`` per ``step_every`` iterations). Methods trained in stages give one recipe per
+    :class:`Stage`.
+
+    Training patches: ``crop`` is ``grid`` (the non-overlapping ``patch_size`` grid of every image, remainder
+    dropped; the DCDR-UNet paper's protocol) or ``random`` (random ``patch_size`` crops, as many per image and
+    epoch as the grid would give; the official BasicSR-style recipes). ``augment`` lists the random
+    augmentations, each applied with probability 1/2, in this order: ``hflip`` (left-right), ``vflip``
+    (up-down), ``transpose`` (swap rows and columns; with both flips it draws uniformly from the 8 rotations
+    and reflections of the square). ``batch_size`` is the effective batch: ``accumulate`` > 1 splits it into
+    that many micro-batches whose gradients are summed before one optimizer step (same update, less memory).
     """
 
     optimizer: str = "adam"
@@ -49,7 +64,21 @@ class Recipe:
     iterations: int = 200_000
     grad_clip: float | None = None
     source: str = ""
-    stages: tuple[str, ...] = ()
+    crop: str = "grid"
+    augment: tuple[str, ...] = ("hflip", "vflip")
+    accumulate: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("betas", "milestones", "augment"):  # lists from TOML/JSON become tuples
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        if self.crop not in CROPS:
+            raise HDRBenchError(f"recipe crop '{self.crop}' unknown (use one of: {', '.join(CROPS)})")
+        check_known(dict.fromkeys(self.augment), AUGMENTATIONS, "recipe augmentation")
+        if self.accumulate < 1 or self.batch_size % self.accumulate:
+            raise HDRBenchError(f"recipe accumulate={self.accumulate} must be >= 1 and divide batch_size="
+                                f"{self.batch_size}")
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes`` applied; unknown keys are an error naming the closest valid one."""
@@ -60,9 +89,33 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
-#: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on 512×512 patches,
-#: batch 16, 2·10^5 iterations, Adam. Methods apply it through :meth:`Method.recipe_for`.
-PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam"}
+#: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on the non-overlapping
+#: 512×512 patches of the training images, batch 16, 2·10^5 iterations, Adam. The paper states no augmentation;
+#: we use random horizontal flips only (a street scene mirrored left-right is still a plausible street scene,
+#: while a vertical flip or a transpose puts the sky at the bottom or the side, a layout no test image has).
+#: Methods apply it through :meth:`Method.recipe_for`.
+PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam",
+                                  "crop": "grid", "augment": ("hflip",)}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a method's training: a ``name`` (``None`` for a one-stage method), its ``recipe``, and
+    ``trains``, the attribute paths of the network submodules it optimises (empty: every parameter)."""
+
+    name: str | None
+    recipe: Recipe
+    trains: tuple[str, ...] = ()
+
+    def parameters(self, net: nn.Module) -> list[nn.Parameter]:
+        """The parameters this stage optimises; every other parameter of ``net`` is frozen (``requires_grad``
+        off) until a later stage trains it."""
+        trained = [p for t in self.trains for p in net.get_submodule(t).parameters()] if self.trains else \
+            list(net.parameters())
+        chosen = {id(p) for p in trained}
+        for p in net.parameters():
+            p.requires_grad_(id(p) in chosen)
+        return trained
 
 
 @dataclass
@@ -84,8 +137,15 @@ class Method:
     pad_mode: ClassVar[str] = "reflect"
     #: Context (pixels) a tile needs on each side so that tiled and whole-image outputs agree.
     receptive_margin: ClassVar[int] = 32
+    #: Clip negative outputs to 0 in :meth:`predict` (as official saving code does for unbounded heads).
+    clip_negative: ClassVar[bool] = False
     input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
+    #: False when :meth:`predict` must see the whole image (a global operation); tiling is then skipped.
+    tileable: ClassVar[bool] = True
+    #: Option defaults a training protocol implies, by protocol (``"official"``, ``"paper"``), applied under the
+    #: options a user gives (e.g. HDRCNN's whole-image mode for the DCDR-UNet paper's protocol, §4.4.1).
+    protocol_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: ``False`` for methods with nothing to learn (``identity``): training skips them, evaluation builds their
     #: network directly (no weights file).
     trainable: ClassVar[bool] = True
@@ -114,26 +174,50 @@ class Method:
         """Run ``net`` on an input whose size is already a multiple of :attr:`pad_multiple`."""
         return net(ldr)
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Loss of one batch (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs)."""
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor, stage: Stage
+                      ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+        """Loss of one batch in ``stage`` (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs).
+
+        Logged terms may stay (detached, 0-dim) tensors on the device: the training loop reads them back
+        only at log steps, so a step needs no host synchronisation."""
         pred = self.forward(net, ldr)
         value = loss(pred, hdr, ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
-    def recipe_for(self, protocol: str | None = None) -> Recipe:
-        """The default recipe, or the named protocol's override of it (``"paper"``: §4.4.1)."""
-        if protocol in (None, "", "default", "official"):
-            return self.recipe
-        if protocol in ("paper", "dcdr"):
-            return self.recipe.replace(**{k: v for k, v in PAPER_PROTOCOL.items()},
-                                       source=f"{self.recipe.source}; DCDR-UNet paper common protocol")
-        raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+    def stages(self, protocol: str | None = None) -> list[Stage]:
+        """The training stages in order, each recipe under the training ``protocol`` (:meth:`recipe_for`).
+
+        Default: one stage training every parameter with the class :attr:`recipe`.
+        """
+        return [Stage(None, self.recipe_for(protocol))]
+
+    def recipe_for(self, protocol: str | None = None, recipe: Recipe | None = None) -> Recipe:
+        """``recipe`` (default: the class :attr:`recipe`) as the training ``protocol`` sets it: ``official``
+        (or ``None``) keeps it, ``paper`` applies the DCDR-UNet common protocol (§4.4.1)."""
+        recipe = recipe if recipe is not None else self.recipe
+        if protocol_key(protocol) == "official":
+            return recipe
+        return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
+
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """The authors' released weights in this re-implementation's names and layouts, or ``None``.
+
+        ``state``: the raw contents of an official release file (:func:`hdrbench.official.read_official_state`:
+        a ``.pth`` state dict, ``module.`` removed, or an ``.npz``'s arrays). Return ``None`` when it is not an
+        official file of this method; the default knows none. :func:`hdrbench.load_model` calls this hook.
+        """
+        return None
+
+    def required_state_keys(self, net: nn.Module) -> set[str]:
+        """The ``state_dict`` keys a checkpoint must provide for the current options (default: all)."""
+        return set(net.state_dict())
 
     # -- shared machinery ---------------------------------------------------------------------
     @torch.no_grad()
     def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        """Whole-image inference at any size: pad to :attr:`pad_multiple`, run, crop back."""
+        """Whole-image inference at any size: pad to :attr:`pad_multiple`, run, crop back; clip at 0 if
+        :attr:`clip_negative`."""
         h, w = ldr.shape[-2:]
         m = self.pad_multiple
         ph, pw = (-h) % m, (-w) % m
@@ -141,7 +225,8 @@ class Method:
         if ph or pw:
             mode = self.pad_mode if (ph < h and pw < w) else "replicate"
             x = F.pad(ldr, (0, pw, 0, ph), mode=mode)
-        return self.forward(net, x)[..., :h, :w]
+        out = self.forward(net, x)[..., :h, :w]
+        return out.clamp_min(0) if self.clip_negative else out
 
     def parameter_count(self) -> int:
         """Trainable parameters of the network for the current options."""
@@ -156,10 +241,20 @@ class Method:
             "citation": self.citation,
             "params": self.parameter_count(),
             "options": {k: _jsonable(v) for k, v in self.options.items()},
-            "recipe": {k: _jsonable(v) for k, v in self.recipe.to_dict().items()},
+            "recipe": {k: _jsonable(v) for k, v in self.stages()[0].recipe.to_dict().items()},
             "input": self.input_convention,
             "output": self.output_convention,
         }
+
+
+def protocol_key(protocol: str | None) -> str:
+    """``"official"`` (each method's own recipe; also None, ``""``, ``"default"``) or ``"paper"`` (also
+    ``"dcdr"``): the DCDR-UNet paper's common protocol."""
+    if protocol in (None, "", "default", "official"):
+        return "official"
+    if protocol in ("paper", "dcdr"):
+        return "paper"
+    raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
 
 
 def count_parameters(net: nn.Module) -> int:
@@ -173,8 +268,11 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def create_method(name: str, **options: Any) -> Method:
-    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue)."""
+def create_method(name: str, protocol: str | None = None, **options: Any) -> Method:
+    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue), over the
+    option defaults the training ``protocol`` implies (:attr:`Method.protocol_options`)."""
     from hdrbench.registry import METHODS
 
-    return METHODS.get(name)(options=dict(options))
+    cls = METHODS.get(name)
+    implied = dict(getattr(cls, "protocol_options", {}).get(protocol_key(protocol), {}))
+    return cls(options={**implied, **options})

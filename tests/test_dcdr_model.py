@@ -120,7 +120,8 @@ def test_default_network_forward_and_backward_on_odd_size():
     out = method.predict(net.eval(), ldr)
     assert out.shape == (1, 3, 37, 53) and torch.isfinite(out).all()
     net.train()
-    loss, logs = method.training_loss(net, DCDRLoss(vgg_weight=0.0), torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16))
+    loss, logs = method.training_loss(net, DCDRLoss(vgg_weight=0.0), torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16),
+                                      method.stages()[0])
     loss.backward()
     assert set(logs) == {"loss", "tanh_l1", "vgg"} and logs["vgg"] == 0.0
     assert all(p.grad is not None for p in net.parameters())
@@ -130,7 +131,7 @@ def test_loss_records_vgg_substitution():
     loss = create_method("dcdr").build_loss()
     info = loss.describe()
     assert info["vgg_weight"] == 0.1 and info["vgg_features"] == "after ReLU"
-    assert info["vgg_feature_scale"] == 1 / 12.75
+    assert info["vgg_feature_scale"] == {"caffe": 1 / 3300, "torchvision": 1 / 19}[info["vgg"]["input_convention"]]
     vgg = info["vgg"]
     assert vgg["layers_requested"] == ["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"]
     if vgg["arch"] == "vgg16":  # no VGG19 offline: the substitution is recorded where training looks for it

@@ -91,7 +91,7 @@ def test_evaluated_without_weights_and_scored_like_numpy(tmp_path):
                         "dataset": {"name": "fake-data"}, "methods": [{"name": "identity", "train": True}],
                         "evaluate": {"metrics": ["fake-mae"], "protocol": "ntire2021"}}, tmp_path / "b.toml")
     evaluate(cfg, progress=False)
-    with ResultStore(cfg.store_path) as s:
+    with ResultStore(cfg.runs.results) as s:
         df, methods = s.scores(), s.methods()
     ds = FakeDataset(None)
     assert len(df) == 6
@@ -99,3 +99,19 @@ def test_evaluated_without_weights_and_scored_like_numpy(tmp_path):
         _, hdr = ds.load_pair(next(p for p in ds.pairs(r.test_set) if p.id == r.image))
         assert r.value == pytest.approx(np.maximum(hdr - 1, 0).mean(), rel=1e-4, abs=1e-6)
     assert df.checkpoint.iloc[0].startswith("untrained:") and int(methods.params.iloc[0]) == 0
+
+
+@pytest.mark.parametrize("name", ["bench.toml", "bench-gpu.toml"])
+def test_identity_row_heads_every_table_of_the_shipped_benchmarks(name):
+    from pathlib import Path
+
+    from hdrbench.config import load_config
+    from hdrbench.registry import METHODS
+
+    cfg = load_config(Path(__file__).parents[1] / name)
+    assert cfg.methods[0].name == "identity"
+    assert all(t.methods[0] == "identity" for t in cfg.tables)
+    if name == "bench-gpu.toml":  # every registered method, one equal budget
+        builtin = {n for n, cls in METHODS.items() if cls.__module__.split(".")[0] in ("dcdr", "baselines")}
+        assert {m.name for m in cfg.methods} == builtin and len(builtin) == 13
+        assert all(not m.recipe for m in cfg.methods) and cfg.train["precision"] == "fp32"

@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.hdrcnn import CAFFE_FEATURE_SCALE
 from baselines.singlehdr.dequantization import dequantization_net, refinement_net
 from baselines.singlehdr.emor import apply_response
 from baselines.singlehdr.hallucination import HallucinationNet, hallucinate
 from baselines.singlehdr.linearization import LinearizationNet
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, VGGFeatures
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +100,6 @@ class SingleHDRLoss(nn.Module):
         self.vgg = None
         self.substitution: str | None = None
         if mode == "hallucination" and perceptual_weight > 0:
-            from hdrbench.losses import VGGFeatures
-
             try:
                 self.vgg = VGGFeatures(["pool1", "pool2", "pool3"], arch="vgg16")
             except HDRBenchError as exc:
@@ -126,7 +123,6 @@ class SingleHDRLoss(nn.Module):
         return ((per_image + self.tv_weight * tv) * extreme_exposure_mask(ldr)).mean()
 
 
-@register_method("singlehdr")
 class SingleHDR(Method):
     """SingleHDR: dequantization, EMoR linearization, hallucination (and optional refinement) networks."""
 
@@ -138,10 +134,12 @@ class SingleHDR(Method):
                        "hdr_scale": 1.0}
     recipe = Recipe(
         optimizer="adam", lr=1e-4, betas=(0.9, 0.999), scheduler="constant", batch_size=8, patch_size=256,
-        iterations=500_000,
+        iterations=500_000, crop="random", augment=("hflip", "vflip", "transpose"),
         source="alex04072000/SingleHDR training_code/train_hallucination_net.py: Adam 1e-4 (TF default betas), "
                "batch 8, 256x256 crops, 500k iterations (each sub-network's pre-training recipe; trained end to end "
-               "here, see baselines/README.md)",
+               "here, see baselines/README.md); dataset.py: random crops, random rot90 and both flips (the 8 "
+               "rotations/reflections, drawn here as hflip, vflip, transpose; its random rescaling is not "
+               "reproduced)",
     )
     pad_multiple = 32
     receptive_margin = 320  # Deq 118 px + Hal ≈ 170 px in series; the inverse CRF is global (see README)
@@ -164,11 +162,11 @@ class SingleHDR(Method):
         """Linear HDR in ground-truth units: the network's output (saturation = 1) times ``hdr_scale``."""
         return net(ldr) * float(self.options["hdr_scale"])
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The published loss between the network output and the target in saturation units."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()

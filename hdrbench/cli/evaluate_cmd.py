@@ -21,4 +21,4 @@ def evaluate_cmd(config: str, methods: tuple[str, ...], save_predictions: bool, 
     cfg = replace(cfg, save_predictions=save_predictions or cfg.save_predictions, device=device or cfg.device)
     summary = evaluate(cfg, methods=list(methods) or None)
     click.echo(f"{summary.added} scores added ({summary.scored_images} images scored, {summary.skipped_images} "
-               f"already stored) -> {cfg.store_path}")
+               f"already stored) -> {cfg.runs.results}")

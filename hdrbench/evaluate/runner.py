@@ -1,7 +1,8 @@
 """The evaluation runner: every (method, test set, image) of a benchmark, scored into the result store.
 
-For each method of ``bench.toml`` a *source* makes predictions: a trained or given checkpoint run with
-:func:`hdrbench.inference.tiled_predict`, or a folder of external predictions. Each image's metrics are
+For each method of ``bench.toml`` a *source* makes predictions: a trained or given checkpoint (hdrbench
+weights or official release files) loaded by :func:`hdrbench.models.open_model` and run with
+:func:`hdrbench.models.predict_image`, or a folder of external predictions. Each image's metrics are
 written in one transaction; images whose rows are all stored are skipped, so a killed run resumes where
 it stopped. Under ``torchrun`` the pending images are dealt round-robin to the ranks and rank 0 alone
 writes. Tensors: ``ldr`` (1, 3, H, W) display-referred [0, 1]; predictions and ground truth linear HDR.
@@ -22,20 +23,19 @@ import torch
 from tqdm import tqdm
 
 from hdrbench import io
-from hdrbench.checkpoint import load_weights
 from hdrbench.config import BenchConfig, MethodEntry
 from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
+from hdrbench.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.errors import HDRBenchError
 from hdrbench.evaluate.store import ResultStore, Score
-from hdrbench.inference import tiled_predict
-from hdrbench.method import count_parameters, create_method
+from hdrbench.method import count_parameters
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer
 from hdrbench.metrics.validate import check_pair
-from hdrbench.train.distributed import broadcast_object, gather_to_main, init_distributed
-from hdrbench.train.state import FINAL
+from hdrbench.models import open_model, predict_image
+from hdrbench.registry import METHODS
+from hdrbench.runs import external_prediction, figure_images, test_sets
 
 log = logging.getLogger(__name__)
-PRED_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy")
 DEFAULT_PROTOCOL = "dcdr"
 
 
@@ -86,11 +86,13 @@ def weights_digest(net: torch.nn.Module, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path:
-    """The weights file evaluated for ``entry`` (its ``checkpoint`` or the training run's final weights)."""
+def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path | list[Path]:
+    """The weights file(s) evaluated for ``entry`` (its ``checkpoint`` or the training run's final weights)."""
+    if isinstance(entry.checkpoint, list):
+        return [Path(c) for c in entry.checkpoint]
     if entry.checkpoint:
         return Path(entry.checkpoint)
-    path = cfg.checkpoint_dir(entry.id) / FINAL
+    path = cfg.runs.final_weights(entry.id)
     if not path.is_file():
         raise HDRBenchError(f"method '{entry.id}' has no trained weights yet; run 'hdrbench train --config "
                             f"{cfg.path.name} --method {entry.id}' or 'hdrbench run {cfg.path.name}'", path)
@@ -110,36 +112,29 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
                                 "<test_set>/<image>.exr)", folder)
 
         def read_external(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
-            for base in (folder / test_set, folder):
-                for suffix in PRED_SUFFIXES:
-                    if (base / f"{pair.id}{suffix}").is_file():
-                        pred = io.read_hdr(base / f"{pair.id}{suffix}")
-                        if pred.shape != ldr.shape:
-                            raise HDRBenchError(f"prediction is {pred.shape}, the input is {ldr.shape}",
-                                                base / f"{pair.id}{suffix}")
-                        return pred
-            raise HDRBenchError(f"no prediction for image '{pair.id}' of test set '{test_set}' "
-                                f"(expected {pair.id}.exr here or in {test_set}/)", folder)
+            path = external_prediction(folder, test_set, pair.id)
+            if path is None:
+                raise HDRBenchError(f"no prediction for image '{pair.id}' of test set '{test_set}' "
+                                    f"(expected {pair.id}.exr here or in {test_set}/)", folder)
+            pred = io.read_hdr(path)
+            if pred.shape != ldr.shape:
+                raise HDRBenchError(f"prediction is {pred.shape}, the input is {ldr.shape}", path)
+            return pred
 
         return Source(entry, f"external:{folder}", entry.params, [], read_external)
-    method = create_method(entry.name, **entry.options)
-    if dataset is not None:
-        method.bind_dataset(dataset)
-    if method.trainable or entry.checkpoint:
-        weights = trained_checkpoint(cfg, entry)
-        net = method.build_network()
-        meta = load_weights(net, weights, method=method.name)
+    trainable = METHODS.get(entry.name).trainable
+    checkpoint = trained_checkpoint(cfg, entry) if (trainable or entry.checkpoint) else None
+    loaded = open_model(entry.name, checkpoint, device, protocol=entry.protocol or cfg.train.get("protocol"),
+                        dataset=dataset, **entry.options)
+    method, net = loaded.method, loaded.net
+    subs = json.loads(loaded.metadata.get("substitutions", "[]"))
+    if checkpoint is not None:
         digest = weights_digest(net)
     else:  # nothing to learn: the network is its settings, which the digest then names
-        net = method.build_network()
-        meta, digest = {}, "untrained:" + hashlib.sha256(repr(net).encode()).hexdigest()[:16]
-    net.eval().to(device)
-    subs = json.loads(meta.get("substitutions", "[]"))
+        digest = "untrained:" + hashlib.sha256(repr(net).encode()).hexdigest()[:16]
 
     def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(ldr)).permute(2, 0, 1)[None].to(device)
-        y = tiled_predict(method, net, x, tile=cfg.tile, overlap=cfg.overlap)
-        return y[0].permute(1, 2, 0).float().cpu().numpy()
+        return predict_image(method, net, ldr, tile=cfg.tile, overlap=cfg.overlap)
 
     return Source(entry, digest, entry.params or count_parameters(net), subs, run_network)
 
@@ -148,29 +143,6 @@ def build_scorer(cfg: BenchConfig) -> Scorer:
     """The benchmark's :class:`~hdrbench.metrics.scoring.Scorer`: its protocol (default ``dcdr``), metrics
     (default: the protocol's) and ``metric_params`` overrides from bench.toml."""
     return Scorer(cfg.eval_protocol or DEFAULT_PROTOCOL, metrics=cfg.metrics or None, overrides=cfg.metric_params)
-
-
-def figure_images(cfg: BenchConfig, dataset: PairedDataset) -> tuple[str, list[str]]:
-    """``(test set, image ids)`` shown in the figure: ``plot.images`` (ids, or the first N; default 2)."""
-    test_set = cfg.plot.get("test_set") or test_sets(cfg, dataset)[0]
-    chosen = cfg.plot.get("images", 2)
-    ids = [p.id for p in dataset.pairs(test_set)]
-    if cfg.max_images:
-        ids = ids[:cfg.max_images]  # only evaluated images have predictions
-    if isinstance(chosen, int):
-        return test_set, ids[:chosen]
-    missing = [c for c in chosen if c not in ids]
-    if missing:
-        raise HDRBenchError(f"plot.images: '{missing[0]}' is not an image of test set '{test_set}'", cfg.path)
-    return test_set, list(chosen)
-
-
-def test_sets(cfg: BenchConfig, dataset: PairedDataset) -> list[str]:
-    return cfg.test_sets or list(dataset.test_sets)
-
-
-def prediction_path(cfg: BenchConfig, method_id: str, test_set: str, image: str) -> Path:
-    return cfg.output / "predictions" / method_id / test_set / f"{image}.exr"
 
 
 @dataclass
@@ -183,7 +155,7 @@ class EvalSummary:
 
 def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bool = True,
              on_image: Callable[[int], None] | None = None) -> EvalSummary:
-    """Score ``methods`` (ids; default all) on every test set into ``cfg.store_path``; resumable.
+    """Score ``methods`` (ids; default all) on every test set into ``cfg.runs.results``; resumable.
 
     ``on_image(n)`` is called after the n-th image's rows are committed (tests use it to simulate a crash).
     """
@@ -193,7 +165,7 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
     dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
     scorer = build_scorer(cfg)
     fig_set, fig_ids = figure_images(cfg, dataset)
-    store = ResultStore(cfg.store_path) if info.is_main else None
+    store = ResultStore(cfg.runs.results) if info.is_main else None
     summary = EvalSummary()
     ver = versions()
     try:
@@ -241,7 +213,7 @@ def _pending(cfg: BenchConfig, store: ResultStore, entry: MethodEntry, ts: str, 
     for p in pairs:
         missing = [m for m in metric_names if (p.id, m) not in done]
         want_pred = cfg.save_predictions or (ts == fig_set and p.id in fig_ids)
-        need_pred = want_pred and not prediction_path(cfg, entry.id, ts, p.id).is_file()
+        need_pred = want_pred and not cfg.runs.prediction(entry.id, ts, p.id).is_file()
         if missing or need_pred:
             out.append((p, missing, want_pred))
     return out
@@ -255,7 +227,7 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
     raw = source.predict(ts, pair, ldr)
     pred, gt = check_prediction(raw, hdr, source.entry.id, pair)
     if save:
-        io.write_exr(prediction_path(cfg, source.entry.id, ts, pair.id), raw)
+        io.write_exr(cfg.runs.prediction(source.entry.id, ts, pair.id), raw)
     if not missing:
         return []
     values = scorer.score(pred.permute(2, 0, 1)[None], gt.permute(2, 0, 1)[None])
@@ -275,4 +247,4 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
     return rows
 
 
-__all__ = ["EvalSummary", "evaluate", "figure_images", "open_source", "trained_checkpoint"]
+__all__ = ["EvalSummary", "evaluate", "open_source", "trained_checkpoint"]

@@ -14,7 +14,6 @@ import torch
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.transforms import ANCHORS, NORMS, absolute_from_params, pu21_encode, reference_factor, tanh_mu_law
-from hdrbench.registry import register_metric
 
 
 def psnr(pred: torch.Tensor, gt: torch.Tensor, peak: float) -> torch.Tensor:
@@ -23,7 +22,18 @@ def psnr(pred: torch.Tensor, gt: torch.Tensor, peak: float) -> torch.Tensor:
     return 10.0 * torch.log10(peak**2 / mse)
 
 
-@register_metric("psnr-l")
+def hdrunet_psnr_params(mu: float) -> dict[str, dict[str, Any]]:
+    """``psnr-l`` / ``psnr-mu`` parameters giving HDRUNet's definitions (Chen et al., CVPRW 2021; the NTIRE 2021
+    organisers' ``metrics.py``) for linear inputs.
+
+    PSNR-L: both images gamma-encoded ``x**(1/2.24)``, divided by the encoded ground truth's maximum, peak 1.
+    PSNR-μ: both linear images divided by the ground truth's 99th percentile, ``log(1+μ·tanh(x))/log(1+μ)``,
+    peak 1. NTIRE 2021 uses μ = 5000; the DCDR-UNet paper, which cites HDRUNet for its PSNRs, reports μ = 10.
+    """
+    return {"psnr-l": {"gamma": 2.24, "norm": "gt-max", "peak": 1.0},
+            "psnr-mu": {"mu": float(mu), "norm": "gt-p99", "tanh": True}}
+
+
 class PSNRL(Metric):
     """PSNR on linear values (or on gamma-encoded values, NTIRE 2021) after an optional normalisation.
 
@@ -50,7 +60,6 @@ class PSNRL(Metric):
         return psnr(pred / f, gt / f, float(self.params["peak"]))
 
 
-@register_metric("psnr-mu")
 class PSNRMu(Metric):
     """PSNR after μ-law tone mapping ``log(1+μx)/log(1+μ)`` of the normalised images, peak 1.
 
@@ -79,7 +88,6 @@ class PSNRMu(Metric):
         return psnr(diff, torch.zeros_like(diff), 1.0)
 
 
-@register_metric("pu21-psnr")
 class PU21PSNR(Metric):
     """PSNR on PU21-encoded RGB (``banding_glare``), peak 256, as gfxdisp/pu21 ``pu21_metric(…, 'PSNR')``.
 
