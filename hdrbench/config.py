@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hdrbench.devices import check_device_spelling
 from hdrbench.errors import HDRBenchError
 
 #: section → {key: accepted python types}; ``dict`` values are free-form tables checked elsewhere.
@@ -143,11 +144,13 @@ class BenchConfig:
         return self.output / "checkpoints" / method_id
 
     def resolved_device(self) -> str:
-        if self.device != "auto":
-            return self.device
-        import torch
+        """The torch device string (``auto`` → CUDA when available); an absent device is a one-line error."""
+        from hdrbench.devices import resolve_device
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            return resolve_device(self.device, "benchmark.device")
+        except HDRBenchError as exc:
+            raise HDRBenchError(exc.message, self.path) from None
 
 
 TRAIN_DEFAULTS: dict[str, Any] = {"protocol": "official", "recipe": {}, "checkpoint_every": 500, "log_every": 10,
@@ -210,6 +213,11 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{test}'", path)
     if not 0.5 <= rep.get("confidence", 0.95) < 1:
         raise HDRBenchError("'report.confidence' must lie in [0.5, 1)", path)
+    if "device" in bench:
+        try:
+            bench["device"] = check_device_spelling(bench["device"], "benchmark.device")
+        except HDRBenchError as exc:
+            raise HDRBenchError(exc.message, path) from None
     for key in ("checkpoint_every", "log_every"):
         if key in tr and tr[key] <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)

@@ -59,7 +59,7 @@ def test_score_folders_csv_and_crf(folders, tmp_path, capsys):
                          "--protocol", "ntire2021", "--out", out_csv)
     assert code == 0, err
     df = pd.read_csv(out_csv)
-    assert list(df.columns) == ["pred", "gt", "psnr-l", "pu21-psnr", "psnr-l@crf", "pu21-psnr@crf"]
+    assert list(df.columns) == ["pred", "gt", "psnr-l", "pu21-psnr", "psnr-l@crf", "pu21-psnr@crf", "warnings"]
     assert len(df) == 2 and df["psnr-l"].notna().all()
     record = json.loads((tmp_path / "scores.csv.json").read_text())
     assert record["protocol"]["name"] == "ntire2021" and record["metrics"]["psnr-l"]["params"]["gamma"] == 2.24

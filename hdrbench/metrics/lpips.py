@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
-from torchvision.models import alexnet
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
@@ -36,6 +35,8 @@ class LPIPSAlex(nn.Module):
         super().__init__()
         weights = resolve_backbone("alexnet", backbone_path)
         self.source = weights.source
+        from torchvision.models import alexnet  # torchvision costs ~2 s to import: only when LPIPS is built
+
         self.features = alexnet().features[: ALEX_TAPS[-1] + 1]
         self.features.load_state_dict({k.removeprefix("features."): v for k, v in weights.state_dict.items()
                                        if int(k.split(".")[1]) <= ALEX_TAPS[-1]})
