@@ -234,6 +234,13 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         bootstrap=rep.get("bootstrap", 2000), confidence=float(rep.get("confidence", 0.95)), paired_test=test,
         decimals=dict(rep.get("decimals", {})), plot=dict(sec["plot"]),
     )
+    if "formats" in cfg.plot:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        known = FigureCanvasBase.get_supported_filetypes()
+        for fmt in cfg.plot["formats"]:
+            if str(fmt).lower().lstrip(".") not in known:
+                raise _unknown(str(fmt), known, "plot.formats: ", path)
     ids = {m.id for m in cfg.methods}
     for mid in cfg.plot.get("methods", []):
         if mid not in ids:

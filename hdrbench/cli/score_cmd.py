@@ -143,7 +143,10 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
         rows = [{"pred": r["pred"], "gt": r["gt"], **r["metrics"], "warnings": " | ".join(r["warnings"])}
                 for r in records]
         pd.DataFrame(rows, columns=["pred", "gt", *scorer.columns, "warnings"]).to_csv(out, index=False)
-        side = {**provenance(scorer), "pairs": len(records), "protocol_misfits": misfits}
+        from hdrbench.io import read_exr_attributes
+
+        made = {str(p): a for p, _ in pairs if (a := read_exr_attributes(p))}
+        side = {**provenance(scorer), "pairs": len(records), "protocol_misfits": misfits, "predictions": made}
         out.with_name(out.name + ".json").write_text(json.dumps(side, indent=2, default=str))
     if misfits:
         click.echo(f"hdrbench: warning: {misfits} of {len(records)} pair(s) do not fit protocol "
