@@ -240,16 +240,34 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         known = FigureCanvasBase.get_supported_filetypes()
         for fmt in cfg.plot["formats"]:
             if str(fmt).lower().lstrip(".") not in known:
-                raise _unknown(str(fmt), known, "plot.formats: ", path)
+                near = difflib.get_close_matches(str(fmt).lower(), sorted(known), n=3, cutoff=0.5)
+                hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+                raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
+                                    f"{', '.join(sorted(known))})", path)
     ids = {m.id for m in cfg.methods}
     for mid in cfg.plot.get("methods", []):
         if mid not in ids:
-            raise _unknown(mid, ids, "plot.methods: ", path)
+            raise _unknown_method_id(mid, cfg, "plot.methods: ")
     for t in cfg.tables:
         for mid in t.methods:
             if mid not in ids:
-                raise _unknown(mid, ids, f"report.tables.{t.name}.methods: ", path)
+                raise _unknown_method_id(mid, cfg, f"report.tables.{t.name}.methods: ")
     return cfg
+
+
+def _unknown_method_id(mid: str, cfg: BenchConfig, where: str) -> HDRBenchError:
+    """A table or figure lists ``mid``, no method id. When the closest id is an entry whose registered name is
+    misspelt and ``mid`` is the right name, point at the entry: never advise replacing a right name with a typo."""
+    close = difflib.get_close_matches(mid, [m.id for m in cfg.methods], n=1, cutoff=0.5)
+    entry = next((m for m in cfg.methods if close and m.id == close[0]), None)
+    if entry is not None and not entry.external:
+        from hdrbench.registry import METHODS
+
+        if entry.name not in METHODS and mid in METHODS:
+            return HDRBenchError(f"{where}'{mid}' is no method id of this file: the [[methods]] entry "
+                                 f"'{entry.id}' names '{entry.name}', which is not a registered method (did you "
+                                 f"mean name = '{mid}'?)", cfg.path)
+    return _unknown(mid, {m.id for m in cfg.methods}, where, cfg.path)
 
 
 def validate_names(cfg: BenchConfig) -> None:
