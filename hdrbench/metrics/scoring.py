@@ -73,7 +73,8 @@ class Scorer:
 
         ``notes`` (when given) receives one line per repair (``clamp``, ``clamp_gt``) and per protocol misfit."""
         p, g = check_pair(pred, gt, pred_name, gt_name, clamp, clamp_gt, notes)
-        p, g = p.permute(2, 0, 1)[None], g.permute(2, 0, 1)[None]
+        p, g = p.permute(2, 0, 1)[None].contiguous(), g.permute(2, 0, 1)[None].contiguous()  # one copy, not one
+        # per flatten() in every metric
         if notes is not None:
             notes.extend(f"{gt_name}: {w}" for w in self.protocol.check(g) if w)
         scores = self.score(p, g)

@@ -21,6 +21,13 @@ def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
 
 
+def _finite_range(x: torch.Tensor) -> tuple[float | None, float | None]:
+    """``(min, max)`` of ``x``, or ``(None, None)`` when it holds NaN or inf (one pass: a NaN makes both NaN,
+    an inf makes one of them infinite)."""
+    low, high = (float(v) for v in torch.aminmax(x))
+    return (low, high) if np.isfinite(low) and np.isfinite(high) else (None, None)
+
+
 def _clip_gt_negatives(g: torch.Tensor, gt_name: str, clamp_gt: bool, notes: list[str] | None) -> torch.Tensor:
     neg = g < 0
     n = int(neg.sum())
@@ -51,13 +58,18 @@ def check_pair(pred: np.ndarray | torch.Tensor, gt: np.ndarray | torch.Tensor, p
     if p.shape != g.shape:
         raise HDRBenchError(f"prediction {tuple(p.shape)} and ground truth {tuple(g.shape)} ({gt_name}) differ in "
                             "shape; predictions must have the ground truth's size", pred_name)
-    if not bool(torch.isfinite(g).all()):
+    g_low, g_high = _finite_range(g)
+    if g_low is None:
         raise HDRBenchError(f"ground truth has {int((~torch.isfinite(g)).sum())} NaN/inf values; fix or exclude "
                             "this image", gt_name)
-    g = _clip_gt_negatives(g, gt_name, clamp_gt, notes)
-    if not bool((g > 0).any()):
+    if g_low < 0:
+        g = _clip_gt_negatives(g, gt_name, clamp_gt, notes)
+    if not g_high > 0:
         raise HDRBenchError("ground truth is all zeros: no metric is defined against a black image; exclude it",
                             gt_name)
+    p_low, _ = _finite_range(p)
+    if p_low is not None and p_low >= 0:  # the common case: one pass over each image, nothing to repair
+        return p, g
     bad = ~torch.isfinite(p)
     neg = p < 0
     n_bad, n_neg = int(bad.sum()), int(neg.sum())
