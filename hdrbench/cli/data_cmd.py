@@ -57,16 +57,30 @@ def layouts_cmd() -> None:
 @click.option("--root", type=click.Path(), default=None, help="The dataset's root folder (not needed for demo).")
 @click.option("-o", "--option", "options", multiple=True, help="Dataset option KEY=VALUE (repeatable).")
 @click.option("--split", "splits", multiple=True, help="Splits to count (default: train and the test sets).")
-def info_cmd(name: str, root: str | None, options: tuple[str, ...], splits: tuple[str, ...]) -> None:
-    """Count the pairs of each split and show the dataset's conventions."""
+@click.option("--check", "n_check", type=int, default=4, show_default=True,
+              help="Read the first N pairs of each split (sizes match, LDR is 8-bit, HDR is readable); -1: all.")
+def info_cmd(name: str, root: str | None, options: tuple[str, ...], splits: tuple[str, ...], n_check: int) -> None:
+    """Count the pairs of each split, read a few of them, and show the dataset's conventions.
+
+    Exits with code 2 when a split cannot be read (unpaired files, a size or bit-depth mismatch)."""
     ds = _dataset(name, root, parse_options(options))
     click.echo(f"dataset {ds.name}: {ds.summary}")
     click.echo(f"HDR convention: {ds.hdr_convention}")
+    problems: list[str] = []
     for split in splits or (ds.train_split, *ds.test_sets):
         try:
-            click.echo(f"{split:<12}{len(ds.pairs(split)):>7} pairs")
+            pairs = ds.pairs(split)
+            for pair in pairs if n_check < 0 else pairs[:n_check]:
+                ds.load_pair(pair)
+            checked = len(pairs) if n_check < 0 else min(n_check, len(pairs))
+            click.echo(f"{split:<12}{len(pairs):>7} pairs ({checked} read and checked)")
         except HDRBenchError as exc:
             click.echo(f"{split:<12}   none ({exc})")
+            absent = "not found" in exc.message or "exists" in exc.message
+            if splits or not absent:  # a default split a dataset simply lacks is no problem
+                problems.append(f"{split}: {exc}")
+    if problems:
+        raise HDRBenchError(f"{len(problems)} split(s) unusable; first: {problems[0]}")
 
 
 @data_cmd.command("testsets")

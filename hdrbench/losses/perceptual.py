@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.weights import resolve_backbone
+from hdrbench.weights import resolve_backbone, warn_once
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class VGGFeatures(nn.Module):
     def __init__(self, layers: Sequence[str], arch: str = "vgg19", weights: str | os.PathLike | None = None,
                  normalize: str | None = "imagenet"):
         super().__init__()
-        resolved = resolve_backbone(arch, weights)
+        resolved = resolve_backbone(arch, weights, quiet=True)
         if not resolved.arch.startswith("vgg"):
             raise HDRBenchError(f"weights for a VGG loss resolved to '{resolved.arch}'", weights)
         self.arch = resolved.arch
@@ -91,9 +91,9 @@ class VGGFeatures(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
-        if self.substitution:
-            mapped = ", ".join(f"{a}->{u}" for a, u in zip(self.requested, self.layers) if a != u)
-            log.warning("hdrbench: VGG loss uses %s; layers %s", self.substitution, mapped or "unchanged")
+        mapped = ", ".join(f"{a}->{u}" for a, u in zip(self.requested, self.layers) if a != u)
+        if self.substitution:  # one line per process, however often the loss is built
+            warn_once(f"hdrbench: VGG loss uses {self.substitution}; layers {mapped or 'unchanged'}")
 
     def train(self, mode: bool = True) -> VGGFeatures:  # always frozen, always eval
         return super().train(False)
