@@ -222,10 +222,9 @@ def read_exr_attributes(path: str | os.PathLike) -> dict[str, str]:
     import OpenEXR
 
     _check_file(p)
-    with OpenEXR.File(str(p)) as f:
-        header = f.header()
-    return {k.removeprefix(EXR_ATTRIBUTE_PREFIX): str(v) for k, v in header.items()
-            if k.startswith(EXR_ATTRIBUTE_PREFIX)}
+    with OpenEXR.File(str(p)) as f:  # read inside: the header is released with the file
+        return {k.removeprefix(EXR_ATTRIBUTE_PREFIX): str(v) for k, v in f.header().items()
+                if k.startswith(EXR_ATTRIBUTE_PREFIX)}
 
 
 def write_png16(path: str | os.PathLike, img: np.ndarray) -> Path:
