@@ -141,3 +141,49 @@ def test_clamp_says_how_many_values_it_repaired(rng, tmp_path, capsys):
     pred[1, 1, 1] = np.nan
     with pytest.warns(HDRBenchWarning, match=r"repaired 1 NaN/inf and 3 negative"):
         hdrbench.score(pred, gt, metrics=["psnr-l"], clamp=True)
+
+
+def test_evaluate_stores_and_counts_protocol_misfits(tmp_path, caplog):
+    import logging
+    import sqlite3
+
+    import test_train_fakes
+
+    from hdrbench.checkpoint import save_weights
+    from hdrbench.config import parse_config
+    from hdrbench.evaluate import evaluate
+    from hdrbench.evaluate.store import ResultStore
+    from hdrbench.method import create_method
+    from hdrbench.registry import DATASETS
+
+    class SceneFakes(test_train_fakes.FakeDataset):
+        """The fake pairs with a ground truth in scene units (a sun at 5000)."""
+
+        def load_pair(self, pair):
+            ldr, hdr = super().load_pair(pair)
+            hdr = hdr.copy()
+            hdr[:2, :2] = 5000.0
+            return ldr, hdr
+
+    DATASETS.register("fake-scene", SceneFakes, override=True)
+    torch_net = create_method("fake-net").build_network()
+    ckpt = save_weights(torch_net, tmp_path / "w.safetensors", method="fake-net", options={})
+    data = {"benchmark": {"name": "m", "output": str(tmp_path / "out"), "device": "cpu"},
+            "dataset": {"name": "fake-scene", "test_sets": ["set_a"]},
+            "evaluate": {"protocol": "dcdr", "metrics": ["psnr-l"]}, "plot": {"images": 0},
+            "methods": [{"name": "fake-net", "checkpoint": str(ckpt)}]}
+    # an older store, made before the warning column existed, is extended when opened
+    (tmp_path / "out").mkdir()
+    with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
+        db.execute("CREATE TABLE scores (method TEXT NOT NULL, dataset TEXT NOT NULL, test_set TEXT NOT NULL, "
+                   "image TEXT NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL, lower_better INTEGER NOT NULL "
+                   "DEFAULT 0, protocol TEXT, metric_params TEXT, checkpoint TEXT, substitutions TEXT, versions TEXT,"
+                   " created TEXT DEFAULT CURRENT_TIMESTAMP, UNIQUE (method, dataset, test_set, image, metric))")
+    cfg = parse_config(data, tmp_path / "bench.toml")
+    with caplog.at_level(logging.WARNING):
+        summary = evaluate(cfg, progress=False)
+    assert summary.scored_images == 3 and summary.misfit_images == 3
+    assert sum("protocol 'dcdr' assumes display-referred" in r.getMessage() for r in caplog.records) == 3
+    with ResultStore(cfg.store_path) as store:
+        scores = store.scores()
+    assert len(scores) == 3 and scores["warning"].str.contains("peaks at 5e+03", regex=False).all()

@@ -54,8 +54,18 @@ def cli() -> None:
     """hdrbench: train, score and compare single-image HDR reconstruction methods."""
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings as one line on stderr (no source excerpt): ``hdrbench: warning: ...``."""
+    text = " ".join(str(message).split()).removeprefix("hdrbench: ")
+    click.echo(f"hdrbench: warning: {text}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the CLI, turning HDRBenchError into one line and exit code 2."""
+    """Console entry point: run the CLI, turning HDRBenchError into one line and exit code 2 and every
+    warning into one line."""
+    import warnings
+
+    warnings.showwarning = _one_line_warning
     try:
         cli.main(args=argv, prog_name="hdrbench", standalone_mode=False)
     except HDRBenchError as exc:

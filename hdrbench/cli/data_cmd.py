@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +31,9 @@ def _dataset(name: str, root: str | None, options: dict[str, Any]):
     return create_dataset(name, root, **options)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    click.echo(str(message), err=True)  # one line, no source excerpt
-
-
 @click.group("data")
 def data_cmd() -> None:
     """Datasets: layouts, split sizes, test-set lists, virtual-camera pairs."""
-    warnings.showwarning = _show_warning
 
 
 @data_cmd.command("layouts")
