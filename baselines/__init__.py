@@ -1,7 +1,5 @@
 """Re-implemented single-image HDR baselines (the other rows of the DCDR-UNet paper's Table 1).
 
-Each module holds one method (network, loss, recipe) and registers it on import.
+Each module holds one method (network, loss, recipe); ``pyproject.toml`` registers it
+(``[project.entry-points."hdrbench.methods"]``), and hdrbench imports it when the method is first used.
 """
-
-# -- baseline modules (each registers itself on import) --
-from baselines import fhdr, hdrcnn, hdrtv, hdrunet, kunet, singlehdr  # noqa: F401

@@ -22,9 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.losses import VGGFeatures
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.vgg import VGGFeatures
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
 MU = 5000.0
@@ -128,7 +127,7 @@ class FHDRLoss(nn.Module):
     """Mean over iterations of ``L1(T(out_t), T(gt)) + 10 · Σ_l w_l · L1(VGG_l(T(out_t)), VGG_l(T(gt)))``.
 
     ``T`` = :func:`mu_law`; VGG19 relu1_1…relu5_1 with weights 1/32…1, no ImageNet normalisation (as
-    ``vgg.py``); offline weights via :class:`hdrbench.losses.VGGFeatures` (its ``substitution`` records a
+    ``vgg.py``); offline weights via :class:`hdrbench.nn.vgg.VGGFeatures` (its ``substitution`` records a
     VGG19 → VGG16 fallback). ``pred``: one (N, 3, H, W) estimate or the list of per-iteration estimates.
     """
 
@@ -150,7 +149,6 @@ class FHDRLoss(nn.Module):
         return total / len(preds)
 
 
-@register_method("fhdr")
 class FHDR(Method):
     """FHDR as in ``mukulkhanna/FHDR``; options ``iterations`` (feedback passes, 4 = the paper's best),
     ``detach_hidden`` (official no-gradient-through-iterations behaviour)."""
@@ -182,8 +180,8 @@ class FHDR(Method):
     def build_loss(self) -> nn.Module:
         return FHDRLoss()
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, Any]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:
         """The loss averaged over every iteration's estimate (official ``train.py``)."""
         outs = net(ldr, return_all=True)
         value = loss(outs, hdr, ldr)

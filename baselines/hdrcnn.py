@@ -20,64 +20,20 @@ network (:meth:`Method.predict` pads); :class:`HDRCNNNet` returns log HDR ``(N, 
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
-
-log = logging.getLogger(__name__)
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.masks import highlight_mask
+from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE
+from hdrbench.nn.vgg_autoencoder import VGGSkipAutoencoder
 
 EPS = 1.0 / 255.0
-#: torchvision ``vgg16().features`` indices whose outputs feed the skip connections (the ReLU before each pool).
-VGG16_BEFORE_POOL = (3, 8, 15, 22, 29)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-#: Caffe VGG sees 0–255 mean-subtracted input, torchvision's sees (x − mean)/std: features of a ReLU
-#: stack scale with the input, so torchvision features × 255·mean(std) are on the Caffe scale that
-#: the official skip transform ``log((s/255)² + 1/255)`` was designed for.
-CAFFE_FEATURE_SCALE = 255.0 * sum(IMAGENET_STD) / 3.0
 LUMINANCE = (0.213, 0.715, 0.072)
-
-
-def highlight_mask(image: torch.Tensor, tau: float = 0.95) -> torch.Tensor:
-    """Blending weight ``α = clip((max_c image − τ) / (1 − τ), 0, 1)``, shape ``(N, 1, H, W)``.
-
-    ``image`` ``(N, C, H, W)``: the LDR input (blending at inference) or the linear target (loss mask).
-    Pixels whose brightest channel is ≤ τ get 0, a saturated pixel (1.0) gets 1, linear between.
-    """
-    peak = image.amax(dim=1, keepdim=True)
-    return ((peak - tau) / (1.0 - tau)).clamp(0.0, 1.0)
-
-
-def load_vgg16_encoder(features: nn.Sequential, pretrained: bool) -> str:
-    """Load ImageNet VGG16 conv weights (offline cache) into torchvision-layout ``features``.
-
-    Returns a sentence recording where the weights came from (or that training starts from scratch).
-    """
-    if not pretrained:
-        return "VGG16 encoder: random init (pretrained=false)"
-    from hdrbench.weights import resolve_backbone
-
-    try:
-        backbone = resolve_backbone("vgg16")
-    except HDRBenchError as exc:
-        log.warning("hdrbench: no offline ImageNet VGG16 weights (%s); the encoder trains from scratch", exc)
-        return f"VGG16 encoder: random init (no offline weights: {exc})"
-    state = {k.removeprefix("features."): v for k, v in backbone.state_dict.items()}
-    features.load_state_dict(state, strict=True)
-    return f"VGG16 encoder: ImageNet, {backbone.source}"
-
-
-def vgg16_features() -> nn.Sequential:
-    """torchvision's ``vgg16().features`` layout (same module indices), without building the classifier."""
-    return torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"], batch_norm=False)
 
 
 def bilinear_upsampling_kernel(channels_in: int, channels_out: int, size: int = 4) -> torch.Tensor:
@@ -92,24 +48,6 @@ def bilinear_upsampling_kernel(channels_in: int, channels_out: int, size: int = 
     return weight
 
 
-class SkipFusion(nn.Module):
-    """Concatenate a decoder feature with a (log-domain) skip feature and fuse them with a 1×1 conv.
-
-    The conv starts as an element-wise addition (decoder channel i + skip channel i), as the official code.
-    """
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.fuse = nn.Conv2d(2 * channels, channels, 1)
-        with torch.no_grad():
-            eye = torch.eye(channels)[:, :, None, None]
-            self.fuse.weight.copy_(torch.cat([eye, eye], dim=1))
-            self.fuse.bias.zero_()
-
-    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        return self.fuse(torch.cat([x, skip], dim=1))
-
-
 class UpBlock(nn.Module):
     """4×4 stride-2 transposed conv (bilinear init, = TF SAME for even sizes) → BatchNorm → ReLU."""
 
@@ -122,46 +60,6 @@ class UpBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.bn(self.deconv(x)))
-
-
-class VGGSkipAutoencoder(nn.Module):
-    """HDRCNN's network shape, which SingleHDR's hallucination net reuses: the VGG16 encoder (conv1_1 … relu5_3),
-    a 3×3 bottleneck after pool5, five ×2 up-samplings (``up_block``) each fused with the matching pre-pool
-    encoder feature, and a 1×1 head. Subclasses say how skips enter (:meth:`skip`) and fuse the input image."""
-
-    def __init__(self, up_block: type[nn.Module], pretrained: bool = True,
-                 skip_feature_scale: float = CAFFE_FEATURE_SCALE):
-        super().__init__()
-        self.encoder = vgg16_features()[:30]  # conv1_1 … relu5_3 (no pool5)
-        self.weight_sources = load_vgg16_encoder(self.encoder, pretrained)
-        self.skip_feature_scale = float(skip_feature_scale)
-        self.bottleneck = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1), nn.BatchNorm2d(512), nn.ReLU())
-        widths = (512, 512, 512, 256, 128, 64)
-        self.up = nn.ModuleList(up_block(widths[i], widths[i + 1]) for i in range(5))
-        self.fuse = nn.ModuleList(SkipFusion(c) for c in (512, 512, 256, 128, 64))  # pool5 … pool1 skips
-        self.head = nn.Sequential(nn.Conv2d(64, 3, 1), nn.BatchNorm2d(3), nn.ReLU())
-        nn.init.xavier_normal_(self.head[0].weight)
-        nn.init.zeros_(self.head[0].bias)
-        self.fuse_input = SkipFusion(3)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-
-    def skip(self, feature: torch.Tensor) -> torch.Tensor:
-        """How an encoder feature (torch-scale VGG activation) enters its decoder fusion."""
-        raise NotImplementedError(f"{type(self).__name__}.skip")
-
-    def decode(self, image: torch.Tensor) -> torch.Tensor:
-        """Head output ``(N, 3, H, W)`` for ``image`` ``(N, 3, H, W)`` in [0, 1], before the input fusion."""
-        x = (image - self.mean) / self.std
-        skips = []
-        for i, layer in enumerate(self.encoder):
-            x = layer(x)
-            if i in VGG16_BEFORE_POOL:
-                skips.append(x)
-        x = self.bottleneck(F.max_pool2d(x, 2))
-        for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
-            x = fuse(up(x), self.skip(skip))
-        return self.head(x)
 
 
 class HDRCNNNet(VGGSkipAutoencoder):
@@ -232,7 +130,6 @@ class MaskedLogL2Loss(nn.Module):
         return ((pred_log - torch.log(hdr + EPS)) * highlight_mask(hdr, self.tau)).square().mean()
 
 
-@register_method("hdrcnn")
 class HDRCNN(Method):
     """HDRCNN: VGG16 auto-encoder predicting log HDR, blended with the γ=2-linearised input above τ=0.95."""
 
@@ -274,8 +171,8 @@ class HDRCNN(Method):
         out = (1 - alpha) * ldr.clamp(0, 1).pow(float(self.options["gamma"])) + alpha * predicted
         return out.clamp_min(0) * float(self.options["hdr_scale"])
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The official loss acts on the network's log output, before blending (target in saturation units)."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
         return value, {"loss": float(value.detach())}
@@ -286,6 +183,5 @@ class HDRCNN(Method):
         return out
 
 
-__all__ = ["HDRCNN", "HDRCNNNet", "IlluminationReflectanceLoss", "MaskedLogL2Loss", "highlight_mask",
-           "gaussian_kernel_2d", "bilinear_upsampling_kernel", "load_vgg16_encoder", "vgg16_features",
-           "CAFFE_FEATURE_SCALE"]
+__all__ = ["HDRCNN", "HDRCNNNet", "IlluminationReflectanceLoss", "MaskedLogL2Loss", "gaussian_kernel_2d",
+           "bilinear_upsampling_kernel"]

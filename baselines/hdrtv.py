@@ -12,12 +12,10 @@ Re-implemented from the official PyTorch code (``chxy95/HDRTVNet``, ``codes/mode
   ``clip((max_c(LDR) − 0.95)/0.05, 0, 1)`` from the input LDR (the official ``generate_mask.py``).
 
 The official code trains the stages one after the other, each on the saved outputs of the frozen previous
-stage. Here the option ``stage`` selects what is trained (``agcm``, ``le``, ``hg``); earlier stages run
-frozen (eval mode, no gradient). ``HDRTV.recipe.stages`` lists the order; :meth:`HDRTV.for_stage` gives the
-method for one stage, :meth:`HDRTV.stage_recipe` its official recipe and :meth:`HDRTV.stage_parameters`
-the parameters to optimise (the names :mod:`hdrbench.train` looks for; ``training_loss`` takes ``stage=``).
-With ``stage="all"`` the three stage losses are summed, each stage seeing the detached output of the
-previous one (the same gradients as the cascade, trained at once).
+stage. Here :meth:`HDRTV.stages` declares the three stages in that order, each with its official recipe and
+only its own sub-network trained; earlier stages run frozen (eval mode, no gradient). The option ``stage``
+(``all`` by default, or ``agcm``, ``le``, ``hg``) restricts training to one stage and inference to the
+cascade up to it.
 
 Tensors: input ``(N, 3, H, W)`` display-referred RGB in [0, 1] (``H, W`` multiples of 32 inside the network;
 :meth:`Method.predict` pads); output ``(N, 3, H, W)`` in the units of the training target (linear HDR here;
@@ -34,8 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import PAPER_PROTOCOL, Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.masks import highlight_mask
 
 STAGES = ("agcm", "le", "hg")
 #: Smallest condition-image side: its 4 InstanceNorm layers follow 4 stride-2 pools and need > 1 pixel.
@@ -177,11 +175,6 @@ class HighlightGeneration(nn.Module):
         return mask * self.conv_last(torch.cat([u, img], 1)) + img
 
 
-def highlight_mask(ldr: torch.Tensor, threshold: float = 0.95) -> torch.Tensor:
-    """HG's mask ``clip((max_c ldr − r)/(1 − r), 0, 1)`` ``(N, 1, H, W)`` (``generate_mask.py``, r = 0.95)."""
-    return ((ldr.amax(dim=1, keepdim=True) - threshold) / (1 - threshold)).clamp(0, 1)
-
-
 class HDRTVNet(nn.Module):
     """The three stages in one module; ``forward(ldr, upto)`` runs AGCM, then LE, then HG (up to ``upto``)."""
 
@@ -207,21 +200,16 @@ class HDRTVNet(nn.Module):
             return self.le(*self.stage_inputs(ldr, "le")), highlight_mask(ldr, self.mask_threshold)
         raise HDRBenchError(f"unknown HDRTV stage '{stage}' (known: {', '.join(STAGES)})")
 
-    def forward(self, ldr: torch.Tensor, upto: str = "hg", mode: str = "infer") -> torch.Tensor | tuple:
+    def forward(self, ldr: torch.Tensor, upto: str = "hg", mode: str = "infer") -> torch.Tensor:
         """Run the cascade on ``ldr`` ``(N, 3, H, W)`` in [0, 1] (``H, W`` multiples of 32).
 
         ``mode="infer"``: the output of stage ``upto``. ``"stage"``: the same, but the stages before
         ``upto`` run frozen (eval mode, no gradient), as the official offline cascade trains ``upto``.
-        ``"cascade"``: the three stage outputs ``(agcm, le, hg)``, each stage fed the *detached* output of
-        the previous one. Training goes through this ``forward`` so that a DDP wrapper sees it.
+        Training goes through this ``forward`` so that a DDP wrapper sees it.
         """
         if ldr.shape[-1] % 32 or ldr.shape[-2] % 32:
             raise HDRBenchError(f"HDRTV needs H and W multiples of 32, got {tuple(ldr.shape[-2:])}; "
                                 "use Method.predict, which pads")
-        if mode == "cascade":
-            a = self.agcm(*self.stage_inputs(ldr, "agcm"))
-            b = self.le(a.detach())
-            return a, b, self.hg(b.detach(), highlight_mask(ldr, self.mask_threshold))
         if mode == "stage":
             earlier = [getattr(self, name) for name in STAGES[: STAGES.index(upto)]]
             modes = [m.training for m in earlier]
@@ -235,7 +223,7 @@ class HDRTVNet(nn.Module):
                     m.train(was_training)
             return getattr(self, upto)(*inputs)
         if mode != "infer":
-            raise HDRBenchError(f"HDRTVNet: unknown mode '{mode}' (infer, stage, cascade)")
+            raise HDRBenchError(f"HDRTVNet: unknown mode '{mode}' (infer, stage)")
         return getattr(self, upto)(*self.stage_inputs(ldr, upto))
 
 
@@ -261,7 +249,6 @@ STAGE_RECIPES: dict[str, Recipe] = {
 }
 
 
-@register_method("hdrtv")
 class HDRTV(Method):
     """HDRTVNet: AGCM (global colour mapping) → LE (local enhancement) → HG (highlight generation above 0.95)."""
 
@@ -270,8 +257,8 @@ class HDRTV(Method):
     summary = "3-stage cascade: AGCM colour mapping, SRResNet local enhancement, U-Net highlight generation"
     default_options = {"stage": "all", "nf": 64, "nb": 16, "cond_c": 6, "mask_threshold": 0.95}
     recipe = STAGE_RECIPES["agcm"].replace(
-        stages=STAGES, source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
-                              "(each stage's recipe: HDRTV.stage_recipe)")
+        source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
+               "(each stage's recipe: HDRTV.stages)")
     pad_multiple = 32
     receptive_margin = 224  # LE + HG radius 223 px (autograd); AGCM is global (see README)
 
@@ -296,46 +283,14 @@ class HDRTV(Method):
 
     # -- stages -------------------------------------------------------------------------------------
     def for_stage(self, stage: str) -> HDRTV:
-        """This method with option ``stage`` set (what a staged trainer uses for each entry of recipe.stages)."""
+        """This method with option ``stage`` set: it trains (and predicts up to) that stage alone."""
         return type(self)(options={**copy.deepcopy(self.options), "stage": stage})
 
-    def stage_recipe(self, stage: str, protocol: str | None = None) -> Recipe:
-        """The official recipe of ``stage`` (``protocol="paper"`` applies the DCDR-UNet common protocol).
-
-        Without ``protocol``, the one last asked of :meth:`recipe_for` applies: :mod:`hdrbench.train` asks
-        ``recipe_for(protocol)`` first, then ``stage_recipe(stage)`` for each stage.
-        """
-        protocol = protocol if protocol is not None else getattr(self, "_protocol", None)
-        if stage not in STAGE_RECIPES:
-            raise HDRBenchError(f"unknown HDRTV stage '{stage}' (known: {', '.join(STAGES)})")
-        base = STAGE_RECIPES[stage]
-        if protocol in (None, "", "default", "official"):
-            return base
-        if protocol in ("paper", "dcdr"):
-            return base.replace(**PAPER_PROTOCOL, source=f"{base.source}; DCDR-UNet paper common protocol")
-        raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
-
-    def recipe_for(self, protocol: str | None = None) -> Recipe:
-        """With a ``stage`` option, that stage's recipe; otherwise the first stage's, with ``stages`` listed."""
-        self._protocol = protocol
-        if self.stage in STAGES:
-            return self.stage_recipe(self.stage, protocol)
-        return super().recipe_for(protocol)
-
-    def stage_parameters(self, net: HDRTVNet, stage: str | None = None) -> list[nn.Parameter]:
-        """Freeze every stage but ``stage`` (default: the option); returns the parameters to optimise.
-
-        ``all`` trains (and returns) every parameter.
-        """
-        stage = stage or self.stage
-        trained = STAGES if stage == "all" else (stage,)
-        params: list[nn.Parameter] = []
-        for name in STAGES:
-            for p in getattr(net, name).parameters():
-                p.requires_grad_(name in trained)
-                if name in trained:
-                    params.append(p)
-        return params
+    def stages(self, protocol: str | None = None) -> list[Stage]:
+        """AGCM, LE, HG in order (or the ``stage`` option's alone), each with its official recipe under
+        ``protocol`` and only its own sub-network trained (the others frozen, as the official offline cascade)."""
+        names = STAGES if self.stage == "all" else (self.stage,)
+        return [Stage(name, self.recipe_for(protocol, STAGE_RECIPES[name]), trains=(name,)) for name in names]
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Output of the cascade up to the current stage (the whole cascade for ``all``), clipped at 0.
@@ -346,17 +301,9 @@ class HDRTV(Method):
         return net(ldr, upto="hg" if self.stage == "all" else self.stage).clamp_min(0)
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
-                      stage: str | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        """L1 of ``stage`` (default: the option), earlier stages frozen as in the official offline cascade.
-
-        ``all``: the sum of the three stage losses, each stage fed the detached output of the previous one.
-        """
-        stage = stage or self.stage
-        if stage == "all":
-            parts = dict(zip(STAGES, (loss(out, hdr, ldr) for out in net(ldr, mode="cascade"))))
-            total = sum(parts.values())
-            return total, {"loss": float(total.detach()), **{f"loss_{k}": float(v.detach()) for k, v in parts.items()}}
-        value = loss(net(ldr, upto=stage, mode="stage"), hdr, ldr)
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
+        """L1 of ``stage``'s output, earlier stages run frozen as in the official offline cascade."""
+        value = loss(net(ldr, upto=stage.name, mode="stage"), hdr, ldr)
         return value, {"loss": float(value.detach())}
 
     def describe(self) -> dict[str, Any]:
@@ -367,4 +314,4 @@ class HDRTV(Method):
 
 
 __all__ = ["HDRTV", "HDRTVNet", "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
-           "STAGE_RECIPES", "highlight_mask"]
+           "STAGE_RECIPES"]

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.nn.losses import TanhL1Loss
+from hdrbench.nn.unet import UNetShell
 
 
 class SFTLayer(nn.Module):
@@ -111,14 +111,6 @@ class HDRUNetNet(UNetShell):
         return mask * ldr + out
 
 
-class TanhL1Loss(nn.Module):
-    """HDRUNet's loss: ``mean |tanh(pred) − tanh(gt)|`` on the raw HDR values (``ldr`` unused)."""
-
-    def forward(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
-        return (torch.tanh(pred) - torch.tanh(gt)).abs().mean()
-
-
-@register_method("hdrunet")
 class HDRUNet(Method):
     """HDRUNet as in ``chxy95/HDRUNet`` (options: ``nf``, ``blocks`` = residual blocks per trunk)."""
 
@@ -130,6 +122,7 @@ class HDRUNet(Method):
                     milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=16, patch_size=160,
                     iterations=1_000_000, source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml")
     pad_multiple = 4
+    clip_negative = True
     receptive_margin = 96  # receptive radius of the conv chain: 93 px
     output_convention = ("HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while training, "
                          "negatives clipped to 0 by predict (as the official saving code does)")
@@ -151,7 +144,3 @@ class HDRUNet(Method):
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """The condition input is the LDR image itself (official ``condition: image``)."""
         return net(ldr, ldr)
-
-    @torch.no_grad()
-    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        return super().predict(net, ldr).clamp_min(0)

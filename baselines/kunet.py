@@ -22,10 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell, pixel_shuffle_up
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.unet import UNetShell, pixel_shuffle_up
 
 #: Over-exposure threshold of the mask variant's auxiliary loss: m = 1[mean_c(LDR) > 0.83].
 MASK_THRESHOLD = 0.83
@@ -197,7 +196,6 @@ class KUNetLoss(nn.Module):
         return loss
 
 
-@register_method("kunet")
 class KUNet(Method):
     """KUNet as in ``wanghu178/KUNet``; option ``variant``: ``plain`` (default) or ``mask``."""
 
@@ -214,6 +212,7 @@ class KUNet(Method):
                          patch_size=256, iterations=1_000_000,
                          source="wanghu178/KUNet codes/options/train/train_hdrtv.yml")
     pad_multiple = 4
+    clip_negative = True
     receptive_margin = 152  # receptive radius of the conv chain: 143 px
     output_convention = ("HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while training, "
                          "negatives clipped to 0 by predict")
@@ -223,8 +222,11 @@ class KUNet(Method):
         if self.options["variant"] not in ("plain", "mask"):
             raise HDRBenchError(f"method 'kunet': option variant='{self.options['variant']}' is not one of "
                                 "'plain', 'mask'")
-        if self.options["variant"] == "mask":
-            self.recipe = self.mask_recipe
+
+    def stages(self, protocol: str | None = None) -> list[Stage]:
+        """One stage; the mask variant trains with its own configuration (:attr:`mask_recipe`)."""
+        base = self.mask_recipe if self.options["variant"] == "mask" else self.recipe
+        return [Stage(None, self.recipe_for(protocol, base))]
 
     def build_network(self) -> nn.Module:
         return KUNetNet(nf=int(self.options["nf"]), variant=self.options["variant"])
@@ -232,15 +234,11 @@ class KUNet(Method):
     def build_loss(self) -> nn.Module:
         return KUNetLoss(float(self.options["aux_weight"]))
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, Any]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:
         """L1 of the output; the mask variant adds its auxiliary-head terms."""
         if self.options["variant"] != "mask":
-            return super().training_loss(net, loss, ldr, hdr)
+            return super().training_loss(net, loss, ldr, hdr, stage)
         pred, aux = net(ldr, return_aux=True)
         value = loss(pred, hdr, ldr, aux=aux)
         return value, {"loss": float(value.detach()), "l1": float(F.l1_loss(pred.detach(), hdr))}
-
-    @torch.no_grad()
-    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        return super().predict(net, ldr).clamp_min(0)

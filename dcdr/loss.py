@@ -1,6 +1,6 @@
 """DCDR-UNet's training loss, eqs. (7)–(8): ``L = Tanh_L1 + w_vgg · L_VGG``, ``w_vgg = 0.1``.
 
-``Tanh_L1 = mean |tanh(pred) − tanh(gt)|`` (HDRUNet's loss, reused from :mod:`baselines.hdrunet`).
+``Tanh_L1 = mean |tanh(pred) − tanh(gt)|`` (HDRUNet's loss, :class:`hdrbench.nn.losses.TanhL1Loss`).
 
 ``L_VGG = Σ_{l ∈ S} mean_{c, x, y} (s·φ_l(pred) − s·φ_l(gt))²`` with ``S`` = the last conv of each of VGG19's
 five blocks: conv1_2, conv2_2, conv3_4, conv4_4, conv5_4 (the paper's indices (1,2), (2,4), (3,8), (4,12),
@@ -22,7 +22,7 @@ five blocks: conv1_2, conv2_2, conv3_4, conv4_4, conv5_4 (the paper's indices (1
 * Inputs are the linear HDR tensors as predicted (no tone mapping), standardised with ImageNet's mean/std
   as torchvision's VGG expects.
 
-Without VGG19 weights offline, :class:`hdrbench.losses.VGGFeatures` substitutes VGG16 (conv3_4 → conv3_3,
+Without VGG19 weights offline, :class:`hdrbench.nn.vgg.VGGFeatures` substitutes VGG16 (conv3_4 → conv3_3,
 conv4_4 → conv4_3, conv5_4 → conv5_3); :attr:`DCDRLoss.substitution` and :meth:`DCDRLoss.describe` record
 it so training stores it with its results. ``vgg_weight = 0`` (Table 3, "no VGG loss") loads no VGG at all.
 """
@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.hdrunet import TanhL1Loss
-from hdrbench.losses import VGGFeatures
+from hdrbench.nn.losses import TanhL1Loss
+from hdrbench.nn.vgg import VGGFeatures
 
 VGG19_S = ("conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4")
 

@@ -14,8 +14,7 @@ from torch import nn
 
 from dcdr.loss import DCDRLoss
 from dcdr.network import DCDRConfig, DCDRUNet
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
 
 _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dcrb", "tone", "cond", "relu_between")
 
@@ -24,7 +23,6 @@ _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dc
 HDR_PEAK_HINT = 4.0
 
 
-@register_method("dcdr")
 class DCDR(Method):
     """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
     ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
@@ -44,6 +42,7 @@ class DCDR(Method):
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
                             "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
     pad_multiple = 4
+    clip_negative = True
     receptive_margin = 128
     output_convention = ("linear HDR RGB in the units of the training ground truth, (N,3,H,W); unbounded while "
                          "training, negatives clipped to 0 by predict")
@@ -62,12 +61,12 @@ class DCDR(Method):
                         after_relu=bool(self.options["vgg_after_relu"]),
                         feature_scale=float(self.options["vgg_feature_scale"]))
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. (8) on one batch; logs both terms next to the total."""
         pred = self.forward(net, ldr)
         if not isinstance(loss, DCDRLoss):
-            return super().training_loss(net, loss, ldr, hdr)
+            return super().training_loss(net, loss, ldr, hdr, stage)
         if loss.vgg_weight and not getattr(self, "_scale_checked", False):
             self._scale_checked = True  # once per training: one reduction, one line
             peak = float(hdr.max())
@@ -81,10 +80,6 @@ class DCDR(Method):
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
         return value, {"loss": float(value.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
-
-    @torch.no_grad()
-    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        return super().predict(net, ldr).clamp_min(0)
 
 
 #: The ablations of Tables 2–3: name → (summary, options changed from ``dcdr``'s defaults).
@@ -100,13 +95,17 @@ ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def _register_ablation(name: str, summary: str, changes: dict[str, Any]) -> type[DCDR]:
-    """A :class:`DCDR` subclass whose only difference is its default options, registered as ``name``."""
-    cls = type(name.title().replace("-", ""), (DCDR,), {
-        "__doc__": summary, "summary": summary, "default_options": {**DCDR.default_options, **changes},
-        "__module__": __name__})
-    return register_method(name)(cls)
+def _ablation(name: str) -> type[DCDR]:
+    """A :class:`DCDR` subclass whose only difference is its default options (``ABLATIONS[name]``)."""
+    summary, changes = ABLATIONS[name]
+    return type(name.title().replace("-", ""), (DCDR,), {
+        "__doc__": summary, "name": name, "summary": summary,
+        "default_options": {**DCDR.default_options, **changes}, "__module__": __name__})
 
 
-for _name, (_summary, _changes) in ABLATIONS.items():
-    _register_ablation(_name, _summary, _changes)
+# Registered in pyproject.toml ([project.entry-points."hdrbench.methods"]) under their ABLATIONS names.
+DcdrNoDcrb = _ablation("dcdr-no-dcrb")
+DcdrNoTone = _ablation("dcdr-no-tone")
+DcdrNoCond = _ablation("dcdr-no-cond")
+DcdrNoVgg = _ablation("dcdr-no-vgg")
+DcdrNoDcrbNoVgg = _ablation("dcdr-no-dcrb-no-vgg")

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.layers import UNetShell
 from dcdr.blocks import DCRB, LRELU_SLOPE, ConvStack, DCRBTrunk, DeformConv3x3, make_sft
+from hdrbench.nn.unet import UNetShell
 
 SCALES = (1.0, 0.5, 0.25)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from hdrbench.devices import check_device_spelling
 from hdrbench.errors import HDRBenchError
+from hdrbench.runs import RunLayout
 
 #: section → {key: accepted python types}; ``dict`` values are free-form tables checked elsewhere.
 SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
@@ -137,11 +138,9 @@ class BenchConfig:
         raise _unknown(method_id, [m.id for m in self.methods], "methods: ", self.path)
 
     @property
-    def store_path(self) -> Path:
-        return self.output / "results.sqlite"
-
-    def checkpoint_dir(self, method_id: str) -> Path:
-        return self.output / "checkpoints" / method_id
+    def runs(self) -> RunLayout:
+        """Where this benchmark's checkpoints, predictions, scores and report live."""
+        return RunLayout(self.output)
 
     def resolved_device(self) -> str:
         """The torch device string (``auto`` → CUDA when available); an absent device is a one-line error."""
@@ -280,12 +279,12 @@ def validate_names(cfg: BenchConfig) -> None:
         protocol = get_protocol(cfg.eval_protocol or "dcdr")
         if not cfg.metrics:
             cfg.metrics = list(protocol.metrics)
-        DATASETS.get(cfg.dataset)
+        DATASETS.check(cfg.dataset)
         for m in cfg.methods:
             if not m.external:
-                METHODS.get(m.name)
+                METHODS.check(m.name)
         for metric in cfg.metrics:
-            METRICS.get(metric)
+            METRICS.check(metric)
         for table in cfg.tables:
             for metric in table.metrics:
                 if metric not in cfg.metrics:

@@ -30,8 +30,8 @@ class Recipe:
 
     ``scheduler`` is one of ``constant``, ``multistep`` (``milestones``, ``gamma``), ``cosine``
     (to ``eta_min``), ``linear_decay`` (linear to 0 from ``decay_start``) or ``exponential``
-    (``gamma`` per ``step_every`` iterations). ``stages`` lists named sub-recipes for methods trained
-    in stages (HDRTV); empty for one-stage methods.
+    (``gamma`` per ``step_every`` iterations). Methods trained in stages give one recipe per
+    :class:`Stage`.
     """
 
     optimizer: str = "adam"
@@ -49,7 +49,6 @@ class Recipe:
     iterations: int = 200_000
     grad_clip: float | None = None
     source: str = ""
-    stages: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes`` applied; unknown keys are an error naming the closest valid one."""
@@ -63,6 +62,26 @@ class Recipe:
 #: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on 512×512 patches,
 #: batch 16, 2·10^5 iterations, Adam. Methods apply it through :meth:`Method.recipe_for`.
 PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam"}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a method's training: a ``name`` (``None`` for a one-stage method), its ``recipe``, and
+    ``trains``, the attribute paths of the network submodules it optimises (empty: every parameter)."""
+
+    name: str | None
+    recipe: Recipe
+    trains: tuple[str, ...] = ()
+
+    def parameters(self, net: nn.Module) -> list[nn.Parameter]:
+        """The parameters this stage optimises; every other parameter of ``net`` is frozen (``requires_grad``
+        off) until a later stage trains it."""
+        trained = [p for t in self.trains for p in net.get_submodule(t).parameters()] if self.trains else \
+            list(net.parameters())
+        chosen = {id(p) for p in trained}
+        for p in net.parameters():
+            p.requires_grad_(id(p) in chosen)
+        return trained
 
 
 @dataclass
@@ -84,6 +103,8 @@ class Method:
     pad_mode: ClassVar[str] = "reflect"
     #: Context (pixels) a tile needs on each side so that tiled and whole-image outputs agree.
     receptive_margin: ClassVar[int] = 32
+    #: Clip negative outputs to 0 in :meth:`predict` (as official saving code does for unbounded heads).
+    clip_negative: ClassVar[bool] = False
     input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
 
@@ -107,26 +128,35 @@ class Method:
         """Run ``net`` on an input whose size is already a multiple of :attr:`pad_multiple`."""
         return net(ldr)
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor, stage: Stage
                       ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Loss of one batch (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs)."""
+        """Loss of one batch in ``stage`` (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs)."""
         pred = self.forward(net, ldr)
         value = loss(pred, hdr, ldr)
         return value, {"loss": float(value.detach())}
 
-    def recipe_for(self, protocol: str | None = None) -> Recipe:
-        """The default recipe, or the named protocol's override of it (``"paper"``: §4.4.1)."""
+    def stages(self, protocol: str | None = None) -> list[Stage]:
+        """The training stages in order, each recipe under the training ``protocol`` (:meth:`recipe_for`).
+
+        Default: one stage training every parameter with the class :attr:`recipe`.
+        """
+        return [Stage(None, self.recipe_for(protocol))]
+
+    def recipe_for(self, protocol: str | None = None, recipe: Recipe | None = None) -> Recipe:
+        """``recipe`` (default: the class :attr:`recipe`) as the training ``protocol`` sets it: ``official``
+        (or ``None``) keeps it, ``paper`` applies the DCDR-UNet common protocol (§4.4.1)."""
+        recipe = recipe if recipe is not None else self.recipe
         if protocol in (None, "", "default", "official"):
-            return self.recipe
+            return recipe
         if protocol in ("paper", "dcdr"):
-            return self.recipe.replace(**{k: v for k, v in PAPER_PROTOCOL.items()},
-                                       source=f"{self.recipe.source}; DCDR-UNet paper common protocol")
+            return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
         raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
 
     # -- shared machinery ---------------------------------------------------------------------
     @torch.no_grad()
     def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        """Whole-image inference at any size: pad to :attr:`pad_multiple`, run, crop back."""
+        """Whole-image inference at any size: pad to :attr:`pad_multiple`, run, crop back; clip at 0 if
+        :attr:`clip_negative`."""
         h, w = ldr.shape[-2:]
         m = self.pad_multiple
         ph, pw = (-h) % m, (-w) % m
@@ -134,7 +164,8 @@ class Method:
         if ph or pw:
             mode = self.pad_mode if (ph < h and pw < w) else "replicate"
             x = F.pad(ldr, (0, pw, 0, ph), mode=mode)
-        return self.forward(net, x)[..., :h, :w]
+        out = self.forward(net, x)[..., :h, :w]
+        return out.clamp_min(0) if self.clip_negative else out
 
     def parameter_count(self) -> int:
         """Trainable parameters of the network for the current options."""
@@ -149,7 +180,7 @@ class Method:
             "citation": self.citation,
             "params": self.parameter_count(),
             "options": {k: _jsonable(v) for k, v in self.options.items()},
-            "recipe": {k: _jsonable(v) for k, v in self.recipe.to_dict().items()},
+            "recipe": {k: _jsonable(v) for k, v in self.stages()[0].recipe.to_dict().items()},
             "input": self.input_convention,
             "output": self.output_convention,
         }

@@ -52,7 +52,7 @@ def check_benchmark(cfg: BenchConfig, *, train: bool = True, methods: list[str] 
                 from hdrbench.evaluate.runner import trained_checkpoint
 
                 trained_checkpoint(cfg, entry)
-        from hdrbench.evaluate.runner import figure_images
+        from hdrbench.runs import figure_images
 
         figure_images(cfg, dataset)
     except HDRBenchError as exc:
@@ -60,13 +60,13 @@ def check_benchmark(cfg: BenchConfig, *, train: bool = True, methods: list[str] 
 
 
 def _check_external(method_id: str, folder: Path, pairs: dict) -> None:
-    from hdrbench.evaluate.runner import PRED_SUFFIXES
+    from hdrbench.runs import external_prediction
 
     if not folder.is_dir():
         raise HDRBenchError(f"external predictions of method '{method_id}' not found (a folder of <image>.exr, or "
                             "<test_set>/<image>.exr); fix methods.external", folder)
     for ts, items in pairs.items():
         for pair in items:
-            if not any((base / f"{pair.id}{s}").is_file() for base in (folder / ts, folder) for s in PRED_SUFFIXES):
+            if external_prediction(folder, ts, pair.id) is None:
                 raise HDRBenchError(f"method '{method_id}' has no prediction for image '{pair.id}' of test set "
                                     f"'{ts}' (expected {pair.id}.exr here or in {ts}/)", folder)

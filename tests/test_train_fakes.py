@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from hdrbench.datasets.base import Pair, PairedDataset
-from hdrbench.method import Method, Recipe
+from hdrbench.method import Method, Recipe, Stage
 from hdrbench.metrics.base import Metric
 from hdrbench.registry import DATASETS, METHODS, METRICS
 
@@ -54,18 +54,17 @@ class FakeMethod(Method):
 class FakeStagedMethod(FakeMethod):
     """Two stages: first trains the first conv only, then everything at a lower lr."""
 
-    recipe = Recipe(lr=1e-3, batch_size=2, patch_size=16, iterations=12, stages=("first", "all"))
-    seen: list[str] = []
+    recipe = Recipe(lr=1e-3, batch_size=2, patch_size=16, iterations=12)
+    seen: list[tuple[str, int]] = []  # (stage name, number of parameters that train)
 
-    def stage_recipe(self, stage: str) -> Recipe:
-        return self.recipe.replace(iterations=4 if stage == "first" else 8, lr=1e-3 if stage == "first" else 1e-4)
+    def stages(self, protocol=None):
+        base = self.recipe_for(protocol)
+        return [Stage("first", base.replace(iterations=4, lr=1e-3), trains=("body.0",)),
+                Stage("all", base.replace(iterations=8, lr=1e-4))]
 
-    def stage_parameters(self, net, stage):
-        return net.body[0].parameters() if stage == "first" else net.parameters()
-
-    def training_loss(self, net, loss, ldr, hdr, stage=None):
-        FakeStagedMethod.seen.append(stage)
-        return super().training_loss(net, loss, ldr, hdr)
+    def training_loss(self, net, loss, ldr, hdr, stage):
+        FakeStagedMethod.seen.append((stage.name, sum(p.requires_grad for p in net.parameters())))
+        return super().training_loss(net, loss, ldr, hdr, stage)
 
 
 class FakeDataset(PairedDataset):

@@ -1,7 +1,8 @@
 """SingleHDR's Hallucination-Net: HDRCNN's VGG16 auto-encoder with resize-convolution up-sampling.
 
 Official TF code: ``alex04072000/SingleHDR`` ``hallucination_net.py`` (a modified copy of HDRCNN's
-``network.py``). Differences from :class:`baselines.hdrcnn.HDRCNNNet`, all as the official code:
+``network.py``). Differences from HDRCNN's net (both are
+:class:`hdrbench.nn.vgg_autoencoder.VGGSkipAutoencoder`), all as the official code:
 
 * each up-sampling is nearest ×2 → reflect pad 1 → 3×3 conv (VALID) with ReLU → BatchNorm → ReLU
   (instead of a 4×4 transposed conv);
@@ -18,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.hdrcnn import CAFFE_FEATURE_SCALE, VGGSkipAutoencoder, highlight_mask
+from hdrbench.nn.masks import highlight_mask
+from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE
+from hdrbench.nn.vgg_autoencoder import VGGSkipAutoencoder
 
 
 class ResizeConvUp(nn.Module):

@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.hdrcnn import CAFFE_FEATURE_SCALE
 from baselines.singlehdr.dequantization import dequantization_net, refinement_net
 from baselines.singlehdr.emor import apply_response
 from baselines.singlehdr.hallucination import HallucinationNet, hallucinate
 from baselines.singlehdr.linearization import LinearizationNet
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
-from hdrbench.registry import register_method
+from hdrbench.method import Method, Recipe, Stage
+from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, VGGFeatures
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +100,6 @@ class SingleHDRLoss(nn.Module):
         self.vgg = None
         self.substitution: str | None = None
         if mode == "hallucination" and perceptual_weight > 0:
-            from hdrbench.losses import VGGFeatures
-
             try:
                 self.vgg = VGGFeatures(["pool1", "pool2", "pool3"], arch="vgg16")
             except HDRBenchError as exc:
@@ -126,7 +123,6 @@ class SingleHDRLoss(nn.Module):
         return ((per_image + self.tv_weight * tv) * extreme_exposure_mask(ldr)).mean()
 
 
-@register_method("singlehdr")
 class SingleHDR(Method):
     """SingleHDR: dequantization, EMoR linearization, hallucination (and optional refinement) networks."""
 
@@ -164,8 +160,8 @@ class SingleHDR(Method):
         """Linear HDR in ground-truth units: the network's output (saturation = 1) times ``hdr_scale``."""
         return net(ldr) * float(self.options["hdr_scale"])
 
-    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The published loss between the network output and the target in saturation units."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
         return value, {"loss": float(value.detach())}

@@ -26,4 +26,4 @@ def evaluate_cmd(config: str, methods: tuple[str, ...], save_predictions: bool, 
     summary = evaluate(cfg, methods=list(methods) or None)
     misfit = f"; {summary.misfit_images} do not fit the protocol (see warnings)" if summary.misfit_images else ""
     click.echo(f"{summary.added} scores added ({summary.scored_images} images scored, {summary.skipped_images} "
-               f"already stored{misfit}) -> {cfg.store_path}")
+               f"already stored{misfit}) -> {cfg.runs.results}")

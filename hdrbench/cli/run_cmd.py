@@ -52,11 +52,11 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
 
 
 def _run(cfg: BenchConfig, skip_train: bool) -> None:
+    from hdrbench.distributed import init_distributed
     from hdrbench.evaluate import evaluate
     from hdrbench.report.plots import write_figures
     from hdrbench.report.tables import write_reports
     from hdrbench.train import job_for, train
-    from hdrbench.train.distributed import init_distributed
 
     t0 = time.perf_counter()
     info = init_distributed(cfg.resolved_device())
@@ -82,9 +82,9 @@ def _run(cfg: BenchConfig, skip_train: bool) -> None:
         paths += write_figures(cfg)
         timings["plot"] = round(time.perf_counter() - t, 2)
         timings["total"] = round(time.perf_counter() - t0, 2)
-        log_path = cfg.output / "timings.json"  # one entry per run: a resumed run adds its own
+        log_path = cfg.runs.timings  # one entry per run: a resumed run adds its own
         runs = json.loads(log_path.read_text()) if log_path.is_file() else []
         runs.append({"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **timings})
         log_path.write_text(json.dumps(runs, indent=1))
-        say((cfg.output / "table1.md").read_text(encoding="utf-8"))
+        say((cfg.runs.reports / "table1.md").read_text(encoding="utf-8"))
         say(f"{cfg.name}: {timings['total']:.0f} s this run; wrote {len(paths)} files to {cfg.output}")

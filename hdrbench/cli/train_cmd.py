@@ -51,7 +51,7 @@ def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str
     overrides = {k: v for k, v in {"iterations": iterations, "batch_size": batch_size,
                                     "patch_size": patch_size}.items() if v is not None}
     entry = MethodEntry(**{**entry.__dict__, "recipe": {**entry.recipe, **overrides}})
-    run_dir = Path(out) if out else (cfg.checkpoint_dir(entry.id) if config else Path("results/train") / entry.id)
+    run_dir = Path(out) if out else (cfg.runs.checkpoint_dir(entry.id) if config else Path("results/train") / entry.id)
     job = job_for(cfg, entry, run_dir=run_dir, protocol=protocol, checkpoint_every=checkpoint_every,
                   device=device, seed=seed)
     result = train(job, fresh=fresh)

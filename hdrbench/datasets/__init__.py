@@ -1,15 +1,11 @@
 """Datasets: registered readers of public layouts, returning LDR/HDR pairs.
 
-Importing this package registers the built-in datasets (explicit imports below).
+Each dataset module is registered in ``pyproject.toml`` (``[project.entry-points."hdrbench.datasets"]``)
+and imported when the dataset is first used.
 """
 
 from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
-
-# -- built-in dataset modules (each registers itself on import) --
-# isort: off
-from hdrbench.datasets import cityscapes, demo, folders, ntire, sihdr, singlehdr  # noqa: F401
 from hdrbench.datasets.camera import VirtualCamera
-# isort: on
 
 
 def __getattr__(name: str):
@@ -19,5 +15,6 @@ def __getattr__(name: str):
 
         return PatchDataset
     raise AttributeError(f"module 'hdrbench.datasets' has no attribute '{name}'")
+
 
 __all__ = ["Pair", "PairedDataset", "PatchDataset", "VirtualCamera", "create_dataset"]

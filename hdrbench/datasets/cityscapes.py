@@ -25,7 +25,6 @@ from hdrbench.datasets.base import Pair
 from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs, require_dir
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import cv2, read_image
-from hdrbench.registry import register_dataset
 
 T_BRIGHT = 240
 BRIGHT_LAMBDA = 0.029
@@ -54,7 +53,6 @@ def is_large_overexposed(ldr_rgb8: np.ndarray, t_bright: int = T_BRIGHT, lam: fl
     return bright_count(ldr_rgb8, t_bright) > lam * n
 
 
-@register_dataset("cityscapes")
 class Cityscapes(FilePairsDataset):
     """Cityscapes ``leftImg8bit`` / ``leftImg16bit`` pairs (see the module docstring)."""
 

@@ -32,7 +32,6 @@ import numpy as np
 from hdrbench.datasets.synth import CAMERA_OPTIONS, Scene, SynthesizedPairs
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import cv2, read_hdr
-from hdrbench.registry import register_dataset
 
 DATA_DIR = Path(__file__).with_name("demo_data")
 #: The fixed test scenes (``{source}_{name}``); every other panorama trains.
@@ -99,7 +98,6 @@ def brightest_direction(pano: np.ndarray) -> tuple[float, float]:
     return float((col + 0.5) / w * 360.0 - 180.0), float(np.clip(lat[r], -10.0, 30.0))
 
 
-@register_dataset("demo")
 class Demo(SynthesizedPairs):
     """The embedded real-HDR demo set (see the module docstring). Needs no root folder."""
 

@@ -18,7 +18,6 @@ from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs,
 from hdrbench.datasets.synth import Scene, SynthesizedPairs, file_signature
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import HDR_SUFFIXES, LDR_SUFFIXES, read_hdr
-from hdrbench.registry import register_dataset
 
 
 def split_root(root: Path, split: str, marker: str) -> Path:
@@ -31,7 +30,6 @@ def split_root(root: Path, split: str, marker: str) -> Path:
                         f"check --root and the dataset layout (see 'hdrbench data layouts')", root)
 
 
-@register_dataset("folder")
 class FolderPairs(FilePairsDataset):
     """``ldr/`` and ``hdr/`` folders matched by file stem (see the module docstring)."""
 
@@ -47,7 +45,6 @@ class FolderPairs(FilePairsDataset):
                            skip_unpaired=bool(self.options["skip_unpaired"]), where=base)
 
 
-@register_dataset("hdr_folder")
 class HDRFolder(SynthesizedPairs):
     """HDR-only images turned into pairs by the virtual camera (see the module docstring)."""
 

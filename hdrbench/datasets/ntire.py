@@ -15,7 +15,6 @@ from hdrbench.datasets.base import Pair
 from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import read_image
-from hdrbench.registry import register_dataset
 
 NTIRE_GAMMA = 2.24
 
@@ -31,7 +30,6 @@ def _load_alignratio(path) -> float:
     return ratio
 
 
-@register_dataset("ntire2021")
 class NTIRE2021(FilePairsDataset):
     """NTIRE 2021 single-frame pairs (see the module docstring)."""
 

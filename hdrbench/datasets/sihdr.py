@@ -13,14 +13,12 @@ from pathlib import Path
 from hdrbench.datasets.base import Pair
 from hdrbench.datasets.pairing import FilePairsDataset, match_pairs, require_dir
 from hdrbench.errors import HDRBenchError
-from hdrbench.registry import register_dataset
 
 
 def _deep_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 
-@register_dataset("sihdr")
 class SIHDR(FilePairsDataset):
     """SI-HDR reference EXRs with their clip_50 / clip_95 inputs (see the module docstring)."""
 

@@ -23,12 +23,10 @@ from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs,
 from hdrbench.datasets.synth import CAMERA_OPTIONS, Scene, SynthesizedPairs, file_signature
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import read_hdr
-from hdrbench.registry import register_dataset
 
 SINGLEHDR_CITATION = "Liu et al., Single-Image HDR Reconstruction by Learning to Reverse the Camera Pipeline, CVPR 2020"
 
 
-@register_dataset("hdr_real")
 class HDRReal(FilePairsDataset):
     """HDR-Real: camera JPEGs and their merged HDRs (see the module docstring)."""
 
@@ -49,7 +47,6 @@ class HDRReal(FilePairsDataset):
                            skip_unpaired=bool(self.options["skip_unpaired"]), where=base)
 
 
-@register_dataset("hdr_synth")
 class HDRSynth(SynthesizedPairs):
     """HDR-Synth: HDR-only images photographed at several exposures (see the module docstring)."""
 

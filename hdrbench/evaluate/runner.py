@@ -25,17 +25,16 @@ from hdrbench import io
 from hdrbench.checkpoint import load_weights
 from hdrbench.config import BenchConfig, MethodEntry
 from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
+from hdrbench.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.errors import HDRBenchError
 from hdrbench.evaluate.store import ResultStore, Score
 from hdrbench.inference import tiled_predict
 from hdrbench.method import count_parameters, create_method
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer
 from hdrbench.metrics.validate import check_pair
-from hdrbench.train.distributed import broadcast_object, gather_to_main, init_distributed
-from hdrbench.train.state import FINAL
+from hdrbench.runs import external_prediction, figure_images, test_sets
 
 log = logging.getLogger(__name__)
-PRED_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy")
 DEFAULT_PROTOCOL = "dcdr"
 
 
@@ -91,7 +90,7 @@ def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path:
     """The weights file evaluated for ``entry`` (its ``checkpoint`` or the training run's final weights)."""
     if entry.checkpoint:
         return Path(entry.checkpoint)
-    path = cfg.checkpoint_dir(entry.id) / FINAL
+    path = cfg.runs.final_weights(entry.id)
     if not path.is_file():
         raise HDRBenchError(f"method '{entry.id}' has no trained weights yet; run 'hdrbench train --config "
                             f"{cfg.path.name} --method {entry.id}' or 'hdrbench run {cfg.path.name}'", path)
@@ -107,16 +106,14 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> S
                                 "<test_set>/<image>.exr)", folder)
 
         def read_external(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
-            for base in (folder / test_set, folder):
-                for suffix in PRED_SUFFIXES:
-                    if (base / f"{pair.id}{suffix}").is_file():
-                        pred = io.read_hdr(base / f"{pair.id}{suffix}")
-                        if pred.shape != ldr.shape:
-                            raise HDRBenchError(f"prediction is {pred.shape}, the input is {ldr.shape}",
-                                                base / f"{pair.id}{suffix}")
-                        return pred
-            raise HDRBenchError(f"no prediction for image '{pair.id}' of test set '{test_set}' "
-                                f"(expected {pair.id}.exr here or in {test_set}/)", folder)
+            path = external_prediction(folder, test_set, pair.id)
+            if path is None:
+                raise HDRBenchError(f"no prediction for image '{pair.id}' of test set '{test_set}' "
+                                    f"(expected {pair.id}.exr here or in {test_set}/)", folder)
+            pred = io.read_hdr(path)
+            if pred.shape != ldr.shape:
+                raise HDRBenchError(f"prediction is {pred.shape}, the input is {ldr.shape}", path)
+            return pred
 
         return Source(entry, f"external:{folder}", entry.params, [], read_external)
     weights = trained_checkpoint(cfg, entry)
@@ -140,29 +137,6 @@ def build_scorer(cfg: BenchConfig) -> Scorer:
     return Scorer(cfg.eval_protocol or DEFAULT_PROTOCOL, metrics=cfg.metrics or None, overrides=cfg.metric_params)
 
 
-def figure_images(cfg: BenchConfig, dataset: PairedDataset) -> tuple[str, list[str]]:
-    """``(test set, image ids)`` shown in the figure: ``plot.images`` (ids, or the first N; default 2)."""
-    test_set = cfg.plot.get("test_set") or test_sets(cfg, dataset)[0]
-    chosen = cfg.plot.get("images", 2)
-    ids = [p.id for p in dataset.pairs(test_set)]
-    if cfg.max_images:
-        ids = ids[:cfg.max_images]  # only evaluated images have predictions
-    if isinstance(chosen, int):
-        return test_set, ids[:chosen]
-    missing = [c for c in chosen if c not in ids]
-    if missing:
-        raise HDRBenchError(f"plot.images: '{missing[0]}' is not an image of test set '{test_set}'", cfg.path)
-    return test_set, list(chosen)
-
-
-def test_sets(cfg: BenchConfig, dataset: PairedDataset) -> list[str]:
-    return cfg.test_sets or list(dataset.test_sets)
-
-
-def prediction_path(cfg: BenchConfig, method_id: str, test_set: str, image: str) -> Path:
-    return cfg.output / "predictions" / method_id / test_set / f"{image}.exr"
-
-
 @dataclass
 class EvalSummary:
     added: int = 0
@@ -175,7 +149,7 @@ class EvalSummary:
 
 def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bool = True,
              on_image: Callable[[int], None] | None = None) -> EvalSummary:
-    """Score ``methods`` (ids; default all) on every test set into ``cfg.store_path``; resumable.
+    """Score ``methods`` (ids; default all) on every test set into ``cfg.runs.results``; resumable.
 
     ``on_image(n)`` is called after the n-th image's rows are committed (tests use it to simulate a crash).
     """
@@ -185,7 +159,7 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
     dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
     scorer = build_scorer(cfg)
     fig_set, fig_ids = figure_images(cfg, dataset)
-    store = ResultStore(cfg.store_path) if info.is_main else None
+    store = ResultStore(cfg.runs.results) if info.is_main else None
     summary = EvalSummary()
     ver = versions()
     try:
@@ -234,7 +208,7 @@ def _pending(cfg: BenchConfig, store: ResultStore, entry: MethodEntry, ts: str, 
     for p in pairs:
         missing = [m for m in metric_names if (p.id, m) not in done]
         want_pred = cfg.save_predictions or (ts == fig_set and p.id in fig_ids)
-        need_pred = want_pred and not prediction_path(cfg, entry.id, ts, p.id).is_file()
+        need_pred = want_pred and not cfg.runs.prediction(entry.id, ts, p.id).is_file()
         if missing or need_pred:
             out.append((p, missing, want_pred))
     return out
@@ -253,7 +227,7 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
     if save:
         from hdrbench import __version__
 
-        io.write_exr(prediction_path(cfg, source.entry.id, ts, pair.id), raw, attributes={
+        io.write_exr(cfg.runs.prediction(source.entry.id, ts, pair.id), raw, attributes={
             "method": source.entry.name, "method_id": source.entry.id,
             "options": json.dumps(source.entry.options, sort_keys=True, default=str),
             "checkpoint": source.checkpoint, "hdrbench_version": __version__, "input": str(pair.ldr)})
@@ -280,4 +254,4 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
     return rows
 
 
-__all__ = ["EvalSummary", "evaluate", "figure_images", "open_source", "trained_checkpoint"]
+__all__ = ["EvalSummary", "evaluate", "open_source", "trained_checkpoint"]

@@ -18,10 +18,8 @@ import torch
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.transforms import ANCHORS, absolute_from_params
-from hdrbench.registry import register_metric
 
 
-@register_metric("cvvdp")
 class ColorVideoVDP(Metric):
     """ColorVideoVDP JOD (``cvvdp`` package) on images anchored to absolute luminance; higher is better."""
 

@@ -16,7 +16,6 @@ from torch import nn
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.transforms import NORMS, encode_domain
-from hdrbench.registry import register_metric
 from hdrbench.weights import lpips_heads, resolve_backbone
 
 #: The LPIPS input scaling layer (per-channel shift and scale applied to [-1, 1] inputs).
@@ -78,7 +77,6 @@ class LPIPSAlex(nn.Module):
         return total
 
 
-@register_metric("lpips")
 class LPIPS(Metric):
     """LPIPS (AlexNet, v0.1) on the normalised images, μ-law encoded (default) or linear, mapped to [-1, 1].
 

@@ -14,7 +14,6 @@ import torch
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.transforms import ANCHORS, NORMS, absolute_from_params, pu21_encode, reference_factor, tanh_mu_law
-from hdrbench.registry import register_metric
 
 
 def psnr(pred: torch.Tensor, gt: torch.Tensor, peak: float) -> torch.Tensor:
@@ -23,7 +22,6 @@ def psnr(pred: torch.Tensor, gt: torch.Tensor, peak: float) -> torch.Tensor:
     return 10.0 * torch.log10(peak**2 / mse)
 
 
-@register_metric("psnr-l")
 class PSNRL(Metric):
     """PSNR on linear values (or on gamma-encoded values, NTIRE 2021) after an optional normalisation.
 
@@ -50,7 +48,6 @@ class PSNRL(Metric):
         return psnr(pred / f, gt / f, float(self.params["peak"]))
 
 
-@register_metric("psnr-mu")
 class PSNRMu(Metric):
     """PSNR after μ-law tone mapping ``log(1+μx)/log(1+μ)`` of the normalised images, peak 1.
 
@@ -79,7 +76,6 @@ class PSNRMu(Metric):
         return psnr(diff, torch.zeros_like(diff), 1.0)
 
 
-@register_metric("pu21-psnr")
 class PU21PSNR(Metric):
     """PSNR on PU21-encoded RGB (``banding_glare``), peak 256, as gfxdisp/pu21 ``pu21_metric(…, 'PSNR')``.
 

@@ -17,7 +17,6 @@ import torch
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.transforms import ANCHORS, NORMS, absolute_from_params, encode_domain, luminance, pu21_encode
-from hdrbench.registry import register_metric
 
 TRUNCATE = 3.5  # scikit-image / scipy.ndimage.gaussian_filter truncation, in σ
 
@@ -91,7 +90,6 @@ def _ssim_kwargs(p: dict[str, Any]) -> dict[str, Any]:
 _SSIM_SETTINGS = {"gaussian": True, "sigma": 1.5, "win_size": 7, "use_sample_covariance": False}
 
 
-@register_metric("ssim")
 class SSIM(Metric):
     """SSIM on RGB (mean over channels) of the normalised linear images, or of their μ-law encoding.
 
@@ -116,7 +114,6 @@ class SSIM(Metric):
         return ssim(pred, gt, float(self.params["data_range"]), **_ssim_kwargs(self.params))
 
 
-@register_metric("pu21-ssim")
 class PU21SSIM(Metric):
     """SSIM on PU21-encoded luminance, data range 256, as gfxdisp/pu21 ``pu21_metric(…, 'SSIM')``.
 

@@ -50,7 +50,7 @@ def tonemap(hdr: np.ndarray, scale: float, gamma: float = 2.2) -> np.ndarray:
 def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str], list[list[np.ndarray]]]:
     """``(image ids, rows)``: each row is [ldr, prediction per method..., gt] as float (H, W, 3)."""
     from hdrbench.datasets.base import create_dataset
-    from hdrbench.evaluate.runner import figure_images, prediction_path
+    from hdrbench.runs import external_prediction, figure_images
 
     dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
     test_set, ids = figure_images(cfg, dataset)
@@ -61,11 +61,9 @@ def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str]
         row = [ldr]
         for method_id, _ in methods:
             entry = cfg.method(method_id)
-            path = prediction_path(cfg, method_id, test_set, image)
+            path = cfg.runs.prediction(method_id, test_set, image)
             if entry.external and not path.is_file():
-                found = [p for p in (Path(entry.external) / test_set / f"{image}.exr",
-                                     Path(entry.external) / f"{image}.exr") if p.is_file()]
-                path = found[0] if found else path
+                path = external_prediction(Path(entry.external), test_set, image) or path
             if not path.is_file():
                 raise HDRBenchError(f"no saved prediction of '{method_id}' for figure image '{image}'; run "
                                     "'hdrbench evaluate' with the same [plot] settings first", path)
@@ -158,7 +156,7 @@ def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
     """``figure5`` (linear), ``figure5_tonemapped`` and ``figure5_metrics``, each as PNG and PDF."""
     from hdrbench.evaluate.store import ResultStore
 
-    out = out_dir or cfg.output
+    out = out_dir or cfg.runs.reports
     out.mkdir(parents=True, exist_ok=True)
     formats = [str(f) for f in cfg.plot.get("formats", ["png", "pdf"])]
     table1 = next((t for t in cfg.tables if t.name == "table1"), None)
@@ -170,8 +168,8 @@ def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
     paths = _grid(cfg, titles, ids, rows, False, box, out / "figure5", formats)
     if cfg.plot.get("tonemapped", True):
         paths += _grid(cfg, titles, ids, rows, True, box, out / "figure5_tonemapped", formats)
-    if cfg.store_path.is_file():
-        with ResultStore(cfg.store_path) as store:
+    if cfg.runs.results.is_file():
+        with ResultStore(cfg.runs.results) as store:
             scores = store.scores()
         if not scores.empty:
             paths += metric_distributions(cfg, scores, out / "figure5_metrics", formats)

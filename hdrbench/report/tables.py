@@ -78,11 +78,11 @@ def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, s
     scores = scores[scores.dataset == cfg.dataset]
     if scores.empty:
         raise HDRBenchError(f"the result store has no scores for dataset '{cfg.dataset}'; run 'hdrbench evaluate' "
-                            "first", cfg.store_path)
+                            "first", cfg.runs.results)
     present = list(dict.fromkeys(scores.method))
     ids = [m for m in (spec.methods or [m.id for m in cfg.methods]) if m in present]
     if not ids:
-        raise HDRBenchError(f"table '{spec.name}': none of its methods has scores yet", cfg.store_path)
+        raise HDRBenchError(f"table '{spec.name}': none of its methods has scores yet", cfg.runs.results)
     metrics = [m for m in (spec.metrics or cfg.metrics or list(dict.fromkeys(scores.metric)))
                if m in set(scores.metric)]
     order = cfg.test_sets or list(dict.fromkeys(scores.test_set))
@@ -197,13 +197,13 @@ def write_reports(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
     """Every table of ``cfg`` (Table 1 always, the ablations as configured) from its result store."""
     from hdrbench.evaluate.store import ResultStore
 
-    if not cfg.store_path.is_file():
-        raise HDRBenchError("no result store yet; run 'hdrbench evaluate' (or 'hdrbench run') first", cfg.store_path)
-    with ResultStore(cfg.store_path) as store:
+    if not cfg.runs.results.is_file():
+        raise HDRBenchError("no result store yet; run 'hdrbench evaluate' (or 'hdrbench run') first", cfg.runs.results)
+    with ResultStore(cfg.runs.results) as store:
         scores, methods = store.scores(), store.methods()
     paths: list[Path] = []
     for spec in cfg.tables:
-        paths += write_table(cfg, build_table(cfg, scores, methods, spec), out_dir or cfg.output)
+        paths += write_table(cfg, build_table(cfg, scores, methods, spec), out_dir or cfg.runs.reports)
     return paths
 
 

@@ -1,6 +1,6 @@
 """The training loop: any registered method, its recipe, resumable checkpoints, DDP, CSV/TensorBoard logs.
 
-One call trains one method into a run folder (``<output>/checkpoints/<method id>/``)::
+One call trains one method into a run folder (``<output>/checkpoints/<method id>/``, see :mod:`hdrbench.runs`)::
 
     final.safetensors      finished weights (metadata: recipe plan, seed, weight substitutions)
     latest.json            the newest complete checkpoint (see :mod:`hdrbench.train.state`)
@@ -10,16 +10,16 @@ One call trains one method into a run folder (``<output>/checkpoints/<method id>
 
 Re-running the same call after a crash resumes from ``latest.json``; on CPU the resumed loss curve equals
 an uninterrupted run's, because patches are a pure function of the sample index
-(:mod:`hdrbench.train.data`) and every RNG state is restored. Methods trained in stages (``Recipe.stages``)
-may define ``stage_recipe(stage) -> Recipe`` and ``stage_parameters(net, stage)``; their
-``training_loss`` then receives ``stage=...``. Tensors follow :mod:`hdrbench.method`: ``ldr`` display-
-referred [0, 1], ``hdr`` linear, both ``(B, 3, P, P)``.
+(:mod:`hdrbench.train.data`) and every RNG state is restored. The stages come from
+:meth:`hdrbench.method.Method.stages` (one for most methods); each stage's recipe, parameters and
+``training_loss(..., stage)`` come from its :class:`~hdrbench.method.Stage`. Tensors follow
+:mod:`hdrbench.method`: ``ldr`` display-referred [0, 1], ``hdr`` linear, both ``(B, 3, P, P)``.
 """
 
 from __future__ import annotations
 
 import csv
-import inspect
+import dataclasses
 import json
 import math
 import random
@@ -38,12 +38,14 @@ from tqdm import tqdm
 
 from hdrbench.datasets.base import PairedDataset
 from hdrbench.datasets.patches import PatchDataset
+from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe
+from hdrbench.method import Method, Stage
+from hdrbench.runs import FINAL
 from hdrbench.train.data import IndexedPatches, StepSampler
-from hdrbench.train.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
-from hdrbench.train.state import FINAL, load_checkpoint, save_checkpoint, set_rng_state, write_final
+from hdrbench.train.state import load_checkpoint, save_checkpoint, set_rng_state, write_final
+from hdrbench.weights import substitutions
 
 LOG_FILE = "train_log.csv"
 
@@ -79,33 +81,24 @@ class TrainResult:
     net: nn.Module | None = None  # the trained network (None when skipped)
 
 
-def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) -> list[tuple[str | None, Recipe]]:
-    """``[(stage name or None, recipe)]``: the method's recipe(s) with the overrides applied.
+def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) -> list[Stage]:
+    """The method's stages under ``protocol`` with the recipe ``overrides`` applied to each.
 
     An ``iterations`` override is the total budget, shared among stages in proportion to their own
     iterations; each recipe's schedule is scaled to its budget (:func:`scale_schedule`).
     """
-    base = method.recipe_for(protocol)
-    stages: list[tuple[str | None, Recipe]] = [(None, base)]
-    if base.stages:
-        get = getattr(method, "stage_recipe", None)
-        stages = [(s, get(s) if get else base) for s in base.stages]
     rest = {k: v for k, v in overrides.items() if k != "iterations"}
     if "betas" in rest:
         rest["betas"] = tuple(rest["betas"])
     if "milestones" in rest:
         rest["milestones"] = tuple(rest["milestones"])
-    plan = [(s, r.replace(**rest)) for s, r in stages]
+    plan = [dataclasses.replace(s, recipe=s.recipe.replace(**rest)) for s in method.stages(protocol)]
     if "iterations" in overrides:
-        total = sum(r.iterations for _, r in plan) or 1
+        total = sum(s.recipe.iterations for s in plan) or 1
         budget = int(overrides["iterations"])
-        plan = [(s, scale_schedule(r, max(1, round(budget * r.iterations / total)))) for s, r in plan]
+        plan = [dataclasses.replace(s, recipe=scale_schedule(s.recipe, max(1, round(budget * s.recipe.iterations
+                                                                                    / total)))) for s in plan]
     return plan
-
-
-def _substitutions(*modules: nn.Module) -> list[str]:
-    subs = {getattr(m, "substitution", None) for mod in modules for m in mod.modules()}
-    return sorted(s for s in subs if s)
 
 
 class _Log:
@@ -162,6 +155,22 @@ def _seed_all(seed: int) -> None:
     random.seed(seed)
 
 
+@dataclass
+class _Run:
+    """What every stage of one :func:`train` call shares."""
+
+    job: TrainJob
+    info: DistInfo
+    device: torch.device
+    net: nn.Module
+    loss_fn: nn.Module
+    split: str
+    meta: dict[str, Any]
+    log: _Log | None
+    bar: tqdm
+    on_step: Callable[[int], None] | None
+
+
 def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] | None = None) -> TrainResult:
     """Train ``job.method`` on ``job.dataset``; resume from the run folder's latest checkpoint if any.
 
@@ -173,12 +182,12 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     device = rank_device(job.device, info)
     method, run_dir = job.method, Path(job.run_dir)
     plan = stage_plan(method, job.protocol, job.overrides)
-    meta = {"plan": [[s, r.to_dict()] for s, r in plan], "seed": job.seed, "world_size": info.world_size,
+    meta = {"plan": [[s.name, s.recipe.to_dict()] for s in plan], "seed": job.seed, "world_size": info.world_size,
             "options": method.options}
     if fresh and info.is_main and run_dir.exists():
         shutil.rmtree(run_dir)
     barrier(info)
-    total = sum(r.iterations for _, r in plan)
+    total = sum(s.recipe.iterations for s in plan)
     final = run_dir / FINAL
     if final.is_file() and _final_matches(final, meta):
         return TrainResult(final, total, total, time.perf_counter() - t0, skipped=True)
@@ -192,26 +201,25 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
         set_rng_state(resume.state["rng"])
     net.to(device)
     loss_fn.to(device)
-    split = job.train_split or job.dataset.train_split
-    log = _Log(run_dir, start, job.tensorboard) if info.is_main else None
-    bounds = np.cumsum([0] + [r.iterations for _, r in plan]).tolist()
     bar = tqdm(total=total, initial=start, desc=f"train {method.name}", unit="it", disable=not (job.progress and
                info.is_main), dynamic_ncols=True, leave=True)
+    run = _Run(job, info, device, net, loss_fn, split=job.train_split or job.dataset.train_split, meta=meta,
+               log=_Log(run_dir, start, job.tensorboard) if info.is_main else None, bar=bar, on_step=on_step)
+    bounds = np.cumsum([0] + [s.recipe.iterations for s in plan]).tolist()
     try:
-        for si, (stage, recipe) in enumerate(plan):
+        for si, stage in enumerate(plan):
             s0, s1 = bounds[si], bounds[si + 1]
             if start >= s1:
                 continue
             resume_here = resume if (resume and resume.stage == si and s0 < resume.step < s1) else None
-            _run_stage(job, info, device, net, loss_fn, split, si, stage, recipe, s0, s1, max(start, s0),
-                       resume_here, meta, log, bar, on_step)
+            _run_stage(run, si, stage, s0, s1, max(start, s0), resume_here)
     finally:
         bar.close()
-        if log is not None:
-            log.close()
+        if run.log is not None:
+            run.log.close()
     if info.is_main:
         write_final(run_dir, net, method=method.name, options=method.options,
-                    meta={**meta, "iterations": total, "substitutions": _substitutions(net, loss_fn)})
+                    meta={**meta, "iterations": total, "substitutions": substitutions(net, loss_fn)})
     barrier(info)
     return TrainResult(final, total, start, time.perf_counter() - t0, net=net)
 
@@ -224,38 +232,35 @@ def _final_matches(final: Path, meta: dict[str, Any]) -> bool:
     return all(json.loads(saved.get(k, "null")) == v for k, v in want.items())
 
 
-def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Module, loss_fn: nn.Module,
-               split: str, si: int, stage: str | None, recipe: Recipe, s0: int, s1: int, begin: int,
-               resume: Any, meta: dict[str, Any], log: _Log | None, bar: tqdm,
-               on_step: Callable[[int], None] | None) -> None:
+def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, resume: Any) -> None:
+    """Steps ``begin`` … ``s1`` (global step numbers) of stage ``si``, which spans ``s0`` … ``s1``."""
+    job, info, device, net, recipe = run.job, run.info, run.device, run.net, stage.recipe
     method = job.method
-    get_params = getattr(method, "stage_parameters", None)
-    params = list(get_params(net, stage)) if (stage and get_params) else list(net.parameters())
+    params = stage.parameters(net)
     model: nn.Module = net
     if info.active:
         from torch.nn.parallel import DistributedDataParallel
 
         model = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
-                                        find_unused_parameters=bool(stage and get_params))
+                                        find_unused_parameters=bool(stage.trains))
     opt = build_optimizer(params, recipe)
     sched = build_scheduler(opt, recipe)
     if resume is not None:
         opt.load_state_dict(resume.state["optimizer"])
         sched.load_state_dict(resume.state["scheduler"])
-    stream = IndexedPatches(PatchDataset(job.dataset, split, patch_size=recipe.patch_size, seed=job.seed * 1000 + si,
-                                         mode="grid"), seed=job.seed * 1000 + si)
+    stream = IndexedPatches(PatchDataset(job.dataset, run.split, patch_size=recipe.patch_size,
+                                         seed=job.seed * 1000 + si, mode="grid"), seed=job.seed * 1000 + si)
     loader = DataLoader(stream, batch_size=recipe.batch_size, num_workers=job.num_workers,
                         sampler=StepSampler(begin - s0, s1 - s0, recipe.batch_size, info.rank, info.world_size),
                         generator=torch.Generator().manual_seed(job.seed), pin_memory=device.type == "cuda")
     use_amp = job.amp and device.type == "cuda"
-    kwargs = {"stage": stage} if stage and "stage" in inspect.signature(method.training_loss).parameters else {}
     step = begin
     tick = time.perf_counter()
     for batch in loader:
         ldr, hdr = batch["ldr"].to(device, non_blocking=True), batch["hdr"].to(device, non_blocking=True)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
             try:
-                loss, terms = method.training_loss(model, loss_fn, ldr, hdr, **kwargs)
+                loss, terms = method.training_loss(model, run.loss_fn, ldr, hdr, stage)
             except ValueError as exc:  # BatchNorm on a 1×1 feature map of a single sample, and the like
                 if "more than 1 value per channel" not in str(exc):
                     raise
@@ -273,19 +278,19 @@ def _run_stage(job: TrainJob, info: DistInfo, device: torch.device, net: nn.Modu
         if not math.isfinite(value):
             raise HDRBenchError(f"training loss of '{method.name}' became {value} at step {step}; lower recipe.lr "
                                 "or check the data (the last good checkpoint is kept)", job.run_dir)
-        bar.update(1)
+        run.bar.update(1)
         if step % job.log_every == 0 or step == s1:
             now = time.perf_counter()
             logged = {k: mean_over_ranks(float(v), info) for k, v in terms.items()}
-            if log is not None:
-                log.add({"step": step, "stage": stage or "", "lr": opt.param_groups[0]["lr"], **logged,
-                         "seconds": now - tick})
+            if run.log is not None:
+                run.log.add({"step": step, "stage": stage.name or "", "lr": opt.param_groups[0]["lr"], **logged,
+                             "seconds": now - tick})
             tick = now
-            bar.set_postfix(loss=f"{logged.get('loss', value):.4g}", refresh=False)
+            run.bar.set_postfix(loss=f"{logged.get('loss', value):.4g}", refresh=False)
         if step % job.checkpoint_every == 0 or step == s1:
             if info.is_main:
                 save_checkpoint(job.run_dir, net, step=step, stage=si, method=method.name, options=method.options,
-                                opt=opt, sched=sched, scaler=None, meta=meta, keep=job.keep_checkpoints)
+                                opt=opt, sched=sched, scaler=None, meta=run.meta, keep=job.keep_checkpoints)
             barrier(info)
-        if on_step is not None:
-            on_step(step)
+        if run.on_step is not None:
+            run.on_step(step)

@@ -22,9 +22,7 @@ from torch import nn
 
 from hdrbench.checkpoint import load_weights, save_weights
 from hdrbench.errors import HDRBenchError
-
-LATEST = "latest.json"
-FINAL = "final.safetensors"
+from hdrbench.runs import FINAL, LATEST
 
 
 def rng_state() -> dict[str, Any]:

@@ -16,7 +16,6 @@ from hdrbench.metrics.hdrvdp2.params import HDRVDPParams
 from hdrbench.metrics.hdrvdp2.pathway import encode, filter_base_band, visual_pathway
 from hdrbench.metrics.hdrvdp2.photoreceptors import default_lmsr_matrix, lmsr_matrix_from_hdrvdp_dir
 from hdrbench.metrics.hdrvdp2.recon import reconstruct_steerable_pyramid_matlab
-from hdrbench.registry import register_metric
 
 
 @dataclass
@@ -91,7 +90,6 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
     return HDRVDP2Result(q, p_map.amax(dim=(-2, -1)), p_map, s_map.amax(dim=(-2, -1)))
 
 
-@register_metric("hdrvdp2")
 class HDRVDP2(Metric):
     """HDR-VDP-2 quality Q (2.2.1+ scale, 100 = identical, higher is better), torch port or original under Octave."""
 

@@ -1,4 +1,4 @@
-"""Layers shared by the HDRUNet-family baselines (HDRUNet, KUNet): their common two-level U-Net shell.
+"""The two-level U-Net shell shared by HDRUNet, KUNet and DCDR-UNet's restoration net.
 
 Both official codebases (``chxy95/HDRUNet``, ``wanghu178/KUNet``, the latter a fork of the former) build
 the same outer U-Net: a full-resolution head, two stride-2 3×3 down-convs, two conv + PixelShuffle(2)

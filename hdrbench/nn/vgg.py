@@ -1,4 +1,4 @@
-"""ImageNet VGG feature extractor for perceptual losses, with offline weights.
+"""ImageNet VGG: the feature extractor of perceptual losses and the weight conventions every VGG user shares.
 
 Layers are named as in the VGG papers: ``conv{b}_{j}``, ``relu{b}_{j}``, ``pool{b}`` (block ``b``,
 conv ``j``). Weights resolve through :func:`hdrbench.weights.resolve_backbone`; when VGG19 is requested
@@ -25,8 +25,13 @@ from hdrbench.weights import resolve_backbone, warn_once
 log = logging.getLogger(__name__)
 
 CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+#: Per-channel RGB mean/std that torchvision's ImageNet weights expect (input in [0, 1]).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Caffe VGG sees 0–255 mean-subtracted input, torchvision's sees (x − mean)/std: features of a ReLU
+#: stack scale with the input, so torchvision features × 255·mean(std) are on the Caffe scale that
+#: the official TensorFlow/Caffe-era codes (HDRCNN, SingleHDR) were tuned for.
+CAFFE_FEATURE_SCALE = 255.0 * sum(IMAGENET_STD) / 3.0
 
 
 def vgg_layer_names(arch: str) -> list[str]:
