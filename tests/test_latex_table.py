@@ -27,7 +27,7 @@ def store_with_nasty_labels(tmp_path):
                                                                "params": True}}}}
     cfg = parse_config(data, tmp_path / "bench.toml")
     rng = np.random.default_rng(0)
-    with ResultStore(cfg.store_path) as store:
+    with ResultStore(cfg.runs.results) as store:
         for k, m in enumerate(NASTY):
             store.add([Score(m, "fake-data", ts, f"{ts}_{i}", metric, float(v + k + rng.normal(0, 0.1)),
                              lower_better=metric == "fake-mae")
@@ -49,7 +49,7 @@ def test_escape_and_caption():
 def test_table_escapes_user_strings_and_lists_its_packages(tmp_path):
     cfg = store_with_nasty_labels(tmp_path)
     write_reports(cfg)
-    tex = (cfg.output / "table1.tex").read_text()
+    tex = (cfg.runs.reports / "table1.tex").read_text()
     assert tex.startswith("% needs \\usepackage{booktabs,xcolor,graphicx}")
     assert r"LDR\textasciicircum{}2.2 \& 50\% \#1 \{x\}" in tex
     assert r"HDR\_CNN \textasciitilde{} \$5 \textbackslash{} $\mu$-law --- v2" in tex
@@ -63,11 +63,11 @@ def test_table_compiles_with_pdflatex(tmp_path):
         pytest.skip("pdflatex is not installed (Debian: apt-get install texlive-latex-base texlive-latex-extra)")
     cfg = store_with_nasty_labels(tmp_path)
     write_reports(cfg)
-    tex = (cfg.output / "table1.tex").read_text()
+    tex = (cfg.runs.reports / "table1.tex").read_text()
     packages = re.match(r"% needs \\usepackage\{([^}]*)\}", tex).group(1)
     doc = tmp_path / "doc.tex"
     doc.write_text(f"\\documentclass{{article}}\n\\usepackage[T1]{{fontenc}}\n\\usepackage{{{packages}}}\n"
-                   f"\\begin{{document}}\n\\input{{{cfg.output / 'table1.tex'}}}\n\\end{{document}}\n")
+                   f"\\begin{{document}}\n\\input{{{cfg.runs.reports / 'table1.tex'}}}\n\\end{{document}}\n")
     proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:]

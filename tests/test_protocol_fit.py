@@ -184,6 +184,6 @@ def test_evaluate_stores_and_counts_protocol_misfits(tmp_path, caplog):
         summary = evaluate(cfg, progress=False)
     assert summary.scored_images == 3 and summary.misfit_images == 3
     assert sum("protocol 'dcdr' assumes display-referred" in r.getMessage() for r in caplog.records) == 3
-    with ResultStore(cfg.store_path) as store:
+    with ResultStore(cfg.runs.results) as store:
         scores = store.scores()
     assert len(scores) == 3 and scores["warning"].str.contains("peaks at 5e+03", regex=False).all()

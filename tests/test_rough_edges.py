@@ -112,7 +112,7 @@ def test_changed_recipe_error_is_short_and_names_the_change(tmp_path, capsys):
 
 def test_vgg_substitution_is_announced_once(monkeypatch, tmp_path, caplog):
     import hdrbench.weights
-    from hdrbench.losses import VGGFeatures
+    from hdrbench.nn.vgg import VGGFeatures
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no torchvision VGG19 file: substitute
     monkeypatch.setattr(hdrbench.weights, "_SAID", set())
@@ -134,10 +134,10 @@ def test_dcdr_says_when_its_loss_meets_unbounded_hdr(monkeypatch, caplog):
     net, loss = method.build_network(), method.build_loss()
     ldr = torch.rand(1, 3, 32, 32)
     with caplog.at_level(logging.WARNING):
-        method.training_loss(net, loss, ldr, ldr ** 2.2)  # [0, 1]: silent
+        method.training_loss(net, loss, ldr, ldr ** 2.2, None)  # [0, 1]: silent
         assert not [r for r in caplog.records if "assumes [0, 1]" in r.getMessage()]
         method._scale_checked = False
-        method.training_loss(net, loss, ldr, ldr ** 2.2 * 300)
+        method.training_loss(net, loss, ldr, ldr ** 2.2 * 300, None)
     said = [r.getMessage() for r in caplog.records if "assumes [0, 1]" in r.getMessage()]
     assert len(said) == 1 and "reaches 300" in said[0] and "vgg_weight=0" in said[0]
 
