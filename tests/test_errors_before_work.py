@@ -11,7 +11,6 @@ import pytest
 import test_train_fakes  # noqa: F401  (registers the fakes)
 
 from hdrbench import io
-from hdrbench.cli import main
 from hdrbench.config import load_config
 from hdrbench.devices import available_devices, check_device_spelling, resolve_device
 from hdrbench.errors import HDRBenchError
@@ -53,15 +52,6 @@ def bench(tmp_path: Path, *, device: str = "cpu", test_sets: str = "", formats: 
     return path
 
 
-def run(capsys, *args) -> tuple[int, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, capsys.readouterr().err
-
-
 def assert_one_line(code: int, err: str, *needles: str) -> None:
     assert code == 2, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
@@ -69,48 +59,48 @@ def assert_one_line(code: int, err: str, *needles: str) -> None:
         assert n in err, err
 
 
-def test_run_reports_a_missing_external_folder_before_training(tmp_path, capsys):
-    code, err = run(capsys, "run", bench(tmp_path))
+def test_run_reports_a_missing_external_folder_before_training(tmp_path, run_main):
+    code, _, err = run_main("run", bench(tmp_path))
     assert_one_line(code, err, "external predictions of method 'ext' not found", "missing")
     assert not (tmp_path / "out").exists()  # nothing trained, nothing half-made
 
 
-def test_run_reports_a_missing_prediction_before_training(tmp_path, capsys):
+def test_run_reports_a_missing_prediction_before_training(tmp_path, run_main):
     (tmp_path / "missing").mkdir()
-    code, err = run(capsys, "run", bench(tmp_path))
+    code, _, err = run_main("run", bench(tmp_path))
     assert_one_line(code, err, "no prediction for image 'set_a_00'")
     assert not (tmp_path / "out").exists()
 
 
-def test_run_reports_a_wrong_test_set_before_training(tmp_path, capsys):
+def test_run_reports_a_wrong_test_set_before_training(tmp_path, run_main):
     (tmp_path / "missing").mkdir()
-    code, err = run(capsys, "run", bench(tmp_path, test_sets='test_sets = ["set_c"]'))
+    code, _, err = run_main("run", bench(tmp_path, test_sets='test_sets = ["set_c"]'))
     assert_one_line(code, err, "'set_c' is not a test set of dataset 'fake-data'", "set_a, set_b")
     assert not (tmp_path / "out").exists()
 
 
-def test_run_reports_a_missing_checkpoint_before_training(tmp_path, capsys):
-    code, err = run(capsys, "run", bench(tmp_path, second="fake-net",
+def test_run_reports_a_missing_checkpoint_before_training(tmp_path, run_main):
+    code, _, err = run_main("run", bench(tmp_path, second="fake-net",
                                          second_source=f'id = "b"\ncheckpoint = "{tmp_path / "w.safetensors"}"'))
     assert_one_line(code, err, "checkpoint of method 'b' not found")
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_device_in_bench_toml_is_one_line(tmp_path, capsys):
-    code, err = run(capsys, "run", bench(tmp_path, device="gpu"))
+def test_bad_device_in_bench_toml_is_one_line(tmp_path, run_main):
+    code, _, err = run_main("run", bench(tmp_path, device="gpu"))
     assert_one_line(code, err, "benchmark.device 'gpu' is not a device", "cpu, cuda, cuda:N")
     assert not (tmp_path / "out").exists()
 
 
-def test_mistyped_plot_format_fails_on_load_before_any_figure(tmp_path, capsys):
-    code, err = run(capsys, "run", bench(tmp_path, formats='["png", "pfd"]'))
+def test_mistyped_plot_format_fails_on_load_before_any_figure(tmp_path, run_main):
+    code, _, err = run_main("run", bench(tmp_path, formats='["png", "pfd"]'))
     assert_one_line(code, err, "plot.formats: 'pfd' is not a figure format", "'pdf'")
     assert not (tmp_path / "out").exists()
     with pytest.raises(HDRBenchError, match="pfd"):
         load_config(bench(tmp_path, formats='["pfd"]'))
 
 
-def test_device_strings(capsys, tmp_path):
+def test_device_strings(run_main, tmp_path):
     assert check_device_spelling("CUDA:1") == "cuda:1"
     for bad in ("gpu", "tpu", "cuda:x", "cuda1"):
         with pytest.raises(HDRBenchError, match="is not a device"):
@@ -127,13 +117,13 @@ def test_device_strings(capsys, tmp_path):
     io.write_exr(tmp_path / "g.exr", g)
     for cmd in (["score", tmp_path / "g.exr", tmp_path / "g.exr", "--metric", "psnr-l"],
                 ["predict", "--method", "fake-net", "--random-init", tmp_path / "g.exr", tmp_path / "o.exr"]):
-        code, err = run(capsys, *cmd, "--device", "tpu")
+        code, _, err = run_main(*cmd, "--device", "tpu")
         assert_one_line(code, err, "--device 'tpu' is not a device")
-        code, err = run(capsys, *cmd, "--device", "cuda:99")
+        code, _, err = run_main(*cmd, "--device", "cuda:99")
         assert_one_line(code, err, "--device 'cuda:99' is not available here (available: cpu")
 
 
-def test_predict_checks_its_output_before_inference(tmp_path, capsys, monkeypatch):
+def test_predict_checks_its_output_before_inference(tmp_path, run_main, monkeypatch):
     import hdrbench.inference
     import hdrbench.method
 
@@ -147,11 +137,11 @@ def test_predict_checks_its_output_before_inference(tmp_path, capsys, monkeypatc
     for name in ("tiled_predict", "create_method"):
         monkeypatch.setattr(predict_cmd, name, no_work, raising=False)
     io.write_ldr(tmp_path / "in.png", np.full((8, 8, 3), 0.5, np.float32))
-    code, err = run(capsys, "predict", "--method", "fake-net", "--random-init", tmp_path / "in.png",
+    code, _, err = run_main("predict", "--method", "fake-net", "--random-init", tmp_path / "in.png",
                     tmp_path / "out.jpg")
     assert_one_line(code, err, "cannot write HDR data as '.jpg'", ".exr")
     (tmp_path / "afile").write_text("x")
-    code, err = run(capsys, "predict", "--method", "fake-net", "--random-init", tmp_path / "in.png",
+    code, _, err = run_main("predict", "--method", "fake-net", "--random-init", tmp_path / "in.png",
                     tmp_path / "afile" / "out.exr")
     assert_one_line(code, err, "is a file, not a folder")
 

@@ -12,7 +12,6 @@ from skimage.metrics import peak_signal_noise_ratio
 
 import hdrbench
 from hdrbench import io
-from hdrbench.cli import main
 from hdrbench.errors import HDRBenchError, HDRBenchWarning
 from hdrbench.metrics.protocols import PROTOCOLS
 
@@ -30,23 +29,13 @@ def good_reconstruction(gt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum(out, 100.0)
 
 
-def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_every_protocol_declares_what_it_assumes():
     for p in PROTOCOLS.values():
         assert p.assumes, p.name
         assert p.describe()["assumes"] == p.assumes
 
 
-def test_dcdr_on_scene_referred_data_warns_and_the_black_prediction_shows_why(rng, tmp_path, capsys):
+def test_dcdr_on_scene_referred_data_warns_and_the_black_prediction_shows_why(rng, tmp_path, run_main):
     gt = scene_referred(rng)
     black = np.zeros_like(gt)
     # the problem, checked with scikit-image: after dcdr's ÷max a black image scores like a good reconstruction
@@ -55,7 +44,7 @@ def test_dcdr_on_scene_referred_data_warns_and_the_black_prediction_shows_why(rn
     assert abs(peak_signal_noise_ratio(gt / gt.max(), good / gt.max(), data_range=1.0) - psnr_black) < 0.5
     io.write_exr(tmp_path / "gt.exr", gt)
     np.save(tmp_path / "black.npy", black)
-    code, out, err = run(capsys, "score", tmp_path / "black.npy", tmp_path / "gt.exr", "--metric", "psnr-l",
+    code, out, err = run_main("score", tmp_path / "black.npy", tmp_path / "gt.exr", "--metric", "psnr-l",
                          "--json", "--out", tmp_path / "s.csv")
     assert code == 0, err
     lines = [ln for ln in err.splitlines() if ln.startswith("hdrbench: warning:")]
@@ -69,7 +58,7 @@ def test_dcdr_on_scene_referred_data_warns_and_the_black_prediction_shows_why(rn
     assert "protocol 'dcdr'" in open(tmp_path / "s.csv").read()  # stored with the scores
 
 
-def test_display_referred_data_under_dcdr_is_silent(rng, tmp_path, capsys):
+def test_display_referred_data_under_dcdr_is_silent(rng):
     gt = (rng.random((32, 32, 3)) * 0.9 + 0.05).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error", HDRBenchWarning)
@@ -107,24 +96,24 @@ def test_scene_protocol_reference_white(rng):
         hdrbench.score(pred, gt, protocol="scene", white="bright")
 
 
-def test_tiny_ground_truth_negatives_are_clipped_with_a_count(rng, tmp_path, capsys):
+def test_tiny_ground_truth_negatives_are_clipped_with_a_count(rng, tmp_path, run_main):
     gt = (rng.random((16, 16, 3)) * 0.9 + 0.05).astype(np.float32)
     gt[0, 0, 0] = -3e-6  # what Blender and Poly Haven EXRs hold
     io.write_exr(tmp_path / "gt.exr", gt)
     np.save(tmp_path / "p.npy", np.clip(gt, 0, 1))
-    code, out, err = run(capsys, "score", tmp_path / "p.npy", tmp_path / "gt.exr", "--metric", "psnr-l")
+    code, out, err = run_main("score", tmp_path / "p.npy", tmp_path / "gt.exr", "--metric", "psnr-l")
     assert code == 0, err
     assert "clipped 1 negative values (min -3e-06)" in err
 
 
-def test_clamp_gt_clips_real_negatives_and_says_how_many(rng, tmp_path, capsys):
+def test_clamp_gt_clips_real_negatives_and_says_how_many(rng, tmp_path, run_main):
     gt = (rng.random((16, 16, 3)) * 0.9 + 0.05).astype(np.float32)
     gt[0, :4, 0] = -0.5
     io.write_exr(tmp_path / "gt.exr", gt)
     np.save(tmp_path / "p.npy", np.clip(gt * 0.98, 0, 1))
-    code, _, err = run(capsys, "score", tmp_path / "p.npy", tmp_path / "gt.exr", "--metric", "psnr-l")
+    code, _, err = run_main("score", tmp_path / "p.npy", tmp_path / "gt.exr", "--metric", "psnr-l")
     assert code == 2 and "--clamp-gt" in err and len(err.strip().splitlines()) == 1
-    code, out, err = run(capsys, "score", tmp_path / "p.npy", tmp_path / "gt.exr", "--metric", "psnr-l",
+    code, out, err = run_main("score", tmp_path / "p.npy", tmp_path / "gt.exr", "--metric", "psnr-l",
                          "--clamp-gt", "--json")
     assert code == 0, err
     assert "clipped 4 negative values" in err
@@ -134,7 +123,7 @@ def test_clamp_gt_clips_real_negatives_and_says_how_many(rng, tmp_path, capsys):
     assert rec["metrics"]["psnr-l"] == pytest.approx(expected, abs=1e-3)
 
 
-def test_clamp_says_how_many_values_it_repaired(rng, tmp_path, capsys):
+def test_clamp_says_how_many_values_it_repaired(rng):
     gt = (rng.random((16, 16, 3)) * 0.9 + 0.05).astype(np.float32)
     pred = gt.copy()
     pred[0, :3, 0] = -1

@@ -16,18 +16,7 @@ import torch
 
 import hdrbench
 from hdrbench import io
-from hdrbench.cli import main
 from hdrbench.io import read_exr_attributes
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def ldr_file(path: Path, h: int = 20, w: int = 24) -> Path:
@@ -35,7 +24,7 @@ def ldr_file(path: Path, h: int = 20, w: int = 24) -> Path:
     return io.write_ldr(path, g)
 
 
-def test_predict_writes_provenance_and_score_sidecar_carries_it(tmp_path, capsys):
+def test_predict_writes_provenance_and_score_sidecar_carries_it(tmp_path, run_main):
     from hdrbench.checkpoint import save_weights
     from hdrbench.method import create_method
 
@@ -43,7 +32,7 @@ def test_predict_writes_provenance_and_score_sidecar_carries_it(tmp_path, capsys
     torch.manual_seed(0)
     ckpt = save_weights(method.build_network(), tmp_path / "w.safetensors", method="fake-net", options={"width": 4})
     src = ldr_file(tmp_path / "in.png")
-    code, _, err = run(capsys, "predict", "--method", "fake-net", "--option", "width=4", "--checkpoint", ckpt,
+    code, _, err = run_main("predict", "--method", "fake-net", "--option", "width=4", "--checkpoint", ckpt,
                        "--tile", "0", "--device", "cpu", src, tmp_path / "out.exr")
     assert code == 0, err
     attrs = read_exr_attributes(tmp_path / "out.exr")
@@ -52,15 +41,15 @@ def test_predict_writes_provenance_and_score_sidecar_carries_it(tmp_path, capsys
     assert attrs["hdrbench_version"] == hdrbench.__version__ and attrs["input"] == str(src)
     gt = tmp_path / "gt.exr"
     io.write_exr(gt, np.clip(io.read_hdr(tmp_path / "out.exr") * 1.1, 0, 1) + 0.01)
-    code, _, err = run(capsys, "score", tmp_path / "out.exr", gt, "--metric", "psnr-l", "--out", tmp_path / "s.csv")
+    code, _, err = run_main("score", tmp_path / "out.exr", gt, "--metric", "psnr-l", "--out", tmp_path / "s.csv")
     assert code == 0, err
     side = json.loads((tmp_path / "s.csv.json").read_text())
     assert side["protocol"]["name"] == "dcdr" and side["hdrbench_version"] == hdrbench.__version__
     assert side["predictions"][str(tmp_path / "out.exr")]["checkpoint_sha256"] == attrs["checkpoint_sha256"]
 
 
-def test_random_init_warning_is_one_plain_line(tmp_path, capsys):
-    code, out, err = run(capsys, "predict", "--method", "fake-net", "--random-init", "--tile", "0", "--device", "cpu",
+def test_random_init_warning_is_one_plain_line(tmp_path, run_main):
+    code, out, err = run_main("predict", "--method", "fake-net", "--random-init", "--tile", "0", "--device", "cpu",
                          ldr_file(tmp_path / "in.png"), tmp_path / "o.exr")
     assert code == 0, err
     lines = [ln for ln in err.splitlines() if "UNTRAINED" in ln]
@@ -69,12 +58,12 @@ def test_random_init_warning_is_one_plain_line(tmp_path, capsys):
     assert "random-init" in read_exr_attributes(tmp_path / "o.exr")["checkpoint"]
 
 
-def test_data_synth_reports_what_it_clipped(tmp_path, capsys):
+def test_data_synth_reports_what_it_clipped(tmp_path, run_main):
     src = np.full((24, 32, 3), 0.5, np.float32)
     src[0, 0, 0] = -1876.0
     src[1, 1, 1] = -0.25
     io.write_exr(tmp_path / "hdr" / "a.exr", src)
-    code, out, err = run(capsys, "data", "synth", "--hdr-dir", tmp_path / "hdr", "--out", tmp_path / "pairs")
+    code, out, err = run_main("data", "synth", "--hdr-dir", tmp_path / "hdr", "--out", tmp_path / "pairs")
     assert code == 0, err
     assert "2 negative values in 1 image(s) (min -1.88e+03)" in err
     assert "--protocol scene" in out  # says which protocol fits what it wrote
@@ -82,30 +71,30 @@ def test_data_synth_reports_what_it_clipped(tmp_path, capsys):
     assert manifest[0]["source_negative_values"] == 2
 
 
-def test_data_info_fails_on_unusable_data(tmp_path, capsys):
+def test_data_info_fails_on_unusable_data(tmp_path, run_main):
     root = tmp_path / "pairs"
     ldr_file(root / "ldr" / "a.png")
     io.write_exr(root / "hdr" / "a.exr", np.ones((20, 24, 3), np.float32))
-    code, out, err = run(capsys, "data", "info", "--dataset", "folder", "--root", root)
+    code, out, err = run_main("data", "info", "--dataset", "folder", "--root", root)
     assert code == 0, err
     assert "1 pairs (1 read and checked)" in out
     ldr_file(root / "ldr" / "b.png")  # unpaired
-    code, out, err = run(capsys, "data", "info", "--dataset", "folder", "--root", root)
+    code, out, err = run_main("data", "info", "--dataset", "folder", "--root", root)
     assert code == 2 and "unpaired" in err and err.count("\n") == 1
     io.write_exr(root / "hdr" / "b.exr", np.ones((20, 25, 3), np.float32))  # paired, wrong size
-    code, out, err = run(capsys, "data", "info", "--dataset", "folder", "--root", root)
+    code, out, err = run_main("data", "info", "--dataset", "folder", "--root", root)
     assert code == 2 and "must have the same size" in err
     io.write_png16(root / "ldr" / "b.png", np.full((20, 25, 3), 0.5, np.float32))  # the right size, 16-bit
-    code, out, err = run(capsys, "data", "info", "--dataset", "folder", "--root", root)
+    code, out, err = run_main("data", "info", "--dataset", "folder", "--root", root)
     assert code == 2 and "expected an 8-bit LDR" in err
 
 
-def test_changed_recipe_error_is_short_and_names_the_change(tmp_path, capsys):
+def test_changed_recipe_error_is_short_and_names_the_change(tmp_path, run_main):
     args = ["train", "--method", "fake-net", "--dataset", "fake-data", "--out", str(tmp_path), "--checkpoint-every",
             "2", "--iterations", "4"]
-    assert run(capsys, *args)[0] == 0
+    assert run_main(*args)[0] == 0
     (tmp_path / "final.safetensors").unlink()  # keep the last checkpoint: a resumable, different run
-    code, _, err = run(capsys, *args[:-1], "6")
+    code, _, err = run_main(*args[:-1], "6")
     assert code == 2 and err.count("\n") == 1 and len(err) < 400, err
     assert "iterations: 4 -> 6" in err and "--fresh" in err
 
