@@ -59,7 +59,8 @@ class Metric(nn.Module):
             self._domain_warned = True
             warnings.warn(f"metric '{self.name}' is the raw metric: its parameters assume values in [0, {peak:g}] "
                           f"but the ground truth reaches {top:.4g}; normalise first, or score with a protocol: "
-                          "hdrbench.score(pred, gt, protocol=...) / 'hdrbench score'", HDRBenchWarning, stacklevel=3)
+                          "hdrbench.score(pred, gt, protocol=...) / 'hdrbench score'", HDRBenchWarning,
+                          stacklevel=6)  # past forward, torch's no_grad wrapper and Module.__call__: the caller
 
     def check_choice(self, key: str, choices: tuple[str, ...]) -> None:
         """Raise :class:`HDRBenchError` unless parameter ``key`` is one of ``choices``."""
