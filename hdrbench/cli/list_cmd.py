@@ -10,10 +10,36 @@ import click
 from hdrbench.registry import DATASETS, METHODS, METRICS
 
 
+def _describe_method(cls: Any) -> dict[str, Any]:
+    """A method's description; its network is built on torch's ``meta`` device (shapes only: parameter counts
+    without allocating or initialising weights), falling back to the CPU for networks that refuse it."""
+    import warnings
+
+    import torch
+
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pretrained parts copied into meta tensors: nothing to say
+            return cls().describe()
+    except Exception:  # noqa: BLE001  (an op without a meta kernel: count on the CPU)
+        return cls().describe()
+
+
+def _describe_metric(cls: Any) -> dict[str, Any]:
+    """A metric's description from its class (building one would load weights, e.g. LPIPS's AlexNet)."""
+    doc = (cls.__doc__ or "").strip()
+    return {"name": cls.name, "kind": "metric", "lower_better": cls.lower_better, "domain": cls.domain,
+            "params": dict(cls.default_params), "summary": doc.splitlines()[0] if doc else ""}
+
+
 def _describe(kind: str, name: str, obj: Any) -> dict[str, Any]:
+    from hdrbench.metrics.base import Metric
+
     describe = getattr(obj, "describe", None)
     if kind == "method":
-        info = obj().describe()
+        info = _describe_method(obj)
+    elif kind == "metric" and isinstance(obj, type) and issubclass(obj, Metric):
+        info = _describe_metric(obj)
     elif callable(describe):
         try:
             info = describe()
