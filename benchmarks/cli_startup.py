@@ -7,7 +7,8 @@ load average, and each command's ratio to ``import torch``. Targets: ``--help`` 
 
     .venv/bin/python benchmarks/cli_startup.py                   # 5 runs each
     .venv/bin/python benchmarks/cli_startup.py --runs 3 --skip-five
-    .venv/bin/python benchmarks/cli_startup.py --python /other/venv/bin/python --cwd /other/checkout  # baseline
+    .venv/bin/python benchmarks/cli_startup.py --compare /tmp/old-checkout   # also the same commands there,
+                                                                              # interleaved ("before" rows)
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def main() -> None:
     ap.add_argument("--cwd", type=Path, default=Path(__file__).resolve().parents[1],
                     help="Checkout whose hdrbench is timed (its root is the working directory).")
     ap.add_argument("--skip-five", action="store_true", help="Skip 'score' with the five paper metrics.")
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="Another checkout (e.g. an older commit, unpacked): its commands run interleaved ('before').")
     args = ap.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "PYTHONWARNINGS": "ignore"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,21 +70,26 @@ def main() -> None:
         if not args.skip_five:
             cases["hdrbench score (5 paper metrics)"] = (py + ["-m", "hdrbench", "score", str(pred), str(gt),
                                                               "--device", "cpu"], 5.0)
-        times: dict[str, list[float]] = {k: [] for k in cases}
+        runs = [(name, argv, args.cwd, target) for name, (argv, target) in cases.items()]
+        if args.compare is not None:
+            runs += [(f"before: {name}", argv, args.compare, None) for name, (argv, _) in cases.items()
+                     if name.startswith("hdrbench")]
+        times: dict[str, list[float]] = {name: [] for name, *_ in runs}
         loads = []
         for _ in range(args.runs):  # interleaved, so load changes hit every case alike
-            for name, (argv, _) in cases.items():
+            for name, argv, cwd, _ in runs:
                 loads.append(os.getloadavg()[0])
-                times[name].append(time_once(argv, args.cwd, env))
+                times[name].append(time_once(argv, cwd, env))
     torch_s = statistics.median(times["python -c 'import torch'"])
-    print(f"{args.runs} runs each, interleaved; python {args.python}; checkout {args.cwd}")
+    print(f"{args.runs} runs each, interleaved; python {args.python}; checkout {args.cwd}"
+          + (f"; before: {args.compare}" if args.compare else ""))
     print(f"load average (1 min) during the runs: min {min(loads):.1f}, median {statistics.median(loads):.1f}, "
           f"max {max(loads):.1f}; {os.cpu_count()} CPUs")
-    print(f"{'command':<34}{'median s':>9}{'min s':>8}{'x torch':>9}{'target':>9}")
-    for name, (_, target) in cases.items():
+    print(f"{'command':<42}{'median s':>9}{'min s':>8}{'x torch':>9}{'target':>9}")
+    for name, _, _, target in runs:
         med = statistics.median(times[name])
         mark = "" if target is None else (f"{target:.1f} " + ("ok" if med <= target else "MISS"))
-        print(f"{name:<34}{med:9.2f}{min(times[name]):8.2f}{med / torch_s:9.2f}{mark:>9}")
+        print(f"{name:<42}{med:9.2f}{min(times[name]):8.2f}{med / torch_s:9.2f}{mark:>9}")
 
 
 if __name__ == "__main__":
