@@ -45,3 +45,17 @@ def test_list_parameter_counts_equal_the_cpu_networks(cli):
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     for name in ("dcdr", "fhdr", "kunet", "hdrunet"):
         assert rows[name]["params"] == count_parameters(create_method(name).build_network()), name
+
+
+def test_shapes_only_restores_the_initialisers():
+    import torch
+
+    from hdrbench.cli.list_cmd import shapes_only
+
+    before = torch.nn.init.kaiming_uniform_
+    with shapes_only():
+        w = torch.zeros(4, 4)
+        assert torch.nn.init.kaiming_uniform_(w) is w and not w.any()
+    assert torch.nn.init.kaiming_uniform_ is before
+    torch.nn.init.kaiming_uniform_(w)
+    assert w.any()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -10,18 +12,26 @@ import click
 from hdrbench.registry import DATASETS, METHODS, METRICS
 
 
-def _describe_method(cls: Any) -> dict[str, Any]:
-    """A method's description; its network is built on torch's ``meta`` device (shapes only: parameter counts
-    without allocating or initialising weights), falling back to the CPU for networks that refuse it."""
-    import warnings
+@contextmanager
+def shapes_only() -> Iterator[None]:
+    """While active, ``torch.nn.init``'s in-place initialisers do nothing: networks built for their parameter
+    counts skip initialising tens of millions of weights (hdrtv, singlehdr: seconds). Restored on exit."""
+    import torch.nn.init as init
 
-    import torch
-
+    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_") and callable(getattr(init, n))]
+    saved = {n: getattr(init, n) for n in names}
     try:
-        with torch.device("meta"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pretrained parts copied into meta tensors: nothing to say
-            return cls().describe()
-    except Exception:  # noqa: BLE001  (an op without a meta kernel: count on the CPU)
+        for n in names:
+            setattr(init, n, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(init, n, f)
+
+
+def _describe_method(cls: Any) -> dict[str, Any]:
+    """A method's description; its network is built uninitialised (:func:`shapes_only`) for the parameter count."""
+    with shapes_only():
         return cls().describe()
 
 

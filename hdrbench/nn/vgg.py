@@ -56,7 +56,9 @@ def _map_layer(name: str, to_arch: str) -> str:
     return f"{kind}{b}_{min(j, CONVS_PER_BLOCK[to_arch][b - 1])}"
 
 
-def _features(arch: str) -> nn.Sequential:
+def vgg_trunk(arch: str) -> nn.Sequential:
+    """The convolutional trunk of ``vgg16``/``vgg19`` in torchvision's ``features`` layout (same indices, same
+    parameter names; ReLUs not in place), without importing torchvision."""
     layers: list[nn.Module] = []
     c_in = 3
     for b, n in enumerate(CONVS_PER_BLOCK[arch]):
@@ -87,7 +89,7 @@ class VGGFeatures(nn.Module):
             if used not in names:
                 raise HDRBenchError(f"unknown VGG layer '{asked}' (known: {', '.join(vgg_layer_names(arch))})")
         last = max(names.index(n) for n in self.layers)
-        feats = _features(self.arch)
+        feats = vgg_trunk(self.arch)
         feats.load_state_dict({k.removeprefix("features."): v for k, v in resolved.state_dict.items()})
         self.features = feats[: last + 1]
         self._index = {n: names.index(n) for n in self.layers}
