@@ -27,7 +27,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "dataset": {"name": (str,), "root": (str,), "options": (dict,), "train_split": (str,), "test_sets": (list,),
                 "max_images": (int,)},
     "train": {"protocol": (str,), "recipe": (dict,), "checkpoint_every": (int,), "log_every": (int,),
-              "num_workers": (int,), "tensorboard": (bool,), "amp": (bool,), "keep_checkpoints": (int,)},
+              "num_workers": (int,), "tensorboard": (bool,), "precision": (str,), "keep_checkpoints": (int,)},
     "evaluate": {"metrics": (list,), "protocol": (str,), "metric_params": (dict,), "tile": (int,),
                  "overlap": (int,), "save_predictions": (bool,)},
     "report": {"tables": (dict,), "bootstrap": (int,), "confidence": (float,), "test": (str,), "decimals": (dict,)},
@@ -35,7 +35,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
              "formats": (list,)},
 }
 METHOD_KEYS: dict[str, tuple[type, ...]] = {
-    "name": (str,), "id": (str,), "label": (str,), "train": (bool,), "checkpoint": (str,), "external": (str,),
+    "name": (str,), "id": (str,), "label": (str,), "train": (bool,), "checkpoint": (str, list), "external": (str,),
     "options": (dict,), "recipe": (dict,), "params": (int,), "protocol": (str,),
 }
 TABLE_KEYS: dict[str, tuple[type, ...]] = {"methods": (list,), "metrics": (list,), "test_sets": (list,),
@@ -69,14 +69,15 @@ class MethodEntry:
 
     ``id`` (default ``name``) is the row key in the store and the tables; ``label`` the displayed name.
     Exactly one source: ``train = true`` (trained by ``hdrbench train``/``run`` into the output folder),
-    ``checkpoint`` (a weights file) or ``external`` (a folder of predicted EXR/HDR files).
+    ``checkpoint`` (a weights file, or a list of official release files that make one network) or
+    ``external`` (a folder of predicted EXR/HDR files).
     """
 
     name: str
     id: str = ""
     label: str = ""
     train: bool = False
-    checkpoint: str | None = None
+    checkpoint: str | list[str] | None = None
     external: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
@@ -153,7 +154,9 @@ class BenchConfig:
 
 
 TRAIN_DEFAULTS: dict[str, Any] = {"protocol": "official", "recipe": {}, "checkpoint_every": 500, "log_every": 10,
-                                  "num_workers": 0, "tensorboard": True, "amp": True, "keep_checkpoints": 2}
+                                  "num_workers": -1, "tensorboard": True, "precision": "fp32", "keep_checkpoints": 2}
+#: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _resolve(base: Path, p: str) -> Path:
@@ -175,7 +178,11 @@ def _methods(raw: Any, path: Path) -> list[MethodEntry]:
         if len(sources) != 1:
             raise HDRBenchError(f"method '{entry.id}' needs exactly one of train = true, checkpoint = \"FILE\" or "
                                 f"external = \"FOLDER\" (has {', '.join(sources) or 'none'})", path)
-        if entry.checkpoint:
+        if isinstance(entry.checkpoint, list):  # official release files that make one network (HDRTV stages)
+            if not entry.checkpoint or not all(isinstance(c, str) for c in entry.checkpoint):
+                raise HDRBenchError(f"method '{entry.id}': checkpoint must be a file or a list of files", path)
+            entry.checkpoint = [str(_resolve(path.parent, c)) for c in entry.checkpoint]
+        elif entry.checkpoint:
             entry.checkpoint = str(_resolve(path.parent, entry.checkpoint))
         if entry.external:
             entry.external = str(_resolve(path.parent, entry.external))
@@ -202,6 +209,9 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
     for key in data:
         if key not in allowed:
             raise _unknown(key, allowed, "", path)
+    if isinstance(data.get("train"), dict) and "amp" in data["train"]:
+        raise HDRBenchError("'train.amp' was replaced by 'train.precision' = \"fp32\" (default), \"bf16\" or "
+                            "\"fp16\" (autocast)", path)
     sec = {k: _check_table(data.get(k, {}), SCHEMA[k], f"{k}.", path) for k in SCHEMA}
     bench, ds, tr, ev, rep = sec["benchmark"], sec["dataset"], sec["train"], sec["evaluate"], sec["report"]
     name = bench.get("name") or path.stem
@@ -217,6 +227,9 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
             bench["device"] = check_device_spelling(bench["device"], "benchmark.device")
         except HDRBenchError as exc:
             raise HDRBenchError(exc.message, path) from None
+    if tr.get("precision", "fp32") not in PRECISIONS:
+        raise HDRBenchError(f"'train.precision' must be one of {', '.join(PRECISIONS)}, not '{tr['precision']}'",
+                            path)
     for key in ("checkpoint_every", "log_every"):
         if key in tr and tr[key] <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)

@@ -45,21 +45,25 @@ def _targets(src: Path, dst: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def provenance(method: Any, options: dict, checkpoint: str | None, seed: int, tile: int) -> dict[str, str]:
+def provenance(method: Any, options: dict, checkpoints: list[str], random_init: bool, seed: int,
+               tile: int) -> dict[str, str]:
     """What a predicted file records about how it was made (EXR header attributes ``hdrbench:*``)."""
     from hdrbench import __version__
     from hdrbench.checkpoint import file_sha256
 
-    source = (f"{checkpoint}" if checkpoint else f"random-init (seed {seed}): UNTRAINED")
     return {"method": method.name, "options": json.dumps(options, sort_keys=True, default=str),
-            "checkpoint": source, "checkpoint_sha256": file_sha256(checkpoint, 64) if checkpoint else "",
-            "hdrbench_version": __version__, "tile": str(tile), "output": "linear HDR (scene-referred as the "
-            "method predicts it; 1.0 = the input's saturation point for most methods)"}
+            "checkpoint": ", ".join(checkpoints) or (f"random-init (seed {seed}): UNTRAINED" if random_init
+                                                     else "none (the method has no weights)"),
+            "checkpoint_sha256": ", ".join(file_sha256(c, 64) for c in checkpoints),
+            "hdrbench_version": __version__, "tile": str(tile),
+            "output": "linear HDR as the method predicts it"}
 
 
 @click.command("predict")
 @click.option("--method", "method_name", required=True, help="Registered method name (see 'hdrbench list').")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Weights (.safetensors).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), multiple=True,
+              help="Weights: hdrbench .safetensors, or an official release file (.pth/.ckpt, HDRCNN .npz); repeat "
+                   "for files that make one network together (the HDRTV stages).")
 @click.option("--random-init", is_flag=True, help="Untrained weights, for pipeline checks only.")
 @click.option("--option", "options", multiple=True, help="Method option KEY=VALUE (repeatable).")
 @click.option("--tile", type=int, default=512, show_default=True, help="Tile size; 0 = whole image.")
@@ -69,15 +73,19 @@ def provenance(method: Any, options: dict, checkpoint: str | None, seed: int, ti
 @click.option("--half", is_flag=True, help="Write half-float EXR.")
 @click.argument("inp", type=click.Path(exists=False))
 @click.argument("out", type=click.Path())
-def predict_cmd(method_name: str, checkpoint: str | None, random_init: bool, options: tuple[str, ...],
+def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool, options: tuple[str, ...],
                 tile: int, overlap: int | None, device: str, seed: int, half: bool, inp: str, out: str) -> None:
     """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them.
 
     Each EXR records its provenance (method, options, checkpoint sha256, hdrbench version) in its header."""
-    if bool(checkpoint) == bool(random_init):
+    from hdrbench.registry import METHODS
+
+    trainable = METHODS.get(method_name).trainable
+    if trainable and bool(checkpoint) == bool(random_init):
         raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
-    if checkpoint and not Path(checkpoint).is_file():
-        raise HDRBenchError("checkpoint not found", checkpoint)
+    for c in checkpoint:
+        if not Path(c).is_file():
+            raise HDRBenchError("checkpoint not found", c)
     pairs = _targets(Path(inp), Path(out))
     parsed = _parse_options(options)
 
@@ -86,23 +94,16 @@ def predict_cmd(method_name: str, checkpoint: str | None, random_init: bool, opt
     from tqdm import tqdm
 
     from hdrbench import io
-    from hdrbench.checkpoint import load_weights
-    from hdrbench.inference import tiled_predict
-    from hdrbench.method import create_method
+    from hdrbench.models import load_model, predict_image
 
-    method = create_method(method_name, **parsed)
     torch.manual_seed(seed)
-    net = method.build_network()
-    if random_init:
+    method, net = load_model(method_name, list(checkpoint) or None, device, **parsed)
+    if random_init and trainable:
         click.echo(f"hdrbench: warning: --random-init: method '{method_name}' runs UNTRAINED weights; the output "
                    "is for pipeline checks only", err=True)
-    else:
-        load_weights(net, checkpoint, method=method.name)
-    net.eval().to(device)
-    attributes = provenance(method, parsed, checkpoint, seed, tile)
+    attributes = provenance(method, parsed, list(checkpoint), random_init, seed, tile)
     for f, target in tqdm(pairs, desc=f"predict {method_name}", disable=len(pairs) == 1, unit="img"):
-        ldr = torch.from_numpy(io.read_ldr(f)).permute(2, 0, 1)[None].to(device)
-        hdr = tiled_predict(method, net, ldr, tile=tile, overlap=overlap)[0].permute(1, 2, 0).float().cpu().numpy()
+        hdr = predict_image(method, net, f, tile=tile, overlap=overlap)
         if not np.isfinite(hdr).all():
             raise HDRBenchError(f"prediction of {method_name} has NaN/inf values", f)
         io.write_hdr(target, hdr, half=half, attributes={**attributes, "input": str(f)})
