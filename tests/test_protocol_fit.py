@@ -176,3 +176,15 @@ def test_evaluate_stores_and_counts_protocol_misfits(tmp_path, caplog):
     with ResultStore(cfg.runs.results) as store:
         scores = store.scores()
     assert len(scores) == 3 and scores["warning"].str.contains("peaks at 5e+03", regex=False).all()
+
+
+def test_the_demo_sets_dark_ground_truth_fits_dcdr():
+    """The demo's [0, 1] 16-bit ground truth (6 stops of headroom) is what dcdr is for: no misfit warnings."""
+    import torch
+
+    from hdrbench.datasets.base import create_dataset
+
+    ds = create_dataset("demo")
+    for pair in ds.pairs("test"):
+        _, hdr = ds.load_pair(pair)
+        assert PROTOCOLS["dcdr"].check(torch.from_numpy(hdr).permute(2, 0, 1)[None].contiguous()) == [""], pair.id

@@ -57,6 +57,9 @@ PARAM_ALIASES: dict[str, tuple[str, ...]] = {
 CRF_DEFAULTS: dict[str, Any] = {"peak_luminance": 4000.0, "deg": 3, "lam": 0.01, "ptf": "pq", "cspace": "luv"}
 #: A ground truth peaking above ``PEAK_FACTOR`` × a protocol's ``peak`` does not fit it.
 PEAK_FACTOR = 10.0
+#: ... nor one with more than this fraction of its pixels below the protocol's ``floor`` (the demo set's darkest
+#: [0, 1] images, 16-bit with 6 stops of headroom, have 88 %: dark but scored meaningfully).
+FLOOR_FRACTION = 0.95
 #: cd/m² of reference white in the ``scene`` protocol (ITU-R BT.2408).
 REFERENCE_WHITE_NITS = 203.0
 
@@ -84,7 +87,8 @@ class Protocol:
     #: The ground-truth maximum the protocol is made for (None: any); ``PEAK_FACTOR`` × above it warns.
     peak: float | None = None
     #: Normalised luminance below which the protocol's metrics cannot tell values apart (None: no check);
-    #: most pixels below it warns. Normalisation: ``floor_norm`` (default: the protocol's ``normalize``).
+    #: more than ``FLOOR_FRACTION`` of the pixels below it warns. Normalisation: ``floor_norm`` (default: the
+    #: protocol's ``normalize``).
     floor: float | None = None
     floor_norm: str | None = None
     #: Divisor applied after ``normalize``: the value of reference white in the files (see :meth:`with_white`).
@@ -136,7 +140,7 @@ class Protocol:
             what = []
             if self.peak is not None and float(peaks[i]) > PEAK_FACTOR * self.peak:
                 what.append(f"it peaks at {float(peaks[i]):.3g}, over {PEAK_FACTOR:g}x the protocol's {self.peak:g}")
-            if frac is not None and float(frac[i]) > 0.5:
+            if frac is not None and float(frac[i]) > FLOOR_FRACTION:
                 what.append(f"{100 * float(frac[i]):.0f} % of its pixels fall below the metrics' resolution "
                             f"({self.floor:.2g} after normalisation)")
             out.append(f"protocol '{self.name}' assumes {self.assumes}, but {' and '.join(what)}: its scores are "
