@@ -103,7 +103,11 @@ def test_vgg_substitution_is_announced_once(monkeypatch, tmp_path, caplog):
     import hdrbench.weights
     from hdrbench.nn.vgg import VGGFeatures
 
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no torchvision VGG19 file: substitute
+    vgg16 = hdrbench.weights.cache_files()["vgg16"]
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no torchvision VGG19 file
+    monkeypatch.setenv("HDRBENCH_CACHE", str(tmp_path / "cache"))  # a cache with VGG16 only: substitute
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / vgg16.name).symlink_to(vgg16)
     monkeypatch.setattr(hdrbench.weights, "_SAID", set())
     layers = ["conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4"]
     with caplog.at_level(logging.WARNING):
@@ -122,6 +126,7 @@ def test_dcdr_says_when_its_loss_meets_unbounded_hdr(monkeypatch, caplog):
     torch.manual_seed(0)
     net, loss = method.build_network(), method.build_loss()
     ldr = torch.rand(1, 3, 32, 32)
+    ldr[0, :, 0, 0] = 1.0  # so that 300 * ldr ** 2.2 peaks at 300
     with caplog.at_level(logging.WARNING):
         method.training_loss(net, loss, ldr, ldr ** 2.2, None)  # [0, 1]: silent
         assert not [r for r in caplog.records if "assumes [0, 1]" in r.getMessage()]
