@@ -20,6 +20,10 @@ _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dc
             "init", "tone_init", "residual_scale", "zero_offsets")
 
 
+#: Training ground truth above this is not the paper's [0, 1] HDR: the VGG term is then out of its range.
+HDR_PEAK_HINT = 4.0
+
+
 class DCDR(Method):
     """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
     ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
@@ -66,6 +70,16 @@ class DCDR(Method):
         pred = self.forward(net, ldr)
         if not isinstance(loss, DCDRLoss):
             return super().training_loss(net, loss, ldr, hdr, stage)
+        if loss.vgg_weight and not getattr(self, "_scale_checked", False):
+            self._scale_checked = True  # once per training: one reduction, one line
+            peak = float(hdr.max())
+            if peak > HDR_PEAK_HINT:
+                from hdrbench.weights import warn_once
+
+                warn_once(f"hdrbench: dcdr: the training ground truth reaches {peak:.3g}, but DCDR's loss assumes "
+                          "[0, 1] HDR (the paper's 16-bit data): its VGG term grows with the scale (hundreds on "
+                          "unbounded data); train on [0, 1] data (e.g. data synth -o hdr_headroom=K) or pass "
+                          "--option vgg_weight=0")
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
         return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}

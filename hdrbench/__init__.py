@@ -2,9 +2,12 @@
 
 Data flow: ``io`` → ``datasets`` → methods (``dcdr``, ``baselines``) → ``train`` → ``evaluate``
 (metrics, result store) → ``report`` / ``plot`` → ``cli``.
+
+Score your own files: ``hdrbench.score(pred, gt, protocol="dcdr")`` returns what ``hdrbench score --json``
+prints (see docs/scoring.md for which protocol fits your data).
 """
 
-from hdrbench.errors import HDRBenchError
+from hdrbench.errors import HDRBenchError, HDRBenchWarning
 from hdrbench.registry import DATASETS, METHODS, METRICS, register_dataset, register_method, register_metric
 
 __version__ = "0.1.0"
@@ -17,8 +20,20 @@ def create_method(name: str, **options):
     return _create(name, **options)
 
 
+def score(pred, gt, protocol: str = "dcdr", metrics=None, **options):
+    """Score a linear HDR prediction against its ground truth under a named protocol, exactly as
+    ``hdrbench score --json`` does: the documented entry point for scoring (see
+    :func:`hdrbench.metrics.scoring.score` for the arguments). ``pred``/``gt``: paths or ``(H, W, 3)``
+    arrays/tensors. Returns ``{"pred", "gt", "protocol", "metrics": {name: value}, "warnings": [...]}``."""
+    from hdrbench.metrics.scoring import score as _score
+
+    return _score(pred, gt, protocol, metrics, **options)
+
+
 def create_metric(name: str, **params):
-    """Instantiate a registered metric (see :func:`hdrbench.metrics.create_metric`)."""
+    """The *raw* registered metric (see :func:`hdrbench.metrics.create_metric`): it compares the values it is
+    given, with no protocol (no normalisation, no clipping), and warns when the ground truth lies outside its
+    declared input range. For scores comparable with the literature use :func:`score`."""
     from hdrbench.metrics.base import create_metric as _create
 
     return _create(name, **params)
@@ -46,6 +61,6 @@ def predict_image(method, net, ldr, *, tile: int = 512, overlap=None):
     return _predict(method, net, ldr, tile=tile, overlap=overlap)
 
 
-__all__ = ["HDRBenchError", "METHODS", "METRICS", "DATASETS", "register_method", "register_metric",
-           "register_dataset", "create_method", "create_metric", "create_dataset", "load_model", "predict_image",
-           "__version__"]
+__all__ = ["HDRBenchError", "HDRBenchWarning", "score", "METHODS", "METRICS", "DATASETS", "register_method",
+           "register_metric", "register_dataset", "create_method", "create_metric", "create_dataset", "load_model",
+           "predict_image", "__version__"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hdrbench.devices import check_device_spelling
 from hdrbench.errors import HDRBenchError
 from hdrbench.runs import RunLayout
 
@@ -143,11 +144,13 @@ class BenchConfig:
         return RunLayout(self.output)
 
     def resolved_device(self) -> str:
-        if self.device != "auto":
-            return self.device
-        import torch
+        """The torch device string (``auto`` → CUDA when available); an absent device is a one-line error."""
+        from hdrbench.devices import resolve_device
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            return resolve_device(self.device, "benchmark.device")
+        except HDRBenchError as exc:
+            raise HDRBenchError(exc.message, self.path) from None
 
 
 TRAIN_DEFAULTS: dict[str, Any] = {"protocol": "official", "recipe": {}, "checkpoint_every": 500, "log_every": 10,
@@ -219,6 +222,11 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{test}'", path)
     if not 0.5 <= rep.get("confidence", 0.95) < 1:
         raise HDRBenchError("'report.confidence' must lie in [0.5, 1)", path)
+    if "device" in bench:
+        try:
+            bench["device"] = check_device_spelling(bench["device"], "benchmark.device")
+        except HDRBenchError as exc:
+            raise HDRBenchError(exc.message, path) from None
     if tr.get("precision", "fp32") not in PRECISIONS:
         raise HDRBenchError(f"'train.precision' must be one of {', '.join(PRECISIONS)}, not '{tr['precision']}'",
                             path)
@@ -238,15 +246,40 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         bootstrap=rep.get("bootstrap", 2000), confidence=float(rep.get("confidence", 0.95)), paired_test=test,
         decimals=dict(rep.get("decimals", {})), plot=dict(sec["plot"]),
     )
+    if "formats" in cfg.plot:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        known = FigureCanvasBase.get_supported_filetypes()
+        for fmt in cfg.plot["formats"]:
+            if str(fmt).lower().lstrip(".") not in known:
+                near = difflib.get_close_matches(str(fmt).lower(), sorted(known), n=3, cutoff=0.5)
+                hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+                raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
+                                    f"{', '.join(sorted(known))})", path)
     ids = {m.id for m in cfg.methods}
     for mid in cfg.plot.get("methods", []):
         if mid not in ids:
-            raise _unknown(mid, ids, "plot.methods: ", path)
+            raise _unknown_method_id(mid, cfg, "plot.methods: ")
     for t in cfg.tables:
         for mid in t.methods:
             if mid not in ids:
-                raise _unknown(mid, ids, f"report.tables.{t.name}.methods: ", path)
+                raise _unknown_method_id(mid, cfg, f"report.tables.{t.name}.methods: ")
     return cfg
+
+
+def _unknown_method_id(mid: str, cfg: BenchConfig, where: str) -> HDRBenchError:
+    """A table or figure lists ``mid``, no method id. When the closest id is an entry whose registered name is
+    misspelt and ``mid`` is the right name, point at the entry: never advise replacing a right name with a typo."""
+    close = difflib.get_close_matches(mid, [m.id for m in cfg.methods], n=1, cutoff=0.5)
+    entry = next((m for m in cfg.methods if close and m.id == close[0]), None)
+    if entry is not None and not entry.external:
+        from hdrbench.registry import METHODS
+
+        if entry.name not in METHODS and mid in METHODS:
+            return HDRBenchError(f"{where}'{mid}' is no method id of this file: the [[methods]] entry "
+                                 f"'{entry.id}' names '{entry.name}', which is not a registered method (did you "
+                                 f"mean name = '{mid}'?)", cfg.path)
+    return _unknown(mid, {m.id for m in cfg.methods}, where, cfg.path)
 
 
 def validate_names(cfg: BenchConfig) -> None:

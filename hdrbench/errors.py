@@ -26,6 +26,11 @@ class HDRBenchError(Exception):
         super().__init__(f"{self.path}: {self.message}" if self.path else self.message)
 
 
+class HDRBenchWarning(UserWarning):
+    """Scores that may mislead: a pair that does not fit its protocol, a raw metric fed values outside its
+    declared domain, input repaired before scoring (one line each)."""
+
+
 def closest(key: str, valid: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The valid name closest to ``key`` (difflib), or None."""
     found = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=cutoff)

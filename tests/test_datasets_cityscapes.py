@@ -162,7 +162,7 @@ def test_cli_errors_are_one_line(tree: Path, tmp_path: Path, cli):
     assert len(res.stderr.strip().splitlines()) == 1 and "bonn_000042_000019_leftImg16bit.png" in res.stderr
     res = cli("data", "testsets", "--root", tree, "--out", tmp_path / "o", "--skip-unpaired")
     assert res.returncode == 0 and "test_set1: 4 pairs" in res.stdout
-    assert res.stderr.strip() == f"hdrbench: skipped 1 unpaired file(s) in {tree} (split 'test')"
+    assert res.stderr.strip() == f"hdrbench: warning: skipped 1 unpaired file(s) in {tree} (split 'test')"
     res = cli("data", "testsets", "--dataset", "nolayout", "--root", tree, "--out", tmp_path / "o")
     assert res.returncode == 2 and "unknown dataset 'nolayout'" in res.stderr and "Traceback" not in res.stderr
     ldr = tree / "leftImg8bit" / "test" / "bonn" / "bonn_000002_000019_leftImg8bit.png"

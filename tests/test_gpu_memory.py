@@ -85,7 +85,7 @@ def test_accumulated_micro_batches_give_the_full_batch_gradient(parts):
         torch.manual_seed(0)
         net, loss_fn = method.build_network(), method.build_loss()
         stage = Stage(None, Recipe(batch_size=8, accumulate=acc))
-        loss, terms = _accumulated_backward(method, net, loss_fn, ldr, hdr, stage, False, Path("."))
+        loss, terms = _accumulated_backward(method, net, loss_fn, ldr, hdr, stage, None, None, Path("."))
         results.append((loss, [p.grad.clone() for p in net.parameters()], terms))
     (la, ga, ta), (lb, gb, tb) = results
     torch.testing.assert_close(la, lb, rtol=1e-6, atol=0)

@@ -81,3 +81,17 @@ def test_lpips_too_small_is_a_clear_error(ours):
     with pytest.raises(HDRBenchError, match="at least 31"):
         ours(torch.zeros(1, 3, 30, 64), torch.zeros(1, 3, 30, 64))
     assert float(ours(torch.zeros(1, 3, 31, 31), torch.zeros(1, 3, 31, 31))[0]) == 0.0
+
+
+def test_alexnet_trunk_equals_torchvisions():
+    """LPIPS builds AlexNet's trunk itself (no torchvision import): same layers and outputs as torchvision's."""
+    from torchvision.models import alexnet
+
+    from hdrbench.metrics.lpips import ALEX_TAPS, alexnet_features
+
+    ref = alexnet().features[: ALEX_TAPS[-1] + 1].eval()
+    ours = alexnet_features().eval()
+    assert repr(ours) == repr(ref)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.rand(1, 3, 67, 71)
+    assert torch.equal(ours(x), ref(x))

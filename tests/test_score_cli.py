@@ -11,20 +11,8 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from hdrbench import io
-from hdrbench.cli import main
 
 METRICS = ["--metric", "psnr-l", "--metric", "psnr-mu", "--metric", "ssim", "--metric", "lpips"]
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; (exit code, stdout, stderr)."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
@@ -39,9 +27,9 @@ def folders(tmp_path, rng):
     return pred, gt
 
 
-def test_score_two_files_json(folders, capsys):
+def test_score_two_files_json(folders, run_main):
     pred, gt = folders
-    code, out, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", *METRICS, "--json")
+    code, out, err = run_main("score", pred / "img0.npy", gt / "img0.exr", *METRICS, "--json")
     assert code == 0, err
     lines = out.strip().splitlines()
     assert len(lines) == 1
@@ -52,23 +40,23 @@ def test_score_two_files_json(folders, capsys):
     assert 0 < rec["metrics"]["lpips"] < 0.2 and 0.9 < rec["metrics"]["ssim"] <= 1
 
 
-def test_score_folders_csv_and_crf(folders, tmp_path, capsys):
+def test_score_folders_csv_and_crf(folders, tmp_path, run_main):
     pred, gt = folders
     out_csv = tmp_path / "scores.csv"
-    code, out, err = run(capsys, "score", pred, gt, "--metric", "psnr-l", "--metric", "pu21-psnr", "--crf",
+    code, out, err = run_main("score", pred, gt, "--metric", "psnr-l", "--metric", "pu21-psnr", "--crf",
                          "--protocol", "ntire2021", "--out", out_csv)
     assert code == 0, err
     df = pd.read_csv(out_csv)
-    assert list(df.columns) == ["pred", "gt", "psnr-l", "pu21-psnr", "psnr-l@crf", "pu21-psnr@crf"]
+    assert list(df.columns) == ["pred", "gt", "psnr-l", "pu21-psnr", "psnr-l@crf", "pu21-psnr@crf", "warnings"]
     assert len(df) == 2 and df["psnr-l"].notna().all()
     record = json.loads((tmp_path / "scores.csv.json").read_text())
     assert record["protocol"]["name"] == "ntire2021" and record["metrics"]["psnr-l"]["params"]["gamma"] == 2.24
     assert "mean of 2 pairs" in out
 
 
-def test_default_metrics_are_the_papers_five(folders, tmp_path, capsys):
+def test_default_metrics_are_the_papers_five(folders, tmp_path, run_main):
     pred, gt = folders
-    code, out, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", "--json", "--ppd", "30", "--scale",
+    code, out, err = run_main("score", pred / "img0.npy", gt / "img0.exr", "--json", "--ppd", "30", "--scale",
                          "100", "--out", tmp_path / "s.csv")
     assert code == 0, err
     rec = json.loads(out.strip().splitlines()[0])
@@ -78,33 +66,33 @@ def test_default_metrics_are_the_papers_five(folders, tmp_path, capsys):
     assert vdp["pixels_per_degree"] == 30 and vdp["input_scale"] == 100 and vdp["color_encoding"] == "rgb-native"
 
 
-def test_identical_images_json_null_for_infinite_psnr(folders, capsys):
+def test_identical_images_json_null_for_infinite_psnr(folders, run_main):
     _, gt = folders
-    code, out, _ = run(capsys, "score", gt / "img0.exr", gt / "img0.exr", "--metric", "psnr-l", "--json")
+    code, out, _ = run_main("score", gt / "img0.exr", gt / "img0.exr", "--metric", "psnr-l", "--json")
     assert code == 0 and json.loads(out)["metrics"]["psnr-l"] is None
-    code, out, _ = run(capsys, "score", gt / "img0.exr", gt / "img0.exr", "--metric", "psnr-l")
+    code, out, _ = run_main("score", gt / "img0.exr", gt / "img0.exr", "--metric", "psnr-l")
     assert code == 0 and math.isinf(float(out.split()[-2]))
 
 
-def test_bad_inputs_fail_with_one_line(folders, tmp_path, capsys):
+def test_bad_inputs_fail_with_one_line(folders, tmp_path, run_main):
     pred, gt = folders
     bad = np.load(pred / "img0.npy")
     bad[3, 3, 1] = np.nan
     np.save(tmp_path / "nan.npy", bad)
-    code, out, err = run(capsys, "score", tmp_path / "nan.npy", gt / "img0.exr", "--metric", "psnr-l")
+    code, out, err = run_main("score", tmp_path / "nan.npy", gt / "img0.exr", "--metric", "psnr-l")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "nan.npy" in err and "--clamp" in err
-    code, out, err = run(capsys, "score", tmp_path / "nan.npy", gt / "img0.exr", "--metric", "psnr-l", "--clamp")
+    code, out, err = run_main("score", tmp_path / "nan.npy", gt / "img0.exr", "--metric", "psnr-l", "--clamp")
     assert code == 0, err
     np.save(tmp_path / "small.npy", bad[:-1])
-    code, _, err = run(capsys, "score", tmp_path / "small.npy", gt / "img0.exr", "--metric", "psnr-l")
+    code, _, err = run_main("score", tmp_path / "small.npy", gt / "img0.exr", "--metric", "psnr-l")
     assert code == 2 and "shape" in err and "small.npy" in err
     io.write_exr(tmp_path / "black.exr", np.zeros((36, 44, 3), np.float32))
-    code, _, err = run(capsys, "score", pred / "img0.npy", tmp_path / "black.exr", "--metric", "psnr-l")
+    code, _, err = run_main("score", pred / "img0.npy", tmp_path / "black.exr", "--metric", "psnr-l")
     assert code == 2 and "black.exr" in err and "all zeros" in err
     (pred / "img1.npy").unlink()
-    code, _, err = run(capsys, "score", pred, gt, "--metric", "psnr-l")
+    code, _, err = run_main("score", pred, gt, "--metric", "psnr-l")
     assert code == 2 and "'img1'" in err
-    code, _, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", "--param", "ssim.domain")
+    code, _, err = run_main("score", pred / "img0.npy", gt / "img0.exr", "--param", "ssim.domain")
     assert code == 2 and "METRIC.KEY=VALUE" in err
 
 
@@ -115,8 +103,8 @@ def test_real_exit_code_and_single_stderr_line(folders, cli):
     assert proc.stderr.strip().count("\n") == 0 and "unknown metric 'psnr-x'" in proc.stderr
 
 
-def test_backend_octave_needs_the_hdrvdp_folder(folders, capsys):
+def test_backend_octave_needs_the_hdrvdp_folder(folders, run_main):
     pred, gt = folders
-    code, out, err = run(capsys, "score", pred / "img0.npy", gt / "img0.exr", "--metric", "hdrvdp2",
+    code, out, err = run_main("score", pred / "img0.npy", gt / "img0.exr", "--metric", "hdrvdp2",
                          "--backend", "octave")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--hdrvdp-dir" in err

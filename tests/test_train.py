@@ -62,7 +62,7 @@ def test_finished_run_is_skipped_and_changed_recipe_refused(tmp_path):
     assert again.skipped and again.net is None
     with pytest.raises(Crash):
         train(_job(tmp_path / "s"), on_step=_crash_at(5))
-    with pytest.raises(HDRBenchError, match="different plan"):
+    with pytest.raises(HDRBenchError, match=r"other settings \(plan\[0\]\.iterations: 12 -> 20"):
         train(_job(tmp_path / "s", overrides={"iterations": 20}))
     fresh = train(_job(tmp_path / "s", overrides={"iterations": 20}), fresh=True)
     assert fresh.steps == 20 and fresh.resumed_from == 0

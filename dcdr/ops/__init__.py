@@ -29,7 +29,6 @@ import os
 from collections.abc import Iterator
 
 import torch
-import torchvision
 
 from dcdr.ops import fast, native
 from hdrbench.errors import HDRBenchError
@@ -129,6 +128,8 @@ def deform_conv2d(input: torch.Tensor, offset: torch.Tensor, weight: torch.Tenso
     same_dtype = all(t.dtype == input.dtype for t in tensors) and input.dtype in (torch.float32, torch.float64)
     lib = native.load() if (_backend == "fast" and on_cpu and same_dtype) else None
     if lib is None:
+        import torchvision  # here, not at import: torchvision costs ~2 s of start-up (hdrbench list)
+
         return torchvision.ops.deform_conv2d(input, offset, weight, bias, stride=stride, padding=padding,
                                              dilation=dilation)
     stride, padding, dilation = fast._pair(stride, "stride"), fast._pair(padding, "padding"), \

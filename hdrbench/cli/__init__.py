@@ -14,34 +14,38 @@ import click
 
 from hdrbench.errors import HDRBenchError
 
-#: sub-command name -> "module:attribute"; each module holds one click command.
-COMMANDS: dict[str, str] = {
-    "list": "hdrbench.cli.list_cmd:list_cmd",
-    "predict": "hdrbench.cli.predict_cmd:predict_cmd",
-    "weights": "hdrbench.cli.weights_cmd:weights_cmd",
-    "data": "hdrbench.cli.data_cmd:data_cmd",
-    "score": "hdrbench.cli.score_cmd:score_cmd",
-    "train": "hdrbench.cli.train_cmd:train_cmd",
-    "evaluate": "hdrbench.cli.evaluate_cmd:evaluate_cmd",
-    "report": "hdrbench.cli.report_cmd:report_cmd",
-    "plot": "hdrbench.cli.plot_cmd:plot_cmd",
-    "run": "hdrbench.cli.run_cmd:run_cmd",
+#: sub-command name -> ("module:attribute", one-line help shown by ``hdrbench --help``); each module holds one
+#: click command. The help lines live here so that ``hdrbench --help`` imports no command module (and no torch).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("hdrbench.cli.list_cmd:list_cmd", "List registered methods, metrics and datasets."),
+    "predict": ("hdrbench.cli.predict_cmd:predict_cmd", "Linear HDR from 8-bit LDR image(s) with a method."),
+    "weights": ("hdrbench.cli.weights_cmd:weights_cmd", "Offline ImageNet backbones for losses and LPIPS."),
+    "data": ("hdrbench.cli.data_cmd:data_cmd", "Datasets: layouts, split sizes, test-set lists, virtual-camera pairs."),
+    "score": ("hdrbench.cli.score_cmd:score_cmd", "Score HDR prediction(s) against ground truth."),
+    "train": ("hdrbench.cli.train_cmd:train_cmd", "Train a method (resumable checkpoints, DDP under torchrun)."),
+    "evaluate": ("hdrbench.cli.evaluate_cmd:evaluate_cmd", "Score a benchmark's methods into its result store."),
+    "report": ("hdrbench.cli.report_cmd:report_cmd", "Write a benchmark's tables (CSV, Markdown, LaTeX)."),
+    "plot": ("hdrbench.cli.plot_cmd:plot_cmd", "Draw a benchmark's comparison figures (PNG, PDF)."),
+    "run": ("hdrbench.cli.run_cmd:run_cmd", "Run a benchmark end to end: train, evaluate, report, plot."),
 }
 
 
 class LazyGroup(click.Group):
-    """A click group whose sub-commands are imported only when used."""
+    """A click group whose sub-commands are imported only when used (``--help`` imports none of them)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name, target in COMMANDS.items()
-                      if importlib.util.find_spec(target.split(":")[0]) is not None)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
-        if target is None or importlib.util.find_spec(target.split(":")[0]) is None:
+        if target is None or importlib.util.find_spec(target[0].split(":")[0]) is None:
             return None
-        module, attr = target.split(":")
+        module, attr = target[0].split(":")
         return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,8 +54,18 @@ def cli() -> None:
     """hdrbench: train, score and compare single-image HDR reconstruction methods."""
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings as one line on stderr (no source excerpt): ``hdrbench: warning: ...``."""
+    text = " ".join(str(message).split()).removeprefix("hdrbench: ")
+    click.echo(f"hdrbench: warning: {text}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the CLI, turning HDRBenchError into one line and exit code 2."""
+    """Console entry point: run the CLI, turning HDRBenchError into one line and exit code 2 and every
+    warning into one line."""
+    import warnings
+
+    warnings.showwarning = _one_line_warning
     try:
         cli.main(args=argv, prog_name="hdrbench", standalone_mode=False)
     except HDRBenchError as exc:

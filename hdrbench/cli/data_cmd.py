@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +31,9 @@ def _dataset(name: str, root: str | None, options: dict[str, Any]):
     return create_dataset(name, root, **options)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    click.echo(str(message), err=True)  # one line, no source excerpt
-
-
 @click.group("data")
 def data_cmd() -> None:
     """Datasets: layouts, split sizes, test-set lists, virtual-camera pairs."""
-    warnings.showwarning = _show_warning
 
 
 @data_cmd.command("layouts")
@@ -57,16 +51,30 @@ def layouts_cmd() -> None:
 @click.option("--root", type=click.Path(), default=None, help="The dataset's root folder (not needed for demo).")
 @click.option("-o", "--option", "options", multiple=True, help="Dataset option KEY=VALUE (repeatable).")
 @click.option("--split", "splits", multiple=True, help="Splits to count (default: train and the test sets).")
-def info_cmd(name: str, root: str | None, options: tuple[str, ...], splits: tuple[str, ...]) -> None:
-    """Count the pairs of each split and show the dataset's conventions."""
+@click.option("--check", "n_check", type=int, default=4, show_default=True,
+              help="Read the first N pairs of each split (sizes match, LDR is 8-bit, HDR is readable); -1: all.")
+def info_cmd(name: str, root: str | None, options: tuple[str, ...], splits: tuple[str, ...], n_check: int) -> None:
+    """Count the pairs of each split, read a few of them, and show the dataset's conventions.
+
+    Exits with code 2 when a split cannot be read (unpaired files, a size or bit-depth mismatch)."""
     ds = _dataset(name, root, parse_options(options))
     click.echo(f"dataset {ds.name}: {ds.summary}")
     click.echo(f"HDR convention: {ds.hdr_convention}")
+    problems: list[str] = []
     for split in splits or (ds.train_split, *ds.test_sets):
         try:
-            click.echo(f"{split:<12}{len(ds.pairs(split)):>7} pairs")
+            pairs = ds.pairs(split)
+            for pair in pairs if n_check < 0 else pairs[:n_check]:
+                ds.load_pair(pair)
+            checked = len(pairs) if n_check < 0 else min(n_check, len(pairs))
+            click.echo(f"{split:<12}{len(pairs):>7} pairs ({checked} read and checked)")
         except HDRBenchError as exc:
             click.echo(f"{split:<12}   none ({exc})")
+            absent = "not found" in exc.message or "exists" in exc.message
+            if splits or not absent:  # a default split a dataset simply lacks is no problem
+                problems.append(f"{split}: {exc}")
+    if problems:
+        raise HDRBenchError(f"{len(problems)} split(s) unusable; first: {problems[0]}")
 
 
 @data_cmd.command("testsets")
@@ -140,3 +148,18 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
     mean_clip = sum(r["clip_fraction_achieved"] for r in rows) / len(rows)
     click.echo(f"{len(rows)} pairs -> {out} (mean clipped fraction {100 * mean_clip:.2f} %; "
                f"read them with --dataset folder --root {out})")
+    neg = [r for r in rows if r["source_negative_values"]]
+    bad = sum(r["source_nonfinite_values"] for r in rows)
+    if neg or bad:
+        low = min((r["source_min"] for r in neg), default=0.0)
+        click.echo(f"hdrbench: warning: set to 0 in the sources: {sum(r['source_negative_values'] for r in neg)} "
+                   f"negative values in {len(neg)} image(s) (min {low:.3g}) and {bad} NaN/inf values "
+                   "(per image in manifest.csv)", err=True)
+    peak = max(r["hdr_peak"] for r in rows)
+    if ds.options["hdr_headroom"] is None:
+        click.echo(f"ground truth: scene-referred float EXR, 1.0 = the LDR's saturation point (peak {peak:.3g}): "
+                   "score it with --protocol scene; -o hdr_headroom=K writes [0, 1] 16-bit ground truth for the "
+                   "default dcdr protocol")
+    else:
+        click.echo("ground truth: display-referred [0, 1] 16-bit PNG (clipped at the headroom): the default dcdr "
+                   "protocol fits it")

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import click
 
+from hdrbench.cli.options import device_option
+
 
 @click.command("evaluate")
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--method", "methods", multiple=True, help="Method id(s) of the config to score (default: all).")
 @click.option("--save-predictions", is_flag=True, help="Also write every prediction as EXR under predictions/.")
-@click.option("--device", default=None, help="cpu / cuda (default: the config's).")
+@device_option(default=None, help_text="auto, cpu, cuda, cuda:N or mps (default: the config's).")
 def evaluate_cmd(config: str, methods: tuple[str, ...], save_predictions: bool, device: str | None) -> None:
     """Run every method of CONFIG on every test image and store its metrics; a rerun skips what is stored."""
     from dataclasses import replace
 
     from hdrbench.config import load_config
     from hdrbench.evaluate import evaluate
+    from hdrbench.preflight import check_benchmark
 
     cfg = load_config(config)
     cfg = replace(cfg, save_predictions=save_predictions or cfg.save_predictions, device=device or cfg.device)
+    check_benchmark(cfg, train=False, methods=list(methods) or None)
     summary = evaluate(cfg, methods=list(methods) or None)
+    misfit = f"; {summary.misfit_images} do not fit the protocol (see warnings)" if summary.misfit_images else ""
     click.echo(f"{summary.added} scores added ({summary.scored_images} images scored, {summary.skipped_images} "
-               f"already stored) -> {cfg.runs.results}")
+               f"already stored{misfit}) -> {cfg.runs.results}")

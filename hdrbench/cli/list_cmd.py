@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -10,10 +12,44 @@ import click
 from hdrbench.registry import DATASETS, METHODS, METRICS
 
 
+@contextmanager
+def shapes_only() -> Iterator[None]:
+    """While active, ``torch.nn.init``'s in-place initialisers do nothing: networks built for their parameter
+    counts skip initialising tens of millions of weights (hdrtv, singlehdr: seconds). Restored on exit."""
+    import torch.nn.init as init
+
+    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_") and callable(getattr(init, n))]
+    saved = {n: getattr(init, n) for n in names}
+    try:
+        for n in names:
+            setattr(init, n, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(init, n, f)
+
+
+def _describe_method(cls: Any) -> dict[str, Any]:
+    """A method's description; its network is built uninitialised (:func:`shapes_only`) for the parameter count."""
+    with shapes_only():
+        return cls().describe()
+
+
+def _describe_metric(cls: Any) -> dict[str, Any]:
+    """A metric's description from its class (building one would load weights, e.g. LPIPS's AlexNet)."""
+    doc = (cls.__doc__ or "").strip()
+    return {"name": cls.name, "kind": "metric", "lower_better": cls.lower_better, "domain": cls.domain,
+            "params": dict(cls.default_params), "summary": doc.splitlines()[0] if doc else ""}
+
+
 def _describe(kind: str, name: str, obj: Any) -> dict[str, Any]:
+    from hdrbench.metrics.base import Metric
+
     describe = getattr(obj, "describe", None)
     if kind == "method":
-        info = obj().describe()
+        info = _describe_method(obj)
+    elif kind == "metric" and isinstance(obj, type) and issubclass(obj, Metric):
+        info = _describe_metric(obj)
     elif callable(describe):
         try:
             info = describe()

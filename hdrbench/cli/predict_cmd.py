@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-import warnings
+import json
 from pathlib import Path
+from typing import Any
 
 import click
-import numpy as np
-import torch
-from tqdm import tqdm
 
-from hdrbench import io
+from hdrbench.cli.options import device_option
 from hdrbench.errors import HDRBenchError
-from hdrbench.models import load_model, predict_image
-
-log = logging.getLogger(__name__)
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict:
-    import json
-
     out = {}
     for pair in pairs:
         if "=" not in pair:
@@ -33,6 +25,40 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
     return out
 
 
+def _targets(src: Path, dst: Path) -> list[tuple[Path, Path]]:
+    """(LDR input, HDR output) files, every output checked writable before any inference."""
+    from hdrbench import io
+
+    if not src.exists():
+        raise HDRBenchError("input not found", src)
+    if src.is_dir():
+        files = sorted(p for p in src.iterdir() if p.suffix.lower() in io.LDR_SUFFIXES)
+        if not files:
+            raise HDRBenchError(f"no LDR images ({', '.join(io.LDR_SUFFIXES)}) in this folder", src)
+        if dst.suffix and not dst.is_dir():
+            raise HDRBenchError("the input is a folder, so OUT must be a folder (no file suffix)", dst)
+        pairs = [(f, dst / f"{f.stem}.exr") for f in files]
+    else:
+        pairs = [(src, dst if dst.suffix else dst / f"{src.stem}.exr")]
+    for _, target in pairs:
+        io.check_hdr_output(target)
+    return pairs
+
+
+def provenance(method: Any, options: dict, checkpoints: list[str], random_init: bool, seed: int,
+               tile: int) -> dict[str, str]:
+    """What a predicted file records about how it was made (EXR header attributes ``hdrbench:*``)."""
+    from hdrbench import __version__
+    from hdrbench.checkpoint import file_sha256
+
+    return {"method": method.name, "options": json.dumps(options, sort_keys=True, default=str),
+            "checkpoint": ", ".join(checkpoints) or (f"random-init (seed {seed}): UNTRAINED" if random_init
+                                                     else "none (the method has no weights)"),
+            "checkpoint_sha256": ", ".join(file_sha256(c, 64) for c in checkpoints),
+            "hdrbench_version": __version__, "tile": str(tile),
+            "output": "linear HDR as the method predicts it"}
+
+
 @click.command("predict")
 @click.option("--method", "method_name", required=True, help="Registered method name (see 'hdrbench list').")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), multiple=True,
@@ -42,38 +68,44 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--option", "options", multiple=True, help="Method option KEY=VALUE (repeatable).")
 @click.option("--tile", type=int, default=512, show_default=True, help="Tile size; 0 = whole image.")
 @click.option("--overlap", type=int, default=None, help="Tile context in pixels (default: the method's).")
-@click.option("--device", default="cuda" if torch.cuda.is_available() else "cpu", show_default=True)
+@device_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")
 @click.option("--half", is_flag=True, help="Write half-float EXR.")
 @click.argument("inp", type=click.Path(exists=False))
 @click.argument("out", type=click.Path())
 def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool, options: tuple[str, ...],
                 tile: int, overlap: int | None, device: str, seed: int, half: bool, inp: str, out: str) -> None:
-    """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them."""
+    """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them.
+
+    Each EXR records its provenance (method, options, checkpoint sha256, hdrbench version) in its header."""
     from hdrbench.registry import METHODS
 
     trainable = METHODS.get(method_name).trainable
     if trainable and bool(checkpoint) == bool(random_init):
         raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
+    for c in checkpoint:
+        if not Path(c).is_file():
+            raise HDRBenchError("checkpoint not found", c)
+    pairs = _targets(Path(inp), Path(out))
+    parsed = _parse_options(options)
+
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from hdrbench import io
+    from hdrbench.models import load_model, predict_image
+
     torch.manual_seed(seed)
-    method, net = load_model(method_name, list(checkpoint) or None, device, **_parse_options(options))
+    method, net = load_model(method_name, list(checkpoint) or None, device, **parsed)
     if random_init and trainable:
-        warnings.warn(f"hdrbench: --random-init: method '{method_name}' runs UNTRAINED weights; the output "
-                      "is for pipeline checks only", stacklevel=1)
-    src, dst = Path(inp), Path(out)
-    if not src.exists():
-        raise HDRBenchError("input not found", src)
-    if src.is_dir():
-        files = sorted(p for p in src.iterdir() if p.suffix.lower() in io.LDR_SUFFIXES)
-        if not files:
-            raise HDRBenchError(f"no LDR images ({', '.join(io.LDR_SUFFIXES)}) in this folder", src)
-        pairs = [(f, dst / f"{f.stem}.exr") for f in files]
-    else:
-        pairs = [(src, dst if dst.suffix else dst / f"{src.stem}.exr")]
+        click.echo(f"hdrbench: warning: --random-init: method '{method_name}' runs UNTRAINED weights; the output "
+                   "is for pipeline checks only", err=True)
+    attributes = provenance(method, parsed, list(checkpoint), random_init, seed, tile)
     for f, target in tqdm(pairs, desc=f"predict {method_name}", disable=len(pairs) == 1, unit="img"):
         hdr = predict_image(method, net, f, tile=tile, overlap=overlap)
         if not np.isfinite(hdr).all():
             raise HDRBenchError(f"prediction of {method_name} has NaN/inf values", f)
-        io.write_hdr(target, hdr) if target.suffix.lower() != ".exr" else io.write_exr(target, hdr, half=half)
+        io.write_hdr(target, hdr, half=half, attributes={**attributes, "input": str(f)})
         if len(pairs) == 1:
             click.echo(f"{f} -> {target}  ({hdr.shape[1]}x{hdr.shape[0]}, max {hdr.max():.4g})")

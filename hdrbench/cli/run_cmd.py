@@ -3,21 +3,55 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from hdrbench.cli.options import device_option
+from hdrbench.errors import HDRBenchError
+
+if TYPE_CHECKING:
+    from hdrbench.config import BenchConfig
+
+
+def _has_results(folder: Path) -> bool:
+    """Whether ``folder`` holds anything worth keeping (a checkpoint or a result store)."""
+    return any(p.suffix in (".safetensors", ".pt", ".sqlite") for p in folder.rglob("*") if p.is_file())
 
 
 @click.command("run")
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--skip-train", is_flag=True, help="Evaluate existing checkpoints only.")
-@click.option("--device", default=None, help="cpu / cuda (default: the config's).")
+@device_option(default=None, help_text="auto, cpu, cuda, cuda:N or mps (default: the config's).")
 def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
     """Run the benchmark CONFIG end to end. Killed mid-way, the same command resumes: finished trainings and
-    stored scores are kept, an interrupted training continues from its last checkpoint."""
+    stored scores are kept, an interrupted training continues from its last checkpoint.
+
+    Everything that could fail later (dataset root, splits, test sets, external folders, checkpoints, device,
+    figure formats) is checked before the first training step; a run that fails leaves no output folder it
+    created without results in it."""
     from dataclasses import replace
 
     from hdrbench.config import load_config
+    from hdrbench.preflight import check_benchmark
+
+    cfg = load_config(config)
+    if device:
+        cfg = replace(cfg, device=device)
+    check_benchmark(cfg, train=not skip_train)
+    existed = cfg.output.exists()
+    try:
+        _run(cfg, skip_train)
+    except (HDRBenchError, click.ClickException):
+        if not existed and cfg.output.is_dir() and not _has_results(cfg.output):
+            shutil.rmtree(cfg.output, ignore_errors=True)
+        raise
+
+
+def _run(cfg: BenchConfig, skip_train: bool) -> None:
     from hdrbench.distributed import init_distributed
     from hdrbench.evaluate import evaluate
     from hdrbench.report.plots import write_figures
@@ -26,9 +60,6 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
     from hdrbench.train import job_for, train
 
     t0 = time.perf_counter()
-    cfg = load_config(config)
-    if device:
-        cfg = replace(cfg, device=device)
     info = init_distributed(cfg.resolved_device())
     timings: dict[str, float] = {}
     say = click.echo if info.is_main else (lambda *a, **k: None)
@@ -43,7 +74,8 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
     t = time.perf_counter()
     summary = evaluate(cfg)
     timings["evaluate"] = round(time.perf_counter() - t, 2)
-    say(f"evaluate: {summary.added} scores added, {summary.skipped_images} images already stored")
+    misfit = f", {summary.misfit_images} images do not fit the protocol (see warnings)" if summary.misfit_images else ""
+    say(f"evaluate: {summary.added} scores added, {summary.skipped_images} images already stored{misfit}")
     if info.is_main:
         t = time.perf_counter()
         paths = write_reports(cfg)

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import click
-import torch
-from tqdm import tqdm
 
-from hdrbench import io
+from hdrbench.cli.options import LazyChoice, device_option, protocol_names
 from hdrbench.errors import HDRBenchError
-from hdrbench.metrics.protocols import PROTOCOLS
-from hdrbench.metrics.scoring import Scorer
 
 SCORE_SUFFIXES = (".npy", ".exr", ".hdr", ".pfm", ".png", ".tif", ".tiff")
 
@@ -65,8 +60,11 @@ def _pairs(pred: Path, gt: Path) -> list[tuple[Path, Path]]:
     return [(preds[s], gts[s]) for s in gts]
 
 
-def _json_value(v: float) -> float | None:
-    return v if math.isfinite(v) else None
+def provenance(scorer: Any) -> dict[str, Any]:
+    """What a score sidecar records besides the protocol: hdrbench's version and the scoring options."""
+    from hdrbench import __version__
+
+    return {"hdrbench_version": __version__, **scorer.describe()}
 
 
 @click.command("score")
@@ -74,8 +72,12 @@ def _json_value(v: float) -> float | None:
 @click.argument("gt", type=click.Path(path_type=Path))
 @click.option("--metric", "metrics", multiple=True,
               help="Metric name (repeatable; default: the protocol's list). See 'hdrbench list'.")
-@click.option("--protocol", default="dcdr", show_default=True, type=click.Choice(sorted(PROTOCOLS)),
-              help="Named protocol: normalisation and metric parameters (see the README).")
+@click.option("--protocol", default="dcdr", show_default=True, type=LazyChoice(protocol_names),
+              help="Named protocol: normalisation and metric parameters. dcdr: display-referred [0, 1] data (the "
+                   "paper's); scene: scene-referred, 1.0 = reference white (see docs/scoring.md).")
+@click.option("--white", default=None,
+              help="Reference white in the files' units (a number, or p99 for the ground truth's 99th percentile); "
+                   "for --protocol scene.")
 @click.option("--ppd", type=float, default=None, help="HDR-VDP-2 pixels per degree (protocol dcdr: 24).")
 @click.option("--scale", type=float, default=None,
               help="HDR-VDP-2 input scale: cd/m² of a value of 1.0 after the protocol's normalisation (dcdr: 1).")
@@ -90,13 +92,16 @@ def _json_value(v: float) -> float | None:
               help="Also report every metric on the CRF-corrected prediction, as METRIC@crf (default: protocol's).")
 @click.option("--clamp", is_flag=True,
               help="Repair predictions instead of failing: NaN/-inf/negatives -> 0, +inf -> max of the ground truth.")
+@click.option("--clamp-gt", is_flag=True,
+              help="Clip a ground truth's negative values to 0 instead of failing (tiny ones, above -1e-4 of its "
+                   "maximum, always are), with a counted warning.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per pair per line on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV of per-pair scores (with OUT.json: protocol and metric parameters).")
-@click.option("--device", default="cuda" if torch.cuda.is_available() else "cpu", show_default=True)
-def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, ppd: float | None, scale: float | None,
-              backend: str | None, hdrvdp_dir: Path | None, params: tuple[str, ...], crf: bool | None, clamp: bool,
-              as_json: bool, out: Path | None, device: str) -> None:
+@device_option()
+def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, white: str | None, ppd: float | None,
+              scale: float | None, backend: str | None, hdrvdp_dir: Path | None, params: tuple[str, ...],
+              crf: bool | None, clamp: bool, clamp_gt: bool, as_json: bool, out: Path | None, device: str) -> None:
     """Score linear HDR prediction(s) PRED against ground truth GT (files or folders paired by stem).
 
     Formats: .exr, .hdr, .pfm, .npy, 16-bit PNG/TIFF (divided by 65535).
@@ -113,27 +118,44 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, ppd
     if hdrvdp_dir is not None:
         key = "octave_path" if backend == "octave" else "hdrvdp_dir"
         overrides.setdefault("hdrvdp2", {})[key] = str(hdrvdp_dir)
+    if out is not None and out.suffix.lower() != ".csv":
+        raise HDRBenchError("--out writes a CSV of per-pair scores: give it a .csv name", out)
     pairs = _pairs(pred, gt)
-    scorer = Scorer(protocol, metrics, overrides, crf=crf, device=device)
-    rows = []
+    from tqdm import tqdm
+
+    from hdrbench.metrics.scoring import Scorer, json_record, score_record
+
+    scorer = Scorer(protocol, metrics, overrides, crf=crf, device=device, white=white)
+    records = []
+    misfits = 0
     for p, g in tqdm(pairs, desc=f"score ({protocol})", unit="pair", disable=len(pairs) == 1):
-        values = scorer.score_arrays(io.read_hdr(p), io.read_hdr(g), str(p), str(g), clamp=clamp)
-        rows.append({"pred": str(p), "gt": str(g), **values})
+        record = score_record(scorer, p, g, clamp=clamp, clamp_gt=clamp_gt)
+        records.append(record)
+        misfits += any("protocol '" in w for w in record["warnings"])
+        for line in record["warnings"]:
+            click.echo(f"hdrbench: warning: {line}", err=True)
         if as_json:
-            record = {"pred": str(p), "gt": str(g), "protocol": scorer.protocol.name,
-                      "metrics": {k: _json_value(v) for k, v in values.items()}}
-            click.echo(json.dumps(record))
+            click.echo(json.dumps(json_record(record)))
     if out is not None:
         import pandas as pd
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(rows, columns=["pred", "gt", *scorer.columns]).to_csv(out, index=False)
-        out.with_name(out.name + ".json").write_text(json.dumps(scorer.describe(), indent=2, default=str))
+        rows = [{"pred": r["pred"], "gt": r["gt"], **r["metrics"], "warnings": " | ".join(r["warnings"])}
+                for r in records]
+        pd.DataFrame(rows, columns=["pred", "gt", *scorer.columns, "warnings"]).to_csv(out, index=False)
+        from hdrbench.io import read_exr_attributes
+
+        made = {str(p): a for p, _ in pairs if (a := read_exr_attributes(p))}
+        side = {**provenance(scorer), "pairs": len(records), "protocol_misfits": misfits, "predictions": made}
+        out.with_name(out.name + ".json").write_text(json.dumps(side, indent=2, default=str))
+    if misfits:
+        click.echo(f"hdrbench: warning: {misfits} of {len(records)} pair(s) do not fit protocol "
+                   f"'{scorer.protocol.name}' (see the warnings above and docs/scoring.md)", err=True)
     if not as_json:
-        label = "" if len(rows) == 1 else f" (mean of {len(rows)} pairs)"
+        label = "" if len(records) == 1 else f" (mean of {len(records)} pairs)"
         click.echo(f"protocol {scorer.protocol.name}{label}")
         for col in scorer.columns:
-            vals = [r[col] for r in rows]
+            vals = [r["metrics"][col] for r in records]
             mean = sum(vals) / len(vals)
             name = col.removesuffix("@crf")
             arrow = "↓" if scorer.metrics[name].lower_better else "↑"

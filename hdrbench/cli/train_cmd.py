@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from hdrbench.cli.options import device_option
 from hdrbench.errors import HDRBenchError
 
 
@@ -22,7 +23,7 @@ from hdrbench.errors import HDRBenchError
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: <output>/checkpoints/<method> with --config, else results/train/<method>).")
 @click.option("--checkpoint-every", type=int, default=None, help="Checkpoint period in iterations.")
-@click.option("--device", default=None, help="cpu / cuda (default: cuda when available).")
+@device_option(default=None, help_text="auto, cpu, cuda, cuda:N or mps (default: the config's, else auto).")
 @click.option("--seed", type=int, default=None, help="Seed of initialisation, patches and dropout.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None,
               help="Training precision (default: the config's, else fp32; bf16/fp16 = autocast).")

@@ -80,15 +80,20 @@ def write_pairs(out_dir: Path, scenes: list[Scene], camera: VirtualCamera, headr
     rows = []
     for scene in scenes:
         cam = camera if not scene.camera else VirtualCamera(**{**_fields(camera), **scene.camera})
-        shot = cam.capture(scene.load(), scene.id)
+        src = scene.load()
+        finite = np.isfinite(src)
+        n_bad, n_neg = int((~finite).sum()), int((src[finite] < 0).sum())
+        low = float(src[finite].min()) if finite.any() else 0.0
+        shot = cam.capture(src, scene.id)  # zeroes NaN/inf and negatives: counted in the manifest
         ldr_path = write_ldr(tmp / "ldr" / f"{scene.id}.png", shot.ldr.astype(np.float32) / 255.0)
         gt = ground_truth(shot.exposed, headroom)
         hdr_path = (write_exr(tmp / "hdr" / f"{scene.id}.exr", gt) if headroom is None
                     else write_png16(tmp / "hdr" / f"{scene.id}.png", gt))
         rows.append({"id": scene.id, "ldr": f"ldr/{ldr_path.name}", "hdr": f"hdr/{hdr_path.name}",
                      "height": int(gt.shape[0]), "width": int(gt.shape[1]), **scene.meta, **shot.meta,
-                     "hdr_headroom": headroom, "hdr_clipped_fraction": float(np.mean(gt.max(-1) >= 1.0))
-                     if headroom is not None else 0.0})
+                     "source_negative_values": n_neg, "source_min": low, "source_nonfinite_values": n_bad,
+                     "hdr_peak": float(gt.max()), "hdr_headroom": headroom,
+                     "hdr_clipped_fraction": float(np.mean(gt.max(-1) >= 1.0)) if headroom is not None else 0.0})
     if not rows:
         raise HDRBenchError(f"no HDR images to photograph for {out_dir.name}; check the source folder")
     (tmp / "manifest.json").write_text(json.dumps(rows, indent=1, default=str))

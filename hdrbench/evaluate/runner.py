@@ -52,7 +52,8 @@ def versions() -> str:
     return json.dumps(out, sort_keys=True)
 
 
-def check_prediction(pred: np.ndarray, gt: np.ndarray, method: str, pair: Pair) -> tuple[torch.Tensor, torch.Tensor]:
+def check_prediction(pred: np.ndarray, gt: np.ndarray, method: str, pair: Pair,
+                     notes: list[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Validated ``(pred, gt)`` float tensors ``(H, W, 3)`` (linear HDR); NaN/inf is a one-line error.
 
     Negative predicted values are set to 0 (linear HDR is non-negative; networks without a final ReLU
@@ -62,7 +63,7 @@ def check_prediction(pred: np.ndarray, gt: np.ndarray, method: str, pair: Pair) 
     if bad.any():
         raise HDRBenchError(f"method '{method}' predicted {int(bad.sum())} NaN/inf values for image '{pair.id}'; "
                             "nothing was stored for it (check the checkpoint or retrain)")
-    return check_pair(np.maximum(pred, 0.0), gt, f"{method}: {pair.id}", str(pair.hdr))
+    return check_pair(np.maximum(pred, 0.0), gt, f"{method}: {pair.id}", str(pair.hdr), notes=notes)
 
 
 @dataclass
@@ -151,6 +152,8 @@ class EvalSummary:
     skipped_images: int = 0
     scored_images: int = 0
     per_method: dict[str, int] = field(default_factory=dict)
+    #: images scored this run whose ground truth does not fit the protocol (each also logged, and stored)
+    misfit_images: int = 0
 
 
 def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bool = True,
@@ -194,6 +197,7 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
                         if store is not None and part:
                             summary.added += store.add(part)
                             summary.scored_images += 1
+                            summary.misfit_images += bool(part[0].warning)
                             summary.per_method[entry.id] = summary.per_method.get(entry.id, 0) + 1
                             if on_image is not None:
                                 on_image(summary.scored_images)
@@ -225,12 +229,24 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
     ldr, hdr = dataset.load_pair(pair)
     assert source.predict is not None
     raw = source.predict(ts, pair, ldr)
-    pred, gt = check_prediction(raw, hdr, source.entry.id, pair)
+    notes: list[str] = []
+    pred, gt = check_prediction(raw, hdr, source.entry.id, pair, notes)
+    for line in notes:
+        log.warning("hdrbench: warning: %s", line)
     if save:
-        io.write_exr(cfg.runs.prediction(source.entry.id, ts, pair.id), raw)
+        from hdrbench import __version__
+
+        io.write_exr(cfg.runs.prediction(source.entry.id, ts, pair.id), raw, attributes={
+            "method": source.entry.name, "method_id": source.entry.id,
+            "options": json.dumps(source.entry.options, sort_keys=True, default=str),
+            "checkpoint": source.checkpoint, "hdrbench_version": __version__, "input": str(pair.ldr)})
     if not missing:
         return []
-    values = scorer.score(pred.permute(2, 0, 1)[None], gt.permute(2, 0, 1)[None])
+    gt_nchw = gt.permute(2, 0, 1)[None]
+    misfit = scorer.protocol.check(gt_nchw)[0]
+    if misfit:
+        log.warning("hdrbench: warning: %s: %s", pair.hdr, misfit)
+    values = scorer.score(pred.permute(2, 0, 1)[None], gt_nchw)
     protocol = scorer.protocol.name
     rows = []
     for column in missing:
@@ -243,7 +259,7 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
                           lower_better=bool(metric.lower_better), protocol=protocol,
                           metric_params=json.dumps(metric.params, sort_keys=True, default=str),
                           checkpoint=source.checkpoint, substitutions=json.dumps(source.substitutions),
-                          versions=ver))
+                          versions=ver, warning=misfit))
     return rows
 
 

@@ -2,7 +2,8 @@
 
 Table ``scores`` holds one row per (method, dataset, test_set, image, metric) — the UNIQUE key — with
 its value and provenance: the evaluation protocol, the metric's parameters, the checkpoint hash, weight
-substitutions and package versions. Table ``methods`` holds each method's parameter count, checkpoint and
+substitutions and package versions, and ``warning``: why the image does not fit the protocol (or "").
+Table ``methods`` holds each method's parameter count, checkpoint and
 source. All rows of one image are written in one transaction, so a ``kill -9`` leaves whole images;
 a rerun skips what is stored and ``INSERT OR IGNORE`` makes a repeated row impossible.
 """
@@ -36,6 +37,8 @@ CREATE TABLE IF NOT EXISTS methods (
 );
 """
 KEY = ("method", "dataset", "test_set", "image", "metric")
+#: Columns added after the first release, with their SQL type: added to older stores when opened.
+ADDED_COLUMNS = {"scores": {"warning": "TEXT NOT NULL DEFAULT ''"}}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Score:
     checkpoint: str = ""
     substitutions: str = "[]"
     versions: str = "{}"
+    warning: str = ""  # the image does not fit the protocol (one line), or ""
 
 
 class ResultStore:
@@ -66,6 +70,11 @@ class ResultStore:
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
+            for table, cols in ADDED_COLUMNS.items():
+                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                for col, kind in cols.items():
+                    if col not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {kind}")
         except sqlite3.DatabaseError as exc:
             raise HDRBenchError(f"not a usable result store ({exc}); move it away to start a new one", self.path
                                 ) from None

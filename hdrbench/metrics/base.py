@@ -5,16 +5,22 @@ tensors ``(N, 3, H, W)`` float (CPU or CUDA) returns one value per image, a ``(N
 Each metric declares its ``domain`` (where the comparison happens: ``linear``, ``mu-law``, ``pu21``,
 ``gamma`` ...), its direction (``lower_better``) and its parameters (``params``), all recorded with
 every stored score.
+
+A metric is the *raw* metric: it compares the values it is given, with no normalisation beyond its own
+parameters. Scores comparable with the literature come from a protocol (:func:`hdrbench.score`,
+``hdrbench score``); a raw metric fed a ground truth outside its declared input range (e.g. PSNR-L with
+peak 1 on values up to 1000) warns once (:class:`hdrbench.errors.HDRBenchWarning`).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from hdrbench.errors import HDRBenchError, check_known
+from hdrbench.errors import HDRBenchError, HDRBenchWarning, check_known
 
 
 class Metric(nn.Module):
@@ -29,6 +35,32 @@ class Metric(nn.Module):
         super().__init__()
         check_known(params, self.default_params, f"metric '{self.name}': parameter")
         self.params: dict[str, Any] = {**self.default_params, **params}
+        self._domain_warned = False
+
+    def input_peak(self) -> float | None:
+        """The largest ground-truth value the parameters assume (None: any scale, the metric normalises).
+
+        Metrics with ``norm='none'`` compare the values as given: a linear metric up to its ``peak`` or
+        ``data_range``, a μ-law one up to 1 (μ-law maps [0, 1] to [0, 1]); ``tanh`` and absolute anchors
+        take any scale."""
+        p = self.params
+        if p.get("norm") != "none" or p.get("tanh"):
+            return None
+        if p.get("domain", self.domain) == "linear":
+            return float(p.get("peak", p.get("data_range", 1.0)))
+        return 1.0
+
+    def _warn_domain(self, gt: torch.Tensor) -> None:
+        peak = self.input_peak()
+        if peak is None or self._domain_warned:
+            return
+        top = float(gt.max())
+        if top > peak * (1 + 1e-6):
+            self._domain_warned = True
+            warnings.warn(f"metric '{self.name}' is the raw metric: its parameters assume values in [0, {peak:g}] "
+                          f"but the ground truth reaches {top:.4g}; normalise first, or score with a protocol: "
+                          "hdrbench.score(pred, gt, protocol=...) / 'hdrbench score'", HDRBenchWarning,
+                          stacklevel=6)  # past forward, torch's no_grad wrapper and Module.__call__: the caller
 
     def check_choice(self, key: str, choices: tuple[str, ...]) -> None:
         """Raise :class:`HDRBenchError` unless parameter ``key`` is one of ``choices``."""
@@ -46,6 +78,7 @@ class Metric(nn.Module):
                 f"metric '{self.name}': prediction {tuple(pred.shape)} and ground truth {tuple(gt.shape)} "
                 "must both be (N, 3, H, W)"
             )
+        self._warn_domain(gt)
         return self.compute(pred.float(), gt.float()).double()
 
     def describe(self) -> dict[str, Any]:

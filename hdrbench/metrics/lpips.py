@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
-from torchvision.models import alexnet
 
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric
@@ -28,6 +27,18 @@ ALEX_TAPS = (1, 4, 7, 9, 11)
 MIN_SIDE = 31
 
 
+def alexnet_features(last: int = ALEX_TAPS[-1]) -> nn.Sequential:
+    """AlexNet's convolutional trunk (Krizhevsky 2014 "one weird trick" variant, as torchvision's
+    ``alexnet().features``: same layers, same indices, so the same state_dict keys) up to module ``last``.
+    Defined here so LPIPS does not import torchvision (about 2 s of start-up)."""
+    layers = [nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+              nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+              nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
+              nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
+              nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2)]
+    return nn.Sequential(*layers[: last + 1])
+
+
 class LPIPSAlex(nn.Module):
     """LPIPS distance network (AlexNet, v0.1); ``forward(x, y)`` → ``(N,)`` distances for inputs in [-1, 1]."""
 
@@ -35,7 +46,7 @@ class LPIPSAlex(nn.Module):
         super().__init__()
         weights = resolve_backbone("alexnet", backbone_path)
         self.source = weights.source
-        self.features = alexnet().features[: ALEX_TAPS[-1] + 1]
+        self.features = alexnet_features()
         self.features.load_state_dict({k.removeprefix("features."): v for k, v in weights.state_dict.items()
                                        if int(k.split(".")[1]) <= ALEX_TAPS[-1]})
         heads = lpips_heads("alex")

@@ -24,6 +24,12 @@ the parameters of each metric. Every stored score records the protocol's :meth:`
     PSNR-L on the gamma-encoded images (``x**(1/2.24)`` of the linear inputs) normalised by the ground
     truth's maximum; PSNR-μ after normalisation by the ground truth's 99th percentile, ``tanh``, μ = 5000.
     No clipping. (SSIM/LPIPS are not part of it; asked for, they run on values / max(gt).)
+``scene`` — scene-referred linear HDR (real photographs, renders, ``hdrbench data synth`` output):
+    1.0 is the reference (diffuse) white — ``data synth`` writes 1.0 = the LDR's saturation point — or a
+    declared one (:meth:`Protocol.with_white`: a value, or ``p99`` for the ground truth's 99th percentile as
+    NTIRE 2021 does); nothing is clipped and highlights keep their ratio to white. Reference white is shown
+    at 203 cd/m² (ITU-R BT.2408's HDR reference white) for PU21-PSNR, PU21-SSIM and HDR-VDP-2 (rgb-native,
+    24 ppd); PSNR-μ is NTIRE's ``tanh`` μ-law (μ = 5000) of the white-relative values.
 ``sihdr`` — SI-HDR benchmark (Hanji et al. 2022): PU21-PSNR, PU21-SSIM and ColorVideoVDP on absolute
     luminance (ground-truth maximum → 4000 cd/m²; cvvdp: 1500 cd/m², its display's peak), reported with
     and without CRF correction.
@@ -40,7 +46,7 @@ from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric, create_metric
 from hdrbench.metrics.crf import crf_correct
 from hdrbench.metrics.psnr import hdrunet_psnr_params
-from hdrbench.metrics.transforms import reference_factor, to_absolute
+from hdrbench.metrics.transforms import luminance, reference_factor, to_absolute
 
 #: Protocol-level parameter names → the names a metric may declare for them (first match is used).
 PARAM_ALIASES: dict[str, tuple[str, ...]] = {
@@ -49,6 +55,13 @@ PARAM_ALIASES: dict[str, tuple[str, ...]] = {
     "color_encoding": ("color_encoding", "colour_encoding", "encoding"),
 }
 CRF_DEFAULTS: dict[str, Any] = {"peak_luminance": 4000.0, "deg": 3, "lam": 0.01, "ptf": "pq", "cspace": "luv"}
+#: A ground truth peaking above ``PEAK_FACTOR`` × a protocol's ``peak`` does not fit it.
+PEAK_FACTOR = 10.0
+#: ... nor one with more than this fraction of its pixels below the protocol's ``floor`` (the demo set's darkest
+#: [0, 1] images, 16-bit with 6 stops of headroom, have 88 %: dark but scored meaningfully).
+FLOOR_FRACTION = 0.95
+#: cd/m² of reference white in the ``scene`` protocol (ITU-R BT.2408).
+REFERENCE_WHITE_NITS = 203.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,19 @@ class Protocol:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     crf_correction: bool = False
     crf_params: dict[str, Any] = field(default_factory=lambda: dict(CRF_DEFAULTS))
+    #: What the protocol assumes of the ground truth, in words (shown when :meth:`check` finds a misfit).
+    assumes: str = ""
+    #: The ground-truth maximum the protocol is made for (None: any); ``PEAK_FACTOR`` × above it warns.
+    peak: float | None = None
+    #: Normalised luminance below which the protocol's metrics cannot tell values apart (None: no check);
+    #: more than ``FLOOR_FRACTION`` of the pixels below it warns. Normalisation: ``floor_norm`` (default: the
+    #: protocol's ``normalize``).
+    floor: float | None = None
+    floor_norm: str | None = None
+    #: Divisor applied after ``normalize``: the value of reference white in the files (see :meth:`with_white`).
+    white: float = 1.0
+    #: What to do instead, appended to a :meth:`check` warning.
+    advice: str = ""
 
     def metric_params(self, name: str, **overrides: Any) -> dict[str, Any]:
         """The protocol's parameters for metric ``name`` with ``overrides`` on top (protocol-level names)."""
@@ -86,9 +112,44 @@ class Protocol:
             params[target] = value
         return create_metric(name, **params)
 
+    def with_white(self, white: float | str) -> Protocol:
+        """This protocol with reference white declared: a value (in the files' units) or ``p99``/``gt-p99``."""
+        import dataclasses
+
+        if isinstance(white, str) and white.lower() in ("p99", "gt-p99"):
+            return dataclasses.replace(self, normalize="gt-p99", white=1.0)
+        try:
+            value = float(white)
+        except ValueError:
+            raise HDRBenchError(f"reference white '{white}' is neither a positive number nor 'p99'") from None
+        if not value > 0:
+            raise HDRBenchError(f"reference white must be positive, not {value}")
+        return dataclasses.replace(self, white=value)
+
+    def check(self, gt: torch.Tensor) -> list[str]:
+        """Per image of a validated ground truth ``(N, 3, H, W)`` (linear, as read): ``""`` when it fits the
+        protocol's assumptions, else one line saying what does not fit and what to use instead."""
+        out = []
+        peaks = gt.flatten(1).amax(dim=1)
+        frac = None
+        if self.floor is not None:
+            f = reference_factor(gt, self.floor_norm or self.normalize) * self.white
+            y = luminance(gt[..., ::4, ::4] / f).flatten(1)  # a fraction of pixels: 1/16 of them tell it
+            frac = (y < self.floor).double().mean(dim=1)
+        for i in range(gt.shape[0]):
+            what = []
+            if self.peak is not None and float(peaks[i]) > PEAK_FACTOR * self.peak:
+                what.append(f"it peaks at {float(peaks[i]):.3g}, over {PEAK_FACTOR:g}x the protocol's {self.peak:g}")
+            if frac is not None and float(frac[i]) > FLOOR_FRACTION:
+                what.append(f"{100 * float(frac[i]):.0f} % of its pixels fall below the metrics' resolution "
+                            f"({self.floor:.2g} after normalisation)")
+            out.append(f"protocol '{self.name}' assumes {self.assumes}, but {' and '.join(what)}: its scores are "
+                       f"close to meaningless{'; ' + self.advice if self.advice else ''}" if what else "")
+        return out
+
     def prepare(self, pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalise (and clip) a validated pair ``(N, 3, H, W)`` as the protocol says."""
-        f = reference_factor(gt, self.normalize)
+        f = reference_factor(gt, self.normalize) * self.white
         pred, gt = pred / f, gt / f
         return (pred.clamp(0.0, 1.0) if self.clip else pred), gt
 
@@ -106,7 +167,8 @@ class Protocol:
         """A JSON-able record of the protocol, stored with every score."""
         return {"name": self.name, "summary": self.summary, "normalize": self.normalize, "clip": self.clip,
                 "metrics": list(self.metrics), "params": {k: dict(v) for k, v in self.params.items()},
-                "crf_correction": self.crf_correction, "crf_params": dict(self.crf_params)}
+                "crf_correction": self.crf_correction, "crf_params": dict(self.crf_params),
+                "assumes": self.assumes, "white": self.white}
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -124,6 +186,28 @@ PROTOCOLS: dict[str, Protocol] = {
             "lpips": {"domain": "mu-law", "mu": 10.0},
             "hdrvdp2": {"color_encoding": "rgb-native", "ppd": 24.0, "scale": 1.0},
         },
+        assumes="display-referred linear HDR in [0, 1] (the paper's 16-bit Cityscapes data)",
+        peak=1.0,
+        floor=1 / 255,
+        advice="for scene-referred data use --protocol scene (docs/scoring.md)",
+    ),
+    "scene": Protocol(
+        name="scene",
+        summary="Scene-referred linear HDR: 1.0 = reference white (or declared: --white), shown at 203 cd/m²; "
+                "nothing clipped; PU21-PSNR/SSIM, PSNR-μ tanh μ=5000, HDR-VDP-2 rgb-native 24 ppd",
+        metrics=("pu21-psnr", "pu21-ssim", "psnr-mu", "hdrvdp2"),
+        params={
+            "pu21-psnr": {"anchor": "absolute", "scale": REFERENCE_WHITE_NITS},
+            "pu21-ssim": {"anchor": "absolute", "scale": REFERENCE_WHITE_NITS},
+            "psnr-mu": {"mu": 5000.0, "norm": "none", "tanh": True},
+            "hdrvdp2": {"color_encoding": "rgb-native", "ppd": 24.0, "scale": REFERENCE_WHITE_NITS},
+            "psnr-l": {"norm": "gt-max", "peak": 1.0},
+            "ssim": {"domain": "mu-law", "mu": 5000.0, "norm": "gt-max"},
+            "lpips": {"domain": "mu-law", "mu": 5000.0, "norm": "gt-max"},
+        },
+        assumes="scene-referred linear HDR with reference white at 1.0 (or as declared)",
+        floor=0.005 / REFERENCE_WHITE_NITS,
+        advice="declare the reference white (--white VALUE, or --white p99)",
     ),
     "ntire2021": Protocol(
         name="ntire2021",
@@ -135,6 +219,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "ssim": {"norm": "gt-max"},
             "lpips": {"norm": "gt-max"},
         },
+        assumes="scene-referred linear HDR of any scale (normalised by the maximum and 99th percentile)",
     ),
     "sihdr": Protocol(
         name="sihdr",
@@ -142,6 +227,10 @@ PROTOCOLS: dict[str, Protocol] = {
                 "raw and CRF-corrected",
         metrics=("pu21-psnr", "pu21-ssim", "cvvdp"),
         crf_correction=True,
+        assumes="scene-referred linear HDR whose maximum is the display's peak (4000 cd/m²)",
+        floor=0.005 / 4000.0,
+        floor_norm="gt-max",
+        advice="use --protocol scene with a declared reference white",
     ),
 }
 

@@ -3,21 +3,30 @@
 ``hdrbench score`` and the evaluation runner both go through :class:`Scorer`: validation
 (:func:`hdrbench.metrics.validate.check_pair`), the protocol's preparation, each metric, and optionally
 the same metrics on the CRF-corrected prediction (reported as ``<metric>@crf`` beside the raw value).
+:func:`score_record` scores one pair of arrays, tensors or files into the record ``hdrbench score --json``
+prints; :func:`hdrbench.score` is its documented public face.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from hdrbench.errors import HDRBenchWarning
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.protocols import Protocol, get_protocol
 from hdrbench.metrics.validate import check_pair
 
 CRF_SUFFIX = "@crf"
+#: What :func:`score_record` accepts for an image: a path, or an ``(H, W, 3)`` linear HDR array or tensor.
+ImageLike = str | os.PathLike | np.ndarray | torch.Tensor
 
 
 class Scorer:
@@ -29,8 +38,10 @@ class Scorer:
 
     def __init__(self, protocol: str | Protocol = "dcdr", metrics: Sequence[str] | None = None,
                  overrides: dict[str, dict[str, Any]] | None = None, crf: bool | None = None,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", white: float | str | None = None):
         self.protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
+        if white is not None:
+            self.protocol = self.protocol.with_white(white)
         names = list(metrics) if metrics else list(self.protocol.metrics)
         overrides = overrides or {}
         self.metrics: dict[str, Metric] = {n.lower(): self.protocol.create(n, **overrides.get(n.lower(), {}))
@@ -56,13 +67,70 @@ class Scorer:
 
     def score_arrays(self, pred: np.ndarray | torch.Tensor, gt: np.ndarray | torch.Tensor,
                      pred_name: str = "prediction", gt_name: str = "ground truth",
-                     clamp: bool = False) -> dict[str, float]:
-        """Validate and score one ``(H, W, 3)`` linear HDR pair; ``{column: value}`` (metric's own units)."""
-        p, g = check_pair(pred, gt, pred_name, gt_name, clamp)
-        scores = self.score(p.permute(2, 0, 1)[None], g.permute(2, 0, 1)[None])
+                     clamp: bool = False, clamp_gt: bool = False,
+                     notes: list[str] | None = None) -> dict[str, float]:
+        """Validate and score one ``(H, W, 3)`` linear HDR pair; ``{column: value}`` (metric's own units).
+
+        ``notes`` (when given) receives one line per repair (``clamp``, ``clamp_gt``) and per protocol misfit."""
+        p, g = check_pair(pred, gt, pred_name, gt_name, clamp, clamp_gt, notes)
+        p, g = p.permute(2, 0, 1)[None].contiguous(), g.permute(2, 0, 1)[None].contiguous()  # one copy, not one
+        # per flatten() in every metric
+        if notes is not None:
+            notes.extend(f"{gt_name}: {w}" for w in self.protocol.check(g) if w)
+        scores = self.score(p, g)
         return {k: float(v[0]) for k, v in scores.items()}
 
     def describe(self) -> dict[str, Any]:
         """Protocol and per-metric parameters, JSON-able, to store beside the scores."""
         return {"protocol": self.protocol.describe(), "crf_correction": self.crf,
                 "metrics": {n: m.describe() for n, m in self.metrics.items()}}
+
+
+def _read(x: ImageLike, default_name: str) -> tuple[np.ndarray | torch.Tensor, str]:
+    if isinstance(x, (str, os.PathLike)):
+        from hdrbench import io
+
+        return io.read_hdr(Path(x)), str(x)
+    return x, default_name
+
+
+def score_record(scorer: Scorer, pred: ImageLike, gt: ImageLike, *, clamp: bool = False,
+                 clamp_gt: bool = False) -> dict[str, Any]:
+    """Score one pair (paths, or ``(H, W, 3)`` linear HDR arrays/tensors) into the record that
+    ``hdrbench score --json`` prints (through :func:`json_record`): ``{"pred", "gt", "protocol",
+    "metrics": {column: value}, "warnings": [one line per repair or protocol misfit]}``."""
+    p, pred_name = _read(pred, "prediction")
+    g, gt_name = _read(gt, "ground truth")
+    notes: list[str] = []
+    values = scorer.score_arrays(p, g, pred_name, gt_name, clamp=clamp, clamp_gt=clamp_gt, notes=notes)
+    return {"pred": pred_name, "gt": gt_name, "protocol": scorer.protocol.name,
+            "metrics": values, "warnings": notes}
+
+
+def json_record(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with non-finite metric values (PSNR of identical images: inf) as ``None`` (JSON ``null``)."""
+    return {**record, "metrics": {k: (v if math.isfinite(v) else None) for k, v in record["metrics"].items()}}
+
+
+def score(pred: ImageLike, gt: ImageLike, protocol: str = "dcdr", metrics: Sequence[str] | None = None, *,
+          white: float | str | None = None, params: dict[str, dict[str, Any]] | None = None,
+          crf: bool | None = None, clamp: bool = False, clamp_gt: bool = False,
+          device: str = "cpu") -> dict[str, Any]:
+    """Score a linear HDR prediction against its ground truth exactly as ``hdrbench score --json`` does.
+
+    ``pred``/``gt``: file paths (.exr, .hdr, .pfm, .npy, 16-bit PNG/TIFF) or ``(H, W, 3)`` float arrays or
+    tensors of linear HDR. ``protocol``: ``dcdr`` (display-referred [0, 1] data, the paper's), ``scene``
+    (scene-referred, 1.0 = reference white or ``white=``), ``ntire2021``, ``sihdr`` (docs/scoring.md says
+    which fits your data). ``metrics``: names (default: the protocol's); ``params``: ``{metric: {key: value}}``
+    overrides. ``clamp`` repairs a prediction's NaN/inf/negatives, ``clamp_gt`` clips a ground truth's
+    negatives. Returns ``{"pred", "gt", "protocol", "metrics": {name: value}, "warnings": [...]}``, the very
+    object ``hdrbench score --json`` prints (a non-finite value, e.g. PSNR of identical images, is ``None``);
+    every warning is also issued as an :class:`HDRBenchWarning`.
+    """
+    from hdrbench.devices import resolve_device
+
+    scorer = Scorer(protocol, metrics, params, crf=crf, device=resolve_device(device), white=white)
+    record = score_record(scorer, pred, gt, clamp=clamp, clamp_gt=clamp_gt)
+    for line in record["warnings"]:
+        warnings.warn(line, HDRBenchWarning, stacklevel=2)
+    return json_record(record)

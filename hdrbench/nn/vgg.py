@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.weights import CAFFE_MEAN_BGR, resolve_backbone
+from hdrbench.weights import CAFFE_MEAN_BGR, resolve_backbone, warn_once
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ def _map_layer(name: str, to_arch: str) -> str:
     return f"{kind}{b}_{min(j, CONVS_PER_BLOCK[to_arch][b - 1])}"
 
 
-def _features(arch: str) -> nn.Sequential:
+def vgg_trunk(arch: str) -> nn.Sequential:
+    """The convolutional trunk of ``vgg16``/``vgg19`` in torchvision's ``features`` layout (same indices, same
+    parameter names; ReLUs not in place), without importing torchvision."""
     layers: list[nn.Module] = []
     c_in = 3
     for b, n in enumerate(CONVS_PER_BLOCK[arch]):
@@ -83,7 +85,7 @@ class VGGFeatures(nn.Module):
     def __init__(self, layers: Sequence[str], arch: str = "vgg19", weights: str | os.PathLike | None = None,
                  normalize: str | None = "imagenet"):
         super().__init__()
-        resolved = resolve_backbone(arch, weights)
+        resolved = resolve_backbone(arch, weights, quiet=True)
         if not resolved.arch.startswith("vgg"):
             raise HDRBenchError(f"weights for a VGG loss resolved to '{resolved.arch}'", weights)
         self.arch = resolved.arch
@@ -99,7 +101,7 @@ class VGGFeatures(nn.Module):
             if used not in names:
                 raise HDRBenchError(f"unknown VGG layer '{asked}' (known: {', '.join(vgg_layer_names(arch))})")
         last = max(names.index(n) for n in self.layers)
-        feats = _features(self.arch)
+        feats = vgg_trunk(self.arch)
         feats.load_state_dict({k.removeprefix("features."): v for k, v in resolved.state_dict.items()})
         self.features = feats[: last + 1]
         self._index = {n: names.index(n) for n in self.layers}
@@ -109,9 +111,9 @@ class VGGFeatures(nn.Module):
         self.register_buffer("caffe_mean", torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
-        if self.substitution:
-            mapped = ", ".join(f"{a}->{u}" for a, u in zip(self.requested, self.layers) if a != u)
-            log.warning("hdrbench: VGG loss uses %s; layers %s", self.substitution, mapped or "unchanged")
+        mapped = ", ".join(f"{a}->{u}" for a, u in zip(self.requested, self.layers) if a != u)
+        if self.substitution:  # one line per process, however often the loss is built
+            warn_once(f"hdrbench: VGG loss uses {self.substitution}; layers {mapped or 'unchanged'}")
 
     def train(self, mode: bool = True) -> VGGFeatures:  # always frozen, always eval
         return super().train(False)

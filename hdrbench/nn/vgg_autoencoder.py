@@ -13,11 +13,10 @@ import logging
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, IMAGENET_MEAN, IMAGENET_STD
+from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, IMAGENET_MEAN, IMAGENET_STD, vgg_trunk
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,9 @@ def load_vgg16_encoder(features: nn.Sequential, pretrained: bool) -> str:
 
 
 def vgg16_features() -> nn.Sequential:
-    """torchvision's ``vgg16().features`` layout (same module indices), without building the classifier."""
-    return torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"], batch_norm=False)
+    """torchvision's ``vgg16().features`` layout (same module indices and parameter names), built here: importing
+    torchvision costs ~2-3 s of start-up (``hdrbench list``)."""
+    return vgg_trunk("vgg16")
 
 
 class SkipFusion(nn.Module):

@@ -9,6 +9,7 @@ Table 1. In every column the best, second and third methods are ranked direction
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +38,28 @@ class Table:
     params: dict[str, int | None]
 
 
+#: LaTeX's special characters and what prints them literally.
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "—": "---",
+                  "μ": r"$\mu$"}
+#: Packages the LaTeX table needs (written into its header comment).
+LATEX_PACKAGES = ("booktabs", "xcolor", "graphicx")
+
+
+def latex_escape(text: str) -> str:
+    """``text`` as LaTeX that prints it literally (every special character escaped)."""
+    return "".join(LATEX_SPECIALS.get(c, c) for c in str(text))
+
+
+def caption_text(title: str) -> str:
+    """A table title without a leading "Table 1." / "Table 2:" (LaTeX's caption numbers the table itself)."""
+    return re.sub(r"^\s*table\s+\w+\s*[.:]\s*", "", title, flags=re.IGNORECASE) or title
+
+
 def metric_label(metric: str, latex: bool = False) -> str:
-    return METRIC_LABELS.get(metric, (metric.upper(), metric.upper()))[1 if latex else 0]
+    if metric in METRIC_LABELS:
+        return METRIC_LABELS[metric][1 if latex else 0]
+    return latex_escape(metric.upper()) if latex else metric.upper()
 
 
 def test_set_label(test_set: str) -> str:
@@ -117,18 +138,20 @@ def _grid(cfg: BenchConfig, table: Table, latex: bool) -> pd.DataFrame:
         column = []
         for m in table.methods:
             if m not in sub.index:
-                column.append("—")
+                column.append("---" if latex else "—")
                 continue
             text, rank = f"{sub.at[m, 'mean']:.{places}f}", int(sub.at[m, "rank"])
             if latex:
                 column.append(rf"\textcolor{{{RANK_COLOURS[rank]}}}{{{text}}}" if rank in RANK_COLOURS else text)
             else:
                 column.append(text + RANK_MARKS.get(rank, ""))
-        data[(test_set_label(ts), f"{metric_label(metric, latex)}{arrow}")] = column
+        set_label = latex_escape(test_set_label(ts)) if latex else test_set_label(ts)
+        data[(set_label, f"{metric_label(metric, latex)}{arrow}")] = column
     if table.spec.params:
         arrow = r"$\downarrow$" if latex else "↓"
-        data[("", f"Params{arrow}")] = [format_params(table.params[m]) for m in table.methods]
-    labels = [table.labels[m].replace("_", r"\_") if latex else table.labels[m] for m in table.methods]
+        data[("", f"Params{arrow}")] = [(latex_escape if latex else str)(format_params(table.params[m]))
+                                        for m in table.methods]
+    labels = [latex_escape(table.labels[m]) if latex else table.labels[m] for m in table.methods]
     frame = pd.DataFrame(data, index=pd.Index(labels, name="Method"))
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
     return frame
@@ -148,10 +171,12 @@ def to_latex(cfg: BenchConfig, table: Table) -> str:
     grid.index.name = None  # no separate "Method" header row
     body = grid.to_latex(escape=False, multicolumn=True, multicolumn_format="c",
                          column_format="l" + "c" * grid.shape[1])  # booktabs rules by default
-    caption = (table.spec.title or table.spec.name) + r" (\textcolor{red}{red}: the best, \textcolor{blue}{blue}: " \
-        r"the second, \textcolor{green}{green}: the third)"
-    return ("% needs \\usepackage{booktabs,xcolor}\n\\begin{table*}[t]\n\\centering\n\\resizebox{\\textwidth}{!}{%\n"
-            f"{body}}}\n\\caption{{{caption}}}\n\\label{{tab:{table.spec.name}}}\n\\end{{table*}}\n")
+    caption = latex_escape(caption_text(table.spec.title or table.spec.name)) + \
+        r" (\textcolor{red}{red}: the best, \textcolor{blue}{blue}: the second, \textcolor{green}{green}: the third)"
+    label = re.sub(r"[^A-Za-z0-9:._-]", "-", table.spec.name)
+    return (f"% needs \\usepackage{{{','.join(LATEX_PACKAGES)}}}\n\\begin{{table*}}[t]\n\\centering\n"
+            f"\\resizebox{{\\textwidth}}{{!}}{{%\n{body}}}\n\\caption{{{caption}}}\n\\label{{tab:{label}}}\n"
+            "\\end{table*}\n")
 
 
 def write_table(cfg: BenchConfig, table: Table, out_dir: Path) -> list[Path]:

@@ -80,6 +80,18 @@ def save_checkpoint(run_dir: Path, net: nn.Module, *, step: int, stage: int, met
     return weights
 
 
+def differences(saved: Any, now: Any, where: str) -> list[str]:
+    """``["where.key: saved -> now", ...]`` for the leaves that differ between two JSON values."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for k in sorted(set(saved) | set(now), key=str)
+                for d in differences(saved.get(k), now.get(k), f"{where}.{k}")]
+    if isinstance(saved, list) and isinstance(now, list) and len(saved) == len(now):
+        if len(saved) == 2 and (saved[0] is None or isinstance(saved[0], str)) and saved[0] == now[0]:
+            return differences(saved[1], now[1], where)  # a plan entry: [stage name, recipe]
+        return [d for i, (a, b) in enumerate(zip(saved, now)) for d in differences(a, b, f"{where}[{i}]")]
+    return [] if saved == now else [f"{where}: {saved!r} -> {now!r}"]
+
+
 def load_checkpoint(run_dir: Path, net: nn.Module, *, method: str, meta: dict[str, Any]) -> Resume | None:
     """Load the latest checkpoint into ``net``; None when there is none. ``meta`` must match the saved one."""
     latest = run_dir / LATEST
@@ -87,9 +99,12 @@ def load_checkpoint(run_dir: Path, net: nn.Module, *, method: str, meta: dict[st
         return None
     info = json.loads(latest.read_text())
     for key, value in meta.items():
-        if json.loads(json.dumps(value, default=str)) != info.get(key):
-            raise HDRBenchError(f"the checkpoint was trained with a different {key} ({info.get(key)!r}, now "
-                                f"{value!r}); delete the folder or pass --fresh to start over", run_dir)
+        now = json.loads(json.dumps(value, default=str))
+        if now != info.get(key):
+            changes = "; ".join(differences(info.get(key), now, key)[:3])
+            raise HDRBenchError(f"this run folder holds a training with other settings ({changes}); a changed "
+                                "recipe changes the schedule, so it cannot resume: pass --fresh to retrain, or "
+                                "--out NEW_FOLDER to keep it", run_dir)
     load_weights(net, run_dir / info["weights"], method=method)
     try:
         state = torch.load(run_dir / info["state"], map_location="cpu", weights_only=True)

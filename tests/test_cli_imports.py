@@ -1,0 +1,61 @@
+"""What each command imports (the start-up time a user waits for; timed by benchmarks/cli_startup.py):
+``--help`` no torch, ``score`` no torchvision and no cvvdp, ``list`` counts parameters without CPU weights."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from hdrbench import io
+
+
+def modules_after(*argv: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``hdrbench ARGV`` in-process."""
+    code = ("import sys, json\nfrom hdrbench.cli import main\ntry:\n    main(" + repr(list(argv)) + ")\n"
+            "except SystemExit:\n    pass\nprint('MODULES=' + json.dumps(sorted(sys.modules)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES="))
+    return set(json.loads(line.removeprefix("MODULES=")))
+
+
+def test_help_imports_no_torch_and_no_command():
+    mods = modules_after("--help")
+    assert "torch" not in mods and "numpy" not in mods
+    assert not [m for m in mods if m.startswith("hdrbench.cli.") and m != "hdrbench.cli.options"]
+
+
+def test_score_imports_neither_torchvision_nor_cvvdp(tmp_path):
+    gt = np.random.default_rng(0).random((40, 48, 3)).astype(np.float32)
+    io.write_exr(tmp_path / "gt.exr", gt)
+    io.write_exr(tmp_path / "p.exr", gt * 0.9)
+    mods = modules_after("score", str(tmp_path / "p.exr"), str(tmp_path / "gt.exr"), "--device", "cpu",
+                         "--metric", "psnr-l", "--metric", "lpips")
+    assert "torch" in mods and "hdrbench.metrics.lpips" in mods
+    assert "torchvision" not in mods and "pycvvdp" not in mods and "torch._dynamo" not in mods
+
+
+def test_list_parameter_counts_equal_the_cpu_networks(cli):
+    from hdrbench.method import count_parameters, create_method
+
+    proc = cli("list", "--json", "--kind", "method")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    for name in ("dcdr", "fhdr", "kunet", "hdrunet"):
+        assert rows[name]["params"] == count_parameters(create_method(name).build_network()), name
+
+
+def test_shapes_only_restores_the_initialisers():
+    import torch
+
+    from hdrbench.cli.list_cmd import shapes_only
+
+    before = torch.nn.init.kaiming_uniform_
+    with shapes_only():
+        w = torch.zeros(4, 4)
+        assert torch.nn.init.kaiming_uniform_(w) is w and not w.any()
+    assert torch.nn.init.kaiming_uniform_ is before
+    torch.nn.init.kaiming_uniform_(w)
+    assert w.any()
