@@ -162,6 +162,11 @@ class FHDR(Method):
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.999), scheduler="linear_decay", decay_start=600_000,
                     batch_size=2, patch_size=256, iterations=1_200_000,
                     source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images)")
+    # mukulkhanna/FHDR model.FHDR: feb1 1,792 + feb2 36,928 + feedback block 493,888 (compress_in 8,256,
+    # 3 DRDB × 149,568 — compress 8,256 + dense c3 (64+96+128+160)·32·9 = 129,024 + c1 192·64 = 12,288 —
+    # GFF 36,928) + hrb1 36,928 + hrb2 1,731 → 571,267, independent of the iteration count.
+    official_params = 571_267
+    tiny_options = {"iterations": 2}
     pad_multiple = 1
     receptive_margin = 104  # receptive radius at 4 iterations (set per instance from `iterations`)
     output_convention = "linear HDR RGB in [0, 1] (tanh output rescaled), (N,3,H,W)"

@@ -144,6 +144,10 @@ class HDRCNN(Method):
         source="gabrieleilertsen/hdrcnn training_code/hdrcnn_train.py flag defaults: Adam 5e-5 (0.9, 0.999), "
                "batch 4, 320x320, 100 epochs, lr x0.99 per epoch (an epoch taken as 1000 iterations here)",
     )
+    # gabrieleilertsen/hdrcnn network.py layer by layer (VGG16 convs 14,714,688; h6 conv + BN 2,360,832;
+    # 5 deconvs + BN; 1×1 fusions h2…h7; head conv + BN): 29,443,358 (tests/test_baselines_b.py derives it).
+    official_params = 29_443_358
+    tiny_options = {"pretrained": False}
     pad_multiple = 32
     receptive_margin = 192  # conv-chain radius ≈ 169 px (VGG16 pool5 RF 212, h6 +64, decoder +62)
 

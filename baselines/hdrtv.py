@@ -259,6 +259,10 @@ class HDRTV(Method):
     recipe = STAGE_RECIPES["agcm"].replace(
         source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
                "(each stage's recipe: HDRTV.stages)")
+    # chxy95/HDRTVNet Condition_arch + Base_arch + Hallucination_arch: AGCM 35,251 + LE 1,369,859 +
+    # HG 36,794,200 (tests/test_baselines_b.py derives each).
+    official_params = 38_199_310
+    global_context = True  # AGCM's condition vector comes from the whole (×1/4) image
     pad_multiple = 32
     receptive_margin = 224  # LE + HG radius 223 px (autograd); AGCM is global (see README)
 

@@ -211,6 +211,11 @@ class KUNet(Method):
                          milestones=(100_000, 200_000, 300_000, 400_000, 500_000), gamma=0.5, batch_size=12,
                          patch_size=256, iterations=1_000_000,
                          source="wanghu178/KUNet codes/options/train/train_hdrtv.yml")
+    # wanghu178/KUNet KIB_DM_F_1X1.HDRUNet (train_KIB.yml): 3 mulRDB chains (one RDB = 2 c3 + c1 = 78,016,
+    # plus a c1 fusing 4/6/4 × 64 ch) + shared α/β (4 c1 64→64 = 16,640) + 3 KIC (3 c3 + c1 = 114,944
+    # each) + U-Net shell and conv_2 (conv_first 1,792, conv_2/HR_conv1/HR_conv2/down ×2 = 5·36,928,
+    # up ×2 = 295,424, conv_last 1,731) → 1,136,643.
+    official_params = 1_136_643
     pad_multiple = 4
     clip_negative = True
     receptive_margin = 152  # receptive radius of the conv chain: 143 px

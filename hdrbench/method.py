@@ -105,6 +105,13 @@ class Method:
     receptive_margin: ClassVar[int] = 32
     #: Clip negative outputs to 0 in :meth:`predict` (as official saving code does for unbounded heads).
     clip_negative: ClassVar[bool] = False
+    #: The output depends on whole-image statistics (a global condition), so tiling only approximates it.
+    global_context: ClassVar[bool] = False
+    #: Trainable parameters of the official implementation's default configuration (None: no official figure);
+    #: the contract tests compare :meth:`parameter_count` with it.
+    official_params: ClassVar[int | None] = None
+    #: Options giving a small network of the same structure, for quick checks (contract tests, smoke runs).
+    tiny_options: ClassVar[Mapping[str, Any]] = {}
     input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
 
