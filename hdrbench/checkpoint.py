@@ -7,7 +7,6 @@ checkpoints with optimizer state live in :mod:`hdrbench.train`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -62,12 +61,3 @@ def load_weights(net: nn.Module, path: str | os.PathLike, *, method: str | None 
         first = str(exc).splitlines()[0] if str(exc) else "shape or key mismatch"
         raise HDRBenchError(f"does not fit this network ({first}); were the options different?", path) from None
     return meta
-
-
-def file_sha256(path: str | os.PathLike, length: int = 16) -> str:
-    """Short sha256 of a file (recorded with every score computed from it)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:length]

@@ -9,7 +9,6 @@ protocol, the report tables and the figure. Every key is checked on load: an unk
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import os
 import tomllib
@@ -277,8 +276,3 @@ def load_config(path: str | os.PathLike, *, check_names: bool = True) -> BenchCo
     if check_names:
         validate_names(cfg)
     return cfg
-
-
-def with_changes(cfg: BenchConfig, **changes: Any) -> BenchConfig:
-    """A copy of ``cfg`` with ``changes`` applied (CLI overrides)."""
-    return dataclasses.replace(cfg, **changes)

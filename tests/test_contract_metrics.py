@@ -31,6 +31,7 @@ def test_metric_contract(name):
     metric = create_metric(name)
     info = metric.describe()
     assert info["name"] == name and isinstance(info["lower_better"], bool) and info["domain"]
+    assert isinstance(metric.label, str) and (metric.decimals is None or metric.decimals >= 0)
     gt = _scene()
     mild, strong = _distorted(gt, 0.05), _distorted(gt, 0.4)
     s_mild, s_strong = metric(mild, gt), metric(strong, gt)

@@ -16,13 +16,11 @@ import pandas as pd
 
 from hdrbench.config import BenchConfig, TableSpec
 from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.base import display
 from hdrbench.report.stats import bootstrap_ci, paired_test
 
-DEFAULT_DECIMALS = {"psnr-l": 2, "psnr-mu": 2, "hdrvdp2": 2, "ssim": 4, "lpips": 4}
 RANK_COLOURS = {1: "red", 2: "blue", 3: "green"}
 RANK_MARKS = {1: " 🔴", 2: " 🔵", 3: " 🟢"}
-METRIC_LABELS = {"psnr-l": ("PSNR-L", "PSNR-L"), "psnr-mu": ("PSNR-μ", r"PSNR-$\mu$"), "ssim": ("SSIM", "SSIM"),
-                 "lpips": ("LPIPS", "LPIPS"), "hdrvdp2": ("HDR-VDP2", "HDR-VDP2")}
 
 
 @dataclass
@@ -38,7 +36,8 @@ class Table:
 
 
 def metric_label(metric: str, latex: bool = False) -> str:
-    return METRIC_LABELS.get(metric, (metric.upper(), metric.upper()))[1 if latex else 0]
+    """The metric's own display label (:attr:`hdrbench.metrics.Metric.label`)."""
+    return display(metric, latex)[0]
 
 
 def test_set_label(test_set: str) -> str:
@@ -96,12 +95,13 @@ def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, s
 
 
 def _decimals(cfg: BenchConfig, metric: str, values: pd.Series) -> int:
-    """``report.decimals``, else the paper's (PSNR and HDR-VDP2: 2, SSIM and LPIPS: 4), else by magnitude."""
+    """``report.decimals``, else the metric's own (:attr:`hdrbench.metrics.Metric.decimals`), else by magnitude."""
     base = metric.removesuffix("@crf")
     if base in cfg.decimals:
         return int(cfg.decimals[base])
-    if base in DEFAULT_DECIMALS:
-        return DEFAULT_DECIMALS[base]
+    own = display(base)[1]
+    if own is not None:
+        return own
     return 2 if values.abs().median() >= 10 else 4
 
 

@@ -290,7 +290,7 @@ def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, r
         if step % job.checkpoint_every == 0 or step == s1:
             if info.is_main:
                 save_checkpoint(job.run_dir, net, step=step, stage=si, method=method.name, options=method.options,
-                                opt=opt, sched=sched, scaler=None, meta=run.meta, keep=job.keep_checkpoints)
+                                opt=opt, sched=sched, meta=run.meta, keep=job.keep_checkpoints)
             barrier(info)
         if run.on_step is not None:
             run.on_step(step)
