@@ -290,11 +290,11 @@ class HDRTV(Method):
         """This method with option ``stage`` set: it trains (and predicts up to) that stage alone."""
         return type(self)(options={**copy.deepcopy(self.options), "stage": stage})
 
-    def stages(self, protocol: str | None = None) -> list[Stage]:
-        """AGCM, LE, HG in order (or the ``stage`` option's alone), each with its official recipe under
-        ``protocol`` and only its own sub-network trained (the others frozen, as the official offline cascade)."""
+    def stages(self, recipes: str | None = None) -> list[Stage]:
+        """AGCM, LE, HG in order (or the ``stage`` option's alone), each with its official recipe (as
+        ``recipes`` sets it) and only its own sub-network trained (the others frozen, as the official offline cascade)."""
         names = STAGES if self.stage == "all" else (self.stage,)
-        return [Stage(name, self.recipe_for(protocol, STAGE_RECIPES[name]), trains=(name,)) for name in names]
+        return [Stage(name, self.recipe_for(recipes, STAGE_RECIPES[name]), trains=(name,)) for name in names]
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Output of the cascade up to the current stage (the whole cascade for ``all``), clipped at 0.

@@ -228,10 +228,10 @@ class KUNet(Method):
             raise HDRBenchError(f"method 'kunet': option variant='{self.options['variant']}' is not one of "
                                 "'plain', 'mask'")
 
-    def stages(self, protocol: str | None = None) -> list[Stage]:
+    def stages(self, recipes: str | None = None) -> list[Stage]:
         """One stage; the mask variant trains with its own configuration (:attr:`mask_recipe`)."""
         base = self.mask_recipe if self.options["variant"] == "mask" else self.recipe
-        return [Stage(None, self.recipe_for(protocol, base))]
+        return [Stage(None, self.recipe_for(recipes, base))]
 
     def build_network(self) -> nn.Module:
         return KUNetNet(nf=int(self.options["nf"]), variant=self.options["variant"])

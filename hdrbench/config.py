@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,19 @@ from typing import Any
 from hdrbench.errors import HDRBenchError
 from hdrbench.runs import RunLayout
 
+#: Tile size (pixels) of tiled inference in evaluation and ``hdrbench predict``; 0 runs whole images.
+DEFAULT_TILE = 512
+#: The scoring protocol when bench.toml or the command line names none (:mod:`hdrbench.metrics.protocols`).
+DEFAULT_PROTOCOL = "dcdr"
+#: The training switch when bench.toml names none: each method's own recipe (see :data:`hdrbench.method.RECIPES`).
+DEFAULT_RECIPES = "official"
+
 #: section → {key: accepted python types}; ``dict`` values are free-form tables checked elsewhere.
 SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "benchmark": {"name": (str,), "output": (str,), "seed": (int,), "device": (str,)},
     "dataset": {"name": (str,), "root": (str,), "options": (dict,), "train_split": (str,), "test_sets": (list,),
                 "max_images": (int,)},
-    "train": {"protocol": (str,), "recipe": (dict,), "checkpoint_every": (int,), "log_every": (int,),
+    "train": {"recipes": (str,), "protocol": (str,), "recipe": (dict,), "checkpoint_every": (int,), "log_every": (int,),
               "num_workers": (int,), "tensorboard": (bool,), "amp": (bool,), "keep_checkpoints": (int,)},
     "evaluate": {"metrics": (list,), "protocol": (str,), "metric_params": (dict,), "tile": (int,),
                  "overlap": (int,), "save_predictions": (bool,)},
@@ -34,8 +42,10 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
 }
 METHOD_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "id": (str,), "label": (str,), "train": (bool,), "checkpoint": (str,), "external": (str,),
-    "options": (dict,), "recipe": (dict,), "params": (int,), "protocol": (str,),
+    "options": (dict,), "recipe": (dict,), "params": (int,), "recipes": (str,), "protocol": (str,),
 }
+#: Old spellings still read, with a one-line deprecation message: key → (new key, value renames).
+DEPRECATED_KEYS: dict[str, tuple[str, dict[str, str]]] = {"protocol": ("recipes", {"dcdr": "paper"})}
 TABLE_KEYS: dict[str, tuple[type, ...]] = {"methods": (list,), "metrics": (list,), "test_sets": (list,),
                                            "title": (str,), "params": (bool,)}
 PAIRED_TESTS = ("wilcoxon", "ttest")
@@ -79,7 +89,7 @@ class MethodEntry:
     options: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
     params: int | None = None
-    protocol: str | None = None
+    recipes: str | None = None
 
     def __post_init__(self) -> None:
         self.id = self.id or self.name
@@ -118,7 +128,7 @@ class BenchConfig:
     metrics: list[str] = field(default_factory=list)
     eval_protocol: str | None = None
     metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tile: int = 512
+    tile: int = DEFAULT_TILE
     overlap: int | None = None
     save_predictions: bool = False
     tables: list[TableSpec] = field(default_factory=list)
@@ -140,6 +150,15 @@ class BenchConfig:
         """Where this benchmark's checkpoints, predictions, scores and report live."""
         return RunLayout(self.output)
 
+    @property
+    def scored_metrics(self) -> list[str]:
+        """``evaluate.metrics``, else the scoring protocol's default list."""
+        if self.metrics:
+            return list(self.metrics)
+        from hdrbench.metrics.protocols import get_protocol
+
+        return list(get_protocol(self.eval_protocol or DEFAULT_PROTOCOL).metrics)
+
     def resolved_device(self) -> str:
         if self.device != "auto":
             return self.device
@@ -148,8 +167,21 @@ class BenchConfig:
         return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-TRAIN_DEFAULTS: dict[str, Any] = {"protocol": "official", "recipe": {}, "checkpoint_every": 500, "log_every": 10,
+TRAIN_DEFAULTS: dict[str, Any] = {"recipes": DEFAULT_RECIPES, "recipe": {}, "checkpoint_every": 500, "log_every": 10,
                                   "num_workers": 0, "tensorboard": True, "amp": True, "keep_checkpoints": 2}
+
+
+def _renamed(table: dict[str, Any], where: str, path: Path) -> dict[str, Any]:
+    """``table`` with deprecated keys moved to their new names (one warning each)."""
+    out = dict(table)
+    for old, (new, values) in DEPRECATED_KEYS.items():
+        if old in out:
+            value = out.pop(old)
+            value = values.get(value, value)
+            warnings.warn(f"{path.name}: '{where}{old}' is deprecated; write {where}{new} = \"{value}\"",
+                          FutureWarning, stacklevel=3)
+            out.setdefault(new, value)
+    return out
 
 
 def _resolve(base: Path, p: str) -> Path:
@@ -164,6 +196,7 @@ def _methods(raw: Any, path: Path) -> list[MethodEntry]:
     for i, m in enumerate(raw):
         where = f"methods[{i}]."
         _check_table(m, METHOD_KEYS, where, path)
+        m = _renamed(m, where, path)
         if "name" not in m:
             raise HDRBenchError(f"'{where}name' is missing (a registered method, see 'hdrbench list')", path)
         entry = MethodEntry(**m)
@@ -199,7 +232,8 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         if key not in allowed:
             raise _unknown(key, allowed, "", path)
     sec = {k: _check_table(data.get(k, {}), SCHEMA[k], f"{k}.", path) for k in SCHEMA}
-    bench, ds, tr, ev, rep = sec["benchmark"], sec["dataset"], sec["train"], sec["evaluate"], sec["report"]
+    bench, ds, ev, rep = sec["benchmark"], sec["dataset"], sec["evaluate"], sec["report"]
+    tr = _renamed(sec["train"], "train.", path)
     name = bench.get("name") or path.stem
     if "name" not in ds:
         raise HDRBenchError("'dataset.name' is missing (a registered dataset, see 'hdrbench list')", path)
@@ -219,7 +253,7 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         test_sets=[str(t) for t in ds.get("test_sets", [])], max_images=ds.get("max_images", 0),
         methods=_methods(data.get("methods"), path), train={**TRAIN_DEFAULTS, **tr},
         metrics=[str(m) for m in ev.get("metrics", [])], eval_protocol=ev.get("protocol"),
-        metric_params=dict(ev.get("metric_params", {})), tile=ev.get("tile", 512), overlap=ev.get("overlap"),
+        metric_params=dict(ev.get("metric_params", {})), tile=ev.get("tile", DEFAULT_TILE), overlap=ev.get("overlap"),
         save_predictions=ev.get("save_predictions", False), tables=_tables(rep.get("tables", {}), path),
         bootstrap=rep.get("bootstrap", 2000), confidence=float(rep.get("confidence", 0.95)), paired_test=test,
         decimals=dict(rep.get("decimals", {})), plot=dict(sec["plot"]),
@@ -237,24 +271,26 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
 
 def validate_names(cfg: BenchConfig) -> None:
     """Check registered names (dataset, methods, metrics, recipe keys) so a typo fails before any work."""
-    from hdrbench.method import Recipe
+    from hdrbench.method import RECIPES, Recipe
     from hdrbench.metrics.protocols import get_protocol
     from hdrbench.registry import DATASETS, METHODS, METRICS
 
     try:
-        protocol = get_protocol(cfg.eval_protocol or "dcdr")
-        if not cfg.metrics:
-            cfg.metrics = list(protocol.metrics)
+        get_protocol(cfg.eval_protocol or DEFAULT_PROTOCOL)
+        metrics = cfg.scored_metrics
         DATASETS.check(cfg.dataset)
         for m in cfg.methods:
             if not m.external:
                 METHODS.check(m.name)
-        for metric in cfg.metrics:
+        for recipes in {cfg.train["recipes"], *(m.recipes for m in cfg.methods if m.recipes)}:
+            if recipes not in RECIPES:
+                raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
+        for metric in metrics:
             METRICS.check(metric)
         for table in cfg.tables:
             for metric in table.metrics:
-                if metric not in cfg.metrics:
-                    raise _unknown(metric, cfg.metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
+                if metric not in metrics:
+                    raise _unknown(metric, metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
         Recipe().replace(**cfg.train["recipe"])
         for m in cfg.methods:
             Recipe().replace(**m.recipe)

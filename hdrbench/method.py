@@ -61,6 +61,8 @@ class Recipe:
 
 #: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on 512×512 patches,
 #: batch 16, 2·10^5 iterations, Adam. Methods apply it through :meth:`Method.recipe_for`.
+#: Values of the training switch ``recipes``: each method's official recipe, or the paper's common protocol.
+RECIPES = ("official", "paper")
 PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam"}
 
 
@@ -142,22 +144,23 @@ class Method:
         value = loss(pred, hdr, ldr)
         return value, {"loss": float(value.detach())}
 
-    def stages(self, protocol: str | None = None) -> list[Stage]:
-        """The training stages in order, each recipe under the training ``protocol`` (:meth:`recipe_for`).
+    def stages(self, recipes: str | None = None) -> list[Stage]:
+        """The training stages in order, each recipe as ``recipes`` chooses (:meth:`recipe_for`).
 
         Default: one stage training every parameter with the class :attr:`recipe`.
         """
-        return [Stage(None, self.recipe_for(protocol))]
+        return [Stage(None, self.recipe_for(recipes))]
 
-    def recipe_for(self, protocol: str | None = None, recipe: Recipe | None = None) -> Recipe:
-        """``recipe`` (default: the class :attr:`recipe`) as the training ``protocol`` sets it: ``official``
-        (or ``None``) keeps it, ``paper`` applies the DCDR-UNet common protocol (§4.4.1)."""
+    def recipe_for(self, recipes: str | None = None, recipe: Recipe | None = None) -> Recipe:
+        """``recipe`` (default: the class :attr:`recipe`) as the training switch ``recipes`` (bench.toml
+        ``[train] recipes``) sets it: ``official`` (or ``None``) keeps it, ``paper`` applies the DCDR-UNet
+        paper's common protocol (§4.4.1). The one place where that switch acts."""
         recipe = recipe if recipe is not None else self.recipe
-        if protocol in (None, "", "default", "official"):
+        if recipes in (None, "", RECIPES[0]):
             return recipe
-        if protocol in ("paper", "dcdr"):
+        if recipes == RECIPES[1]:
             return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
-        raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+        raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
 
     # -- shared machinery ---------------------------------------------------------------------
     @torch.no_grad()

@@ -13,26 +13,17 @@ from tqdm import tqdm
 
 from hdrbench import io
 from hdrbench.checkpoint import load_weights
+from hdrbench.config import DEFAULT_TILE
 from hdrbench.errors import HDRBenchError
 from hdrbench.inference import tiled_predict
+from hdrbench.keyvalue import parse_key_values
 from hdrbench.method import create_method
 
 log = logging.getLogger(__name__)
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict:
-    import json
-
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise HDRBenchError(f"--option '{pair}' must be KEY=VALUE")
-        k, v = pair.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
+    return parse_key_values(pairs, "--option", "nf=32")
 
 
 @click.command("predict")
@@ -40,7 +31,7 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Weights (.safetensors).")
 @click.option("--random-init", is_flag=True, help="Untrained weights, for pipeline checks only.")
 @click.option("--option", "options", multiple=True, help="Method option KEY=VALUE (repeatable).")
-@click.option("--tile", type=int, default=512, show_default=True, help="Tile size; 0 = whole image.")
+@click.option("--tile", type=int, default=DEFAULT_TILE, show_default=True, help="Tile size; 0 = whole image.")
 @click.option("--overlap", type=int, default=None, help="Tile context in pixels (default: the method's).")
 @click.option("--device", default="cuda" if torch.cuda.is_available() else "cpu", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")

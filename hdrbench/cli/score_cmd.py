@@ -12,7 +12,9 @@ import torch
 from tqdm import tqdm
 
 from hdrbench import io
+from hdrbench.config import DEFAULT_PROTOCOL
 from hdrbench.errors import HDRBenchError
+from hdrbench.keyvalue import parse_key_values
 from hdrbench.metrics.protocols import PROTOCOLS
 from hdrbench.metrics.scoring import Scorer
 
@@ -22,16 +24,11 @@ SCORE_SUFFIXES = (".npy", ".exr", ".hdr", ".pfm", ".png", ".tif", ".tiff")
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``METRIC.KEY=VALUE`` strings → ``{metric: {key: value}}`` (values parsed as JSON when they can be)."""
     out: dict[str, dict[str, Any]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
+    for key, value in parse_key_values(pairs, "--param", "ssim.domain=mu-law", "METRIC.KEY=VALUE").items():
         metric, dot, param = key.partition(".")
-        if not sep or not dot or not metric or not param:
-            raise HDRBenchError(f"--param '{pair}' must be METRIC.KEY=VALUE, e.g. ssim.domain=mu-law")
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        out.setdefault(metric.lower(), {})[param] = parsed
+        if not dot or not metric or not param:
+            raise HDRBenchError(f"--param '{key}={value}' must be METRIC.KEY=VALUE, e.g. ssim.domain=mu-law")
+        out.setdefault(metric.lower(), {})[param] = value
     return out
 
 
@@ -74,7 +71,7 @@ def _json_value(v: float) -> float | None:
 @click.argument("gt", type=click.Path(path_type=Path))
 @click.option("--metric", "metrics", multiple=True,
               help="Metric name (repeatable; default: the protocol's list). See 'hdrbench list'.")
-@click.option("--protocol", default="dcdr", show_default=True, type=click.Choice(sorted(PROTOCOLS)),
+@click.option("--protocol", default=DEFAULT_PROTOCOL, show_default=True, type=click.Choice(sorted(PROTOCOLS)),
               help="Named protocol: normalisation and metric parameters (see the README).")
 @click.option("--ppd", type=float, default=None, help="HDR-VDP-2 pixels per degree (protocol dcdr: 24).")
 @click.option("--scale", type=float, default=None,

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from hdrbench import io
 from hdrbench.checkpoint import load_weights
-from hdrbench.config import BenchConfig, MethodEntry
+from hdrbench.config import DEFAULT_PROTOCOL, BenchConfig, MethodEntry
 from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
 from hdrbench.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.errors import HDRBenchError
@@ -35,7 +35,6 @@ from hdrbench.metrics.validate import check_pair
 from hdrbench.runs import external_prediction, figure_images, test_sets
 
 log = logging.getLogger(__name__)
-DEFAULT_PROTOCOL = "dcdr"
 
 
 def versions() -> str:
@@ -133,7 +132,7 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> S
 def build_scorer(cfg: BenchConfig) -> Scorer:
     """The benchmark's :class:`~hdrbench.metrics.scoring.Scorer`: its protocol (default ``dcdr``), metrics
     (default: the protocol's) and ``metric_params`` overrides from bench.toml."""
-    return Scorer(cfg.eval_protocol or DEFAULT_PROTOCOL, metrics=cfg.metrics or None, overrides=cfg.metric_params)
+    return Scorer(cfg.eval_protocol or DEFAULT_PROTOCOL, metrics=cfg.scored_metrics, overrides=cfg.metric_params)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hdrbench.config import DEFAULT_PROTOCOL
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.protocols import Protocol, get_protocol
 from hdrbench.metrics.validate import check_pair
@@ -27,7 +28,7 @@ class Scorer:
     the protocol's parameters; ``crf``: report CRF-corrected scores too (default: the protocol's choice).
     """
 
-    def __init__(self, protocol: str | Protocol = "dcdr", metrics: Sequence[str] | None = None,
+    def __init__(self, protocol: str | Protocol = DEFAULT_PROTOCOL, metrics: Sequence[str] | None = None,
                  overrides: dict[str, dict[str, Any]] | None = None, crf: bool | None = None,
                  device: str | torch.device = "cpu"):
         self.protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol

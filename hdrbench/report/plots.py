@@ -133,7 +133,7 @@ def metric_distributions(cfg: BenchConfig, scores: pd.DataFrame, stem: Path, for
 
     scores = scores[scores.dataset == cfg.dataset]
     sets = list(dict.fromkeys(scores.test_set))
-    metrics = [m for m in (cfg.metrics or list(dict.fromkeys(scores.metric))) if m in set(scores.metric)]
+    metrics = [m for m in (cfg.scored_metrics or list(dict.fromkeys(scores.metric))) if m in set(scores.metric)]
     ids = [m.id for m in cfg.methods if m.id in set(scores.method)]
     labels = [cfg.method(m).label for m in ids]
     fig, axes = plt.subplots(len(sets), len(metrics), figsize=(2.6 * len(metrics), 0.25 * len(ids) + 2.2 * len(sets)),

@@ -61,7 +61,7 @@ def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, s
     ids = [m for m in (spec.methods or [m.id for m in cfg.methods]) if m in present]
     if not ids:
         raise HDRBenchError(f"table '{spec.name}': none of its methods has scores yet", cfg.runs.results)
-    metrics = [m for m in (spec.metrics or cfg.metrics or list(dict.fromkeys(scores.metric)))
+    metrics = [m for m in (spec.metrics or cfg.scored_metrics or list(dict.fromkeys(scores.metric)))
                if m in set(scores.metric)]
     order = cfg.test_sets or list(dict.fromkeys(scores.test_set))
     sets = [t for t in (spec.test_sets or order) if t in set(scores.test_set)]

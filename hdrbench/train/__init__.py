@@ -20,7 +20,7 @@ def job_for(cfg: BenchConfig, entry: MethodEntry, **changes: Any) -> TrainJob:
     job = TrainJob(
         method=create_method(entry.name, **entry.options),
         dataset=create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options),
-        run_dir=cfg.runs.checkpoint_dir(entry.id), protocol=entry.protocol or t["protocol"],
+        run_dir=cfg.runs.checkpoint_dir(entry.id), recipes=entry.recipes or t["recipes"],
         overrides={**t["recipe"], **entry.recipe}, train_split=cfg.train_split, seed=cfg.seed,
         device=cfg.resolved_device(), checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
         num_workers=t["num_workers"], tensorboard=t["tensorboard"], amp=t["amp"],

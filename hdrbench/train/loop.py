@@ -57,7 +57,7 @@ class TrainJob:
     method: Method
     dataset: PairedDataset
     run_dir: Path
-    protocol: str | None = None
+    recipes: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     train_split: str | None = None
     seed: int = 0
@@ -81,8 +81,8 @@ class TrainResult:
     net: nn.Module | None = None  # the trained network (None when skipped)
 
 
-def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) -> list[Stage]:
-    """The method's stages under ``protocol`` with the recipe ``overrides`` applied to each.
+def stage_plan(method: Method, recipes: str | None, overrides: dict[str, Any]) -> list[Stage]:
+    """The method's stages (recipes chosen by ``recipes``) with the recipe ``overrides`` applied to each.
 
     An ``iterations`` override is the total budget, shared among stages in proportion to their own
     iterations; each recipe's schedule is scaled to its budget (:func:`scale_schedule`).
@@ -92,7 +92,7 @@ def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) 
         rest["betas"] = tuple(rest["betas"])
     if "milestones" in rest:
         rest["milestones"] = tuple(rest["milestones"])
-    plan = [dataclasses.replace(s, recipe=s.recipe.replace(**rest)) for s in method.stages(protocol)]
+    plan = [dataclasses.replace(s, recipe=s.recipe.replace(**rest)) for s in method.stages(recipes)]
     if "iterations" in overrides:
         total = sum(s.recipe.iterations for s in plan) or 1
         budget = int(overrides["iterations"])
@@ -181,7 +181,7 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     info = init_distributed(job.device)
     device = rank_device(job.device, info)
     method, run_dir = job.method, Path(job.run_dir)
-    plan = stage_plan(method, job.protocol, job.overrides)
+    plan = stage_plan(method, job.recipes, job.overrides)
     meta = {"plan": [[s.name, s.recipe.to_dict()] for s in plan], "seed": job.seed, "world_size": info.world_size,
             "options": method.options}
     if fresh and info.is_main and run_dir.exists():
