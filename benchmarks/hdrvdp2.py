@@ -2,17 +2,25 @@
 
 Prints the min and median over ``--repeats`` runs (the 2 CPU cores are shared, so the min is the figure
 to quote) for Q only (what ``hdrbench score`` computes) and for Q + P_map, and, with ``--octave PATH``
-(a copy of the HDR-VDP 2.2.x folder), the time of the original under GNU Octave and the ratio.
+(a copy of the HDR-VDP 2.2.x folder), the time of the original under GNU Octave and the ratio. With
+``--baseline PATH`` (another hdrbench checkout, e.g. the main branch's), the same timing runs alternately in
+subprocesses importing this checkout and that one, and the ratio is printed (same machine, same load).
 
     .venv/bin/python benchmarks/hdrvdp2.py
+    .venv/bin/python benchmarks/hdrvdp2.py --threads 1 --repeats 3 --baseline ../main
     .venv/bin/python benchmarks/hdrvdp2.py --size 1024x512 --repeats 3 --octave ~/hdrvdp-2.2.1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -45,19 +53,52 @@ def _report(label: str, runs: list[tuple[float, float]]) -> None:
           f"CPU (all threads) min {min(c for _, c in runs):.3f} s  ({len(runs)} runs)")
 
 
+def _compare(args: argparse.Namespace, rounds: int = 3) -> None:
+    """Alternate subprocess timings of this checkout and ``args.baseline``; min Q-only wall time of each."""
+    ours_root = Path(__file__).resolve().parents[1]
+    best: dict[str, list[float]] = {"this checkout": [], "baseline": []}
+    cpu: dict[str, list[float]] = {"this checkout": [], "baseline": []}
+    q: dict[str, float] = {}
+    for _ in range(rounds):
+        for label, root in (("this checkout", ours_root), ("baseline", Path(args.baseline).resolve())):
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--size", args.size, "--repeats", str(args.repeats),
+                   "--threads", str(args.threads), "--worker"]
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            line = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+            rec = json.loads(line)
+            best[label].append(rec["q_only_min_s"])
+            cpu[label].append(rec["q_only_cpu_min_s"])
+            q[label] = rec["Q"]
+    for label, times in best.items():
+        print(f"  {label:14s} Q only: min {min(times):.3f} s (per-round mins {', '.join(f'{t:.3f}' for t in times)})"
+              f"  CPU min {min(cpu[label]):.3f} s  Q = {q[label]:.4f}")
+    print(f"  this checkout / baseline: {min(best['this checkout']) / min(best['baseline']):.3f}x wall time, "
+          f"{min(cpu['this checkout']) / min(cpu['baseline']):.3f}x CPU time")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="2048x1024", help="WIDTHxHEIGHT (default 2048x1024)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     ap.add_argument("--octave", metavar="PATH", help="HDR-VDP 2.2.x folder: also time the original under Octave")
+    ap.add_argument("--baseline", metavar="PATH", help="another hdrbench checkout to time alternately (ratio)")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.baseline:
+        _compare(args)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     w, h = (int(v) for v in args.size.lower().split("x"))
     test, ref = _pair(h, w)
     hdrvdp2(test, ref, "rgb-native", 24, 1.0, compute_p_map=False)  # warm-up (LUTs, allocator)
     q_only = _time(lambda: hdrvdp2(test, ref, "rgb-native", 24, 1.0, compute_p_map=False), args.repeats)
+    if args.worker:  # one JSON line for --baseline
+        q = float(hdrvdp2(test, ref, "rgb-native", 24, 1.0, compute_p_map=False).Q[0])
+        print(json.dumps({"q_only_min_s": min(w for w, _ in q_only), "q_only_cpu_min_s": min(c for _, c in q_only),
+                          "Q": q}))
+        return
     full = _time(lambda: hdrvdp2(test, ref, "rgb-native", 24, 1.0), args.repeats)
     q = float(hdrvdp2(test, ref, "rgb-native", 24, 1.0, compute_p_map=False).Q[0])
     print(f"hdrvdp2 torch, {w}x{h}, CPU, {torch.get_num_threads()} threads, Q = {q:.4f}")

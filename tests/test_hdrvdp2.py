@@ -37,24 +37,23 @@ def _q_rows(our_results) -> list[tuple[str, float, float, float]]:
             for c in EXPECTED["cases"]]
 
 
-def test_q_within_0_05_of_the_original_on_all_12_cases(our_results):
-    """Issue 5's target. The built-in display (3 Gaussian primaries, 6 numbers) was fitted to these Q values;
-    that it generalises is shown by the held-out refits of tools/fit_hdrvdp2_display.py --cv (README) and
-    by P_det, which was not fitted (next test)."""
+def test_q_within_1e_3_of_the_original_on_all_12_cases(our_results):
+    """Default options (shipped HDR-VDP 2.2.1 data, CCFL-LCD display, float32): the original's Q on every case
+    (observed: |dQ| <= 3.4e-5)."""
     rows = _q_rows(our_results)
-    report = "\n".join(f"{t} x{s}: expected {e:.4f} ours {q:.4f}" for t, s, e, q in rows)
-    assert max(abs(q - e) for *_, e, q in rows) <= 0.05, report
+    report = "\n".join(f"{t} x{s}: expected {e:.6f} ours {q:.6f}" for t, s, e, q in rows)
+    assert max(abs(q - e) for *_, e, q in rows) <= 1e-3, report
 
 
-def test_p_det_within_3_percent_of_the_original(our_results):
-    """P_det was not used to fit the display model: an independent check of the whole chain, including the
-    matlabPyrTools-exact reconstruction (observed: within 0.8 % on the four sub-threshold cases)."""
+def test_p_det_within_1_percent_of_the_original(our_results):
+    """P_det goes through the matlabPyrTools-exact reconstruction, which Q does not use (observed: within
+    3e-5 relative on the four sub-threshold cases)."""
     for case in EXPECTED["cases"]:
         p = float(our_results[case["input_scale"]].P_det[NAMES.index(case["test"])])
         if case["P_det"] in (0.0, 1.0):
             assert p == pytest.approx(case["P_det"], abs=1e-6), case
         else:
-            assert p == pytest.approx(case["P_det"], rel=0.03), (case, p)
+            assert p == pytest.approx(case["P_det"], rel=0.01), (case, p)
 
 
 def test_identical_images_give_q_100_and_no_detection(hdrvdp2_reference_inputs):
@@ -157,7 +156,7 @@ def test_registered_metric_returns_q(hdrvdp2_reference_inputs):
     direct = hdrvdp2(pred, gt, "rgb-native", 24, 100.0, compute_p_map=False).Q
     expected = next(c["Q"] for c in EXPECTED["cases"] if c["test"] == "test_clip" and c["input_scale"] == 100.0)
     assert q.shape == (1,) and float(q[0]) == pytest.approx(float(direct[0]), abs=1e-9)
-    assert abs(float(q[0]) - expected) < 0.1
+    assert abs(float(q[0]) - expected) < 1e-3
     assert metric.describe()["params"]["input_scale"] == 100.0
 
 

@@ -42,6 +42,14 @@ def test_numpy_pair_reaches_octave_in_order_scaled_and_hwc(stub_dir):
     assert res["C_max"] == 24000 + 70 + 3 + 0.5  # ppd, 7 rows, 3 channels, encoding passed through
 
 
+def test_rgb_display_reaches_octave_as_an_option(stub_dir):
+    """The default display sends no option (the reference call's ``{}``); another sends one name-value pair."""
+    test, ref = np.full((4, 4, 3), 0.5), np.full((4, 4, 3), 0.5)
+    assert hdrvdp2_octave(test, ref, stub_dir, "rgb-native", 24, 1.0)["P_det"] == pytest.approx(1.0)
+    assert hdrvdp2_octave(test, ref, stub_dir, "rgb-native", 24, 1.0, rgb_display="led-lcd")["P_det"] == \
+        pytest.approx(3.0)  # numel({'rgb_display', 'led-lcd'}) = 2
+
+
 def test_metric_interface_with_octave_backend_takes_nchw_tensors(stub_dir):
     rng = np.random.default_rng(1)
     pred, gt = torch.from_numpy(rng.random((2, 3, 6, 4))), torch.from_numpy(rng.random((2, 3, 6, 4)))

@@ -81,7 +81,7 @@ def _json_value(v: float) -> float | None:
                    "(needs --hdrvdp-dir).")
 @click.option("--hdrvdp-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A copy of the original HDR-VDP 2.2.x folder: run by --backend octave; with the torch port, "
-                   "its data/ display spectra replace the built-in display model.")
+                   "its data files (next to hdrvdp.m, or in data/) replace the shipped HDR-VDP 2.2.1 data.")
 @click.option("--param", "params", multiple=True, help="Metric parameter METRIC.KEY=VALUE (repeatable).")
 @click.option("--crf/--no-crf", default=None,
               help="Also report every metric on the CRF-corrected prediction, as METRIC@crf (default: protocol's).")

@@ -14,6 +14,12 @@ the parameters of each metric. Every stored score records the protocol's :meth:`
     [0, 1] values (data range 1; the paper does not say; FHDR's convention); LPIPS (AlexNet) on the μ-law
     (μ = 10) image mapped to [-1, 1] (the paper does not say; the usual "LPIPS on tone-mapped"); HDR-VDP-2
     with the [0, 1] values taken as absolute luminance (scale 1 cd/m²), 'rgb-native', 24 pixels per degree.
+``dcdr-hdrunet`` — the ``dcdr`` protocol with the PSNR definitions of HDRUNet, the paper the DCDR-UNet paper
+    cites for PSNR-L and PSNR-μ ([1]): PSNR-L on gamma-encoded values (``x**(1/2.24)``) ÷ the ground truth's
+    maximum; PSNR-μ on values ÷ the ground truth's 99th percentile, ``log(1+μ·tanh(x))/log(1+μ)``, with the
+    DCDR paper's μ = 10 (see :func:`hdrbench.metrics.psnr.hdrunet_psnr_params`). Same preparation (÷ max(1,
+    max gt), prediction clipped to [0, 1]) and other metrics as ``dcdr``. The paper does not say which of the
+    two it computed; ``dcdr`` is the literal reading of its text (linear PSNR, μ-law without tanh).
 ``ntire2021`` — NTIRE 2021 HDR challenge (organisers' ``metrics.py``):
     PSNR-L on the gamma-encoded images (``x**(1/2.24)`` of the linear inputs) normalised by the ground
     truth's maximum; PSNR-μ after normalisation by the ground truth's 99th percentile, ``tanh``, μ = 5000.
@@ -25,7 +31,7 @@ the parameters of each metric. Every stored score records the protocol's :meth:`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -33,6 +39,7 @@ import torch
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import Metric, create_metric
 from hdrbench.metrics.crf import crf_correct
+from hdrbench.metrics.psnr import hdrunet_psnr_params
 from hdrbench.metrics.transforms import reference_factor, to_absolute
 
 #: Protocol-level parameter names → the names a metric declares for them (first match is used; a name
@@ -137,6 +144,12 @@ PROTOCOLS: dict[str, Protocol] = {
         crf_correction=True,
     ),
 }
+
+PROTOCOLS["dcdr-hdrunet"] = replace(
+    PROTOCOLS["dcdr"], name="dcdr-hdrunet",
+    summary="dcdr with HDRUNet's PSNRs (the paper's citation [1]): PSNR-L on x**(1/2.24) ÷ max(gt); "
+            "PSNR-μ ÷ p99(gt), tanh, μ=10",
+    params={**PROTOCOLS["dcdr"].params, **hdrunet_psnr_params(10.0)})
 
 
 def get_protocol(name: str) -> Protocol:

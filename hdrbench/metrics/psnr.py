@@ -22,6 +22,18 @@ def psnr(pred: torch.Tensor, gt: torch.Tensor, peak: float) -> torch.Tensor:
     return 10.0 * torch.log10(peak**2 / mse)
 
 
+def hdrunet_psnr_params(mu: float) -> dict[str, dict[str, Any]]:
+    """``psnr-l`` / ``psnr-mu`` parameters giving HDRUNet's definitions (Chen et al., CVPRW 2021; the NTIRE 2021
+    organisers' ``metrics.py``) for linear inputs.
+
+    PSNR-L: both images gamma-encoded ``x**(1/2.24)``, divided by the encoded ground truth's maximum, peak 1.
+    PSNR-μ: both linear images divided by the ground truth's 99th percentile, ``log(1+μ·tanh(x))/log(1+μ)``,
+    peak 1. NTIRE 2021 uses μ = 5000; the DCDR-UNet paper, which cites HDRUNet for its PSNRs, reports μ = 10.
+    """
+    return {"psnr-l": {"gamma": 2.24, "norm": "gt-max", "peak": 1.0},
+            "psnr-mu": {"mu": float(mu), "norm": "gt-p99", "tanh": True}}
+
+
 class PSNRL(Metric):
     """PSNR on linear values (or on gamma-encoded values, NTIRE 2021) after an optional normalisation.
 

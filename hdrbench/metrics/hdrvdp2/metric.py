@@ -51,9 +51,11 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
 
     Images: ``(N, C, H, W)`` tensors, or one ``(H, W[, C])`` array. ``input_scale``: the luminance in cd/m^2
     of a pixel value of 1.0 (applied before the absolute encodings ``rgb-native``, ``rgb-bt.709``,
-    ``luminance``, ``xyz``; ignored by the display encodings). ``hdrvdp_dir``: a copy of the original
-    HDR-VDP folder whose ``data/`` spectra are then integrated instead of the built-in photoreceptor matrix;
-    ``lmsr`` (``(C, 4)``) gives that matrix directly. ``dtype``: precision of the image-sized computations
+    ``luminance``, ``xyz``; ignored by the display encodings). ``rgb_display``: the emission spectra of
+    3-channel input (``ccfl-lcd``, HDR-VDP 2.2.1's default; ``led-lcd``; ``crt``). The photoreceptor matrix is
+    built from HDR-VDP 2.2.1's own data files, shipped with hdrbench, or from those of ``hdrvdp_dir`` (a copy
+    of an HDR-VDP 2.2.x folder: files next to ``hdrvdp.m`` or in ``data/``); ``lmsr`` (``(C, 4)``) gives it
+    directly. ``dtype``: precision of the image-sized computations
     (float32 by default: it changes Q by < 1e-3 on the reference cases; pooling sums are always float64).
     """
     t, r = _as_nchw(test, "test"), _as_nchw(reference, "reference")
@@ -98,8 +100,8 @@ class HDRVDP2(Metric):
     lower_better = False
     domain = "linear"
     default_params: dict[str, Any] = {"pixels_per_degree": 24.0, "input_scale": 1.0, "color_encoding": "rgb-native",
-                                      "surround_l": 1e-5, "hdrvdp_dir": None, "backend": "torch",
-                                      "octave_path": None}
+                                      "surround_l": 1e-5, "rgb_display": "ccfl-lcd", "hdrvdp_dir": None,
+                                      "backend": "torch", "octave_path": None}
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -113,8 +115,10 @@ class HDRVDP2(Metric):
             from hdrbench.metrics.hdrvdp2.octave import hdrvdp2_octave
 
             return torch.tensor([hdrvdp2_octave(pr, g, p["octave_path"], p["color_encoding"], p["pixels_per_degree"],
-                                                p["input_scale"])["Q"] for pr, g in zip(pred, gt)],
+                                                p["input_scale"], rgb_display=p["rgb_display"])["Q"]
+                                  for pr, g in zip(pred, gt)],
                                 dtype=torch.float64)
         res = hdrvdp2(pred, gt, p["color_encoding"], p["pixels_per_degree"], p["input_scale"],
-                      surround_l=p["surround_l"], hdrvdp_dir=p["hdrvdp_dir"], compute_p_map=False)
+                      surround_l=p["surround_l"], hdrvdp_dir=p["hdrvdp_dir"], rgb_display=p["rgb_display"],
+                      compute_p_map=False)
         return res.Q

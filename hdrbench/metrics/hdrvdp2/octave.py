@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.hdrvdp2.photoreceptors import emission_file_name
 
 _SCRIPT = """
 addpath('{hdrvdp_dir}');
 pkg load image;
 warning('off', 'all');
 load('{inputs}');
-res = hdrvdp(test * {scale}, reference * {scale}, '{encoding}', {ppd}, {{}});
+res = hdrvdp(test * {scale}, reference * {scale}, '{encoding}', {ppd}, {{{options}}});
 fid = fopen('{outputs}', 'w');
 fprintf(fid, '%.12g %.12g %.12g\\n', res.Q, res.P_det, res.C_max);
 fclose(fid);
@@ -44,8 +45,9 @@ def octave_binary() -> str | None:
 
 def hdrvdp2_octave(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarray, hdrvdp_dir: str | Path | None,
                    color_encoding: str = "rgb-native", pixels_per_degree: float = 24.0, input_scale: float = 1.0,
-                   timeout_s: float = 600.0) -> dict[str, float]:
-    """Q, P_det and C_max of the original ``hdrvdp(test*s, reference*s, encoding, ppd, {})`` under Octave.
+                   timeout_s: float = 600.0, rgb_display: str = "ccfl-lcd") -> dict[str, float]:
+    """Q, P_det and C_max of the original ``hdrvdp(test*s, reference*s, encoding, ppd, {})`` under Octave
+    (options ``{'rgb_display', d}`` when ``rgb_display`` is not 2.2.1's default ``ccfl-lcd``).
 
     ``test``/``reference``: ``(C, H, W)`` tensors or ``(H, W[, C])`` arrays of one image pair.
     """
@@ -59,6 +61,9 @@ def hdrvdp2_octave(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np
         raise HDRBenchError(f"hdrvdp2 backend 'octave': octave_path '{hdrvdp_dir}' must be the HDR-VDP 2.2.x folder "
                             "that contains hdrvdp.m")
 
+    emission_file_name(3, rgb_display)  # a known display (one-line error otherwise)
+    options = "" if rgb_display == "ccfl-lcd" else f"'rgb_display', '{rgb_display}'"
+
     def hwc(x: torch.Tensor | np.ndarray) -> np.ndarray:
         a = x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
         return np.ascontiguousarray(a.transpose(1, 2, 0)) if isinstance(x, torch.Tensor) and a.ndim == 3 else a
@@ -68,7 +73,7 @@ def hdrvdp2_octave(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np
         savemat(inputs, {"test": hwc(test), "reference": hwc(reference)})
         script.write_text(_SCRIPT.format(hdrvdp_dir=Path(hdrvdp_dir).resolve(), inputs=inputs, outputs=outputs,
                                          scale=repr(float(input_scale)), encoding=color_encoding,
-                                         ppd=repr(float(pixels_per_degree))))
+                                         ppd=repr(float(pixels_per_degree)), options=options))
         try:
             proc = subprocess.run([binary, "--quiet", "--no-window-system", str(script)], capture_output=True,
                                   text=True, timeout=timeout_s, cwd=tmp)

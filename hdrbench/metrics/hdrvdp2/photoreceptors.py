@@ -47,21 +47,56 @@ def lmsr_matrix(emission: np.ndarray, cones_log10: np.ndarray, scotopic: np.ndar
     """
     cones = cones_log10.copy()
     cones[cones == 0] = cones.min()
-    return lmsr_from_sensitivities(emission, np.concatenate([10.0**cones, scotopic], axis=1))
+    sens = np.concatenate([10.0**cones, scotopic], axis=1)
+    return np.trapezoid(emission[:, :, None] * sens[:, None, :], WAVELENGTHS, axis=0)
+
+
+DATA_DIR = Path(__file__).parent / "data"  # the six data files of HDR-VDP 2.2.1, byte for byte (PROVENANCE.md)
+RGB_DISPLAYS = ("ccfl-lcd", "led-lcd", "crt")  # the emission spectra HDR-VDP 2.2.1 ships (``rgb_display``)
+_CONES, _RODS = "log_cone_smith_pokorny_1975.csv", "cie_scotopic_lum.txt"
+
+
+def hdrvdp_data_file(folder: str | Path, name: str) -> Path:
+    """``folder/name`` as the 2.2.1 release lays it out (next to ``hdrvdp.m``), else ``folder/data/name``."""
+    folder = Path(folder)
+    for candidate in (folder / name, folder / "data" / name):
+        if candidate.is_file():
+            return candidate
+    raise HDRBenchError(f"HDR-VDP data file '{name}' not found in {folder} nor in {folder / 'data'}; "
+                        "pass the HDR-VDP 2.2.x folder that contains hdrvdp.m and its data files")
+
+
+def emission_file_name(channels: int, rgb_display: str) -> str:
+    """The spectra ``hdrvdp.m`` reads: ``emission_spectra_<rgb_display>.csv`` for 3 channels, ``d65.csv`` for 1."""
+    if channels == 1:
+        return "d65.csv"
+    if channels != 3:
+        raise HDRBenchError(f"hdrvdp2: HDR-VDP-2 takes 1-channel (luminance) or 3-channel (RGB) images, got {channels}")
+    if rgb_display not in RGB_DISPLAYS:
+        raise HDRBenchError(f"hdrvdp2: unknown rgb_display '{rgb_display}' (HDR-VDP 2.2.1 ships: "
+                            f"{', '.join(RGB_DISPLAYS)})")
+    return f"emission_spectra_{rgb_display}.csv"
 
 
 def lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir: str | Path, channels: int, rgb_display: str = "ccfl-lcd") -> np.ndarray:
-    """:func:`lmsr_matrix` from the ``data/`` CSV files of a user's own HDR-VDP 2.2.x folder."""
-    data = Path(hdrvdp_dir) / "data"
-    name = f"emission_spectra_{rgb_display}.csv" if channels == 3 else "d65.csv"
-    files = [data / "log_cone_smith_pokorny_1975.csv", data / "cie_scotopic_lum.txt", data / name]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise HDRBenchError(f"HDR-VDP data file not found: {missing[0]}; pass the folder that contains hdrvdp.m")
+    """``(channels, 4)`` photoreceptor matrix from the data files of an HDR-VDP 2.2.x folder, as ``hdrvdp.m``
+    builds it (1-channel input: D65; several emission columns summed)."""
+    return _lmsr_matrix_cached(Path(hdrvdp_dir).resolve(), channels, rgb_display).copy()
+
+
+@lru_cache(maxsize=16)
+def _lmsr_matrix_cached(hdrvdp_dir: Path, channels: int, rgb_display: str) -> np.ndarray:
+    name = emission_file_name(channels, rgb_display)
+    files = [hdrvdp_data_file(hdrvdp_dir, f) for f in (_CONES, _RODS, name)]
     emission = load_spectral_table(files[2])
     if channels == 1 and emission.shape[1] > 1:
         emission = emission.sum(axis=1, keepdims=True)
     return lmsr_matrix(emission, load_spectral_table(files[0]), load_spectral_table(files[1]))
+
+
+def default_lmsr_matrix(channels: int, rgb_display: str = "ccfl-lcd") -> np.ndarray:
+    """The ``(channels, 4)`` matrix from the shipped HDR-VDP 2.2.1 data (:data:`DATA_DIR`)."""
+    return lmsr_matrix_from_hdrvdp_dir(DATA_DIR, channels, rgb_display)
 
 
 class JNDTransducer:
@@ -100,56 +135,3 @@ def _jnd_tables(csf_sa: tuple, csf_sr_par: tuple, rod_sens: float) -> tuple[np.n
         return np.concatenate([[0.0], np.cumsum((d[1:] + d[:-1]) / 2 * np.diff(log_l))])
 
     return log_l, integrate(s_c), integrate(s_r)
-
-
-_DATA = Path(__file__).parent / "data"
-
-
-@lru_cache(maxsize=1)
-def standard_sensitivities() -> np.ndarray:
-    """``(420, 4)`` L, M, S cone and rod curves on :data:`WAVELENGTHS` (``data/photoreceptor_sensitivities.csv``).
-
-    Smith & Pokorny (1975) cone fundamentals with L and M scaled so that ``L + M`` is the Judd-Vos luminous
-    efficiency (so ``L + M`` of a spectrum is its luminance, as HDR-VDP's ``L_adapt = L + M`` assumes), S peak 1,
-    and the CIE 1951 scotopic curve V'(lambda), PCHIP-resampled to the grid (provenance: ``data/PROVENANCE.md``).
-    """
-    table = np.loadtxt(_DATA / "photoreceptor_sensitivities.csv", delimiter=",", comments="#")
-    if table.shape != (WAVELENGTHS.size, 5) or np.abs(table[:, 0] - WAVELENGTHS).max() > 1e-5:
-        raise HDRBenchError("photoreceptor table is not on the 420-sample 360-780 nm grid",
-                            _DATA / "photoreceptor_sensitivities.csv")
-    return table[:, 1:]
-
-
-def gaussian_primaries(peak_nm: list[float], sigma_nm: list[float], amplitude: list[float]) -> np.ndarray:
-    """``(420, C)`` emission spectra of display primaries modelled as Gaussians on :data:`WAVELENGTHS`."""
-    peak, sigma, amp = (np.asarray(v, dtype=np.float64)[None, :] for v in (peak_nm, sigma_nm, amplitude))
-    return amp * np.exp(-0.5 * ((WAVELENGTHS[:, None] - peak) / sigma) ** 2)
-
-
-def lmsr_from_sensitivities(emission: np.ndarray, sens: np.ndarray) -> np.ndarray:
-    """``(C, 4)`` matrix ``trapz(lambda, sens_k * E_c)`` for emission ``(420, C)`` and sensitivities ``(420, 4)``."""
-    return np.trapezoid(emission[:, :, None] * sens[:, None, :], WAVELENGTHS, axis=0)
-
-
-def display_model(name: str = "ccfl-lcd") -> dict:
-    """The built-in display description ``data/display_models.json[name]`` (primaries and how they were estimated)."""
-    import json
-
-    models = json.loads((_DATA / "display_models.json").read_text())
-    if name not in models:
-        raise HDRBenchError(f"hdrvdp2: no built-in display model '{name}' (built in: {', '.join(models)}); "
-                            "pass hdrvdp_dir (a copy of the HDR-VDP folder with its data/ spectra)")
-    return models[name]
-
-
-def default_lmsr_matrix(channels: int, rgb_display: str = "ccfl-lcd") -> np.ndarray:
-    """The built-in ``(channels, 4)`` photoreceptor matrix: for 3 channels the display model's primaries integrated
-    against :func:`standard_sensitivities`, for 1 channel D65 (see ``data/PROVENANCE.md``)."""
-    if channels == 1:  # luminance input: D65 spectrum, L + M = 1
-        return np.asarray(display_model("d65")["matrix"], dtype=np.float64)
-    if channels != 3:
-        raise HDRBenchError(f"hdrvdp2: no built-in photoreceptor matrix for {channels}-channel images; "
-                            "pass hdrvdp_dir (a copy of the HDR-VDP folder with its data/ spectra)")
-    prim = display_model(rgb_display)["primaries"]
-    emission = gaussian_primaries(prim["peak_nm"], prim["sigma_nm"], prim["amplitude"])
-    return lmsr_from_sensitivities(emission, standard_sensitivities())
