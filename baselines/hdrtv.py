@@ -292,7 +292,8 @@ class HDRTV(Method):
 
     def stages(self, recipes: str | None = None) -> list[Stage]:
         """AGCM, LE, HG in order (or the ``stage`` option's alone), each with its official recipe (as
-        ``recipes`` sets it) and only its own sub-network trained (the others frozen, as the official offline cascade)."""
+        ``recipes`` sets it) and only its own sub-network trained (the others frozen, as the official offline
+        cascade)."""
         names = STAGES if self.stage == "all" else (self.stage,)
         return [Stage(name, self.recipe_for(recipes, STAGE_RECIPES[name]), trains=(name,)) for name in names]
 

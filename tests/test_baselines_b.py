@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_contract_methods import _toy_batch
 
 from hdrbench.method import create_method
 
@@ -74,15 +75,6 @@ def test_hdrtv_stage_counts():
     net = create_method("hdrtv").build_network()
     got = {s: sum(p.numel() for p in getattr(net, s).parameters()) for s in ("agcm", "le", "hg")}
     assert got == _hdrtv_official()
-
-
-def _toy_batch(size: int = 32, n: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """Smooth linear HDR with highlights up to 1.6 (under half the pixels clipped) and its γ=2 8-bit LDR."""
-    g = torch.Generator().manual_seed(1)
-    coarse = torch.rand(n, 3, size // 8, size // 8, generator=g)
-    hdr = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False) * 1.6
-    ldr = torch.round(hdr.clamp(0, 1).sqrt() * 255) / 255
-    return ldr, hdr
 
 
 def test_hdrcnn_blending_mask_hand_case():
