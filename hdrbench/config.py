@@ -4,14 +4,18 @@ A benchmark file names a dataset and its test sets, the methods to compare (each
 from a checkpoint, or read as a folder of external predictions), training budgets, metrics and their
 protocol, the report tables and the figure. Every key is checked on load: an unknown key is an
 :class:`~hdrbench.errors.HDRBenchError` naming the key and the closest valid one. See the README's
-*Benchmarks* section for the reference.
+*bench.toml reference* for every key; each section is one dataclass below, whose fields are its keys
+and defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import tomllib
+import types
+import typing
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,28 +31,100 @@ DEFAULT_PROTOCOL = "dcdr"
 #: The training switch when bench.toml names none: each method's own recipe (see :data:`hdrbench.method.RECIPES`).
 DEFAULT_RECIPES = "official"
 
-#: section → {key: accepted python types}; ``dict`` values are free-form tables checked elsewhere.
-SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
-    "benchmark": {"name": (str,), "output": (str,), "seed": (int,), "device": (str,)},
-    "dataset": {"name": (str,), "root": (str,), "options": (dict,), "train_split": (str,), "test_sets": (list,),
-                "max_images": (int,)},
-    "train": {"recipes": (str,), "protocol": (str,), "recipe": (dict,), "checkpoint_every": (int,), "log_every": (int,),
-              "num_workers": (int,), "tensorboard": (bool,), "amp": (bool,), "keep_checkpoints": (int,)},
-    "evaluate": {"metrics": (list,), "protocol": (str,), "metric_params": (dict,), "tile": (int,),
-                 "overlap": (int,), "save_predictions": (bool,)},
-    "report": {"tables": (dict,), "bootstrap": (int,), "confidence": (float,), "test": (str,), "decimals": (dict,)},
-    "plot": {"test_set": (str,), "images": (list, int), "methods": (list,), "tonemapped": (bool,), "box": (int,),
-             "formats": (list,)},
-}
-METHOD_KEYS: dict[str, tuple[type, ...]] = {
-    "name": (str,), "id": (str,), "label": (str,), "train": (bool,), "checkpoint": (str,), "external": (str,),
-    "options": (dict,), "recipe": (dict,), "params": (int,), "recipes": (str,), "protocol": (str,),
-}
+PAIRED_TESTS = ("wilcoxon", "ttest")
 #: Old spellings still read, with a one-line deprecation message: key → (new key, value renames).
 DEPRECATED_KEYS: dict[str, tuple[str, dict[str, str]]] = {"protocol": ("recipes", {"dcdr": "paper"})}
-TABLE_KEYS: dict[str, tuple[type, ...]] = {"methods": (list,), "metrics": (list,), "test_sets": (list,),
-                                           "title": (str,), "params": (bool,)}
-PAIRED_TESTS = ("wilcoxon", "ttest")
+
+
+@dataclass
+class BenchmarkSection:
+    """``[benchmark]``: the run's name (default: the file's stem), output folder (``results/<name>``), seed of
+    initialisation, patches and bootstrap, and device (``auto``: CUDA when available)."""
+
+    name: str = ""
+    output: str = ""
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class DatasetSection:
+    """``[dataset]``: a registered dataset, its folder and options, the split trained on (the dataset's), the
+    test sets scored (the dataset's) and the first N images per test set (0 = all)."""
+
+    name: str = ""
+    root: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    train_split: str | None = None
+    test_sets: list[str] = field(default_factory=list)
+    max_images: int = 0
+
+
+@dataclass
+class TrainSection:
+    """``[train]``: the training switch (``official`` recipes or the ``paper`` protocol), recipe overrides for
+    every method, checkpoint and logging periods, DataLoader workers, TensorBoard and CUDA autocast."""
+
+    recipes: str = DEFAULT_RECIPES
+    recipe: dict[str, Any] = field(default_factory=dict)
+    checkpoint_every: int = 500
+    log_every: int = 10
+    num_workers: int = 0
+    tensorboard: bool = True
+    amp: bool = True
+    keep_checkpoints: int = 2
+
+
+@dataclass
+class EvaluateSection:
+    """``[evaluate]``: scoring protocol, metric names (empty: the protocol's), per-metric parameter overrides,
+    tiled inference (tile, context: the method's margin) and whether to keep every prediction."""
+
+    protocol: str = DEFAULT_PROTOCOL
+    metrics: list[str] = field(default_factory=list)
+    metric_params: dict[str, Any] = field(default_factory=dict)
+    tile: int = DEFAULT_TILE
+    overlap: int | None = None
+    save_predictions: bool = False
+
+
+@dataclass
+class ReportSection:
+    """``[report]``: tables, bootstrap resamples and level, the paired test, decimals per metric."""
+
+    tables: dict[str, Any] = field(default_factory=dict)
+    bootstrap: int = 2000
+    confidence: float = 0.95
+    test: str = PAIRED_TESTS[0]
+    decimals: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PlotSection:
+    """``[plot]``: the figure's test set (the first) and images (ids, or the first N), its methods (Table 1's),
+    the zoom box side (0: H/5), the tone-mapped copy and the file formats."""
+
+    test_set: str | None = None
+    images: list[str] | int = 2
+    methods: list[str] = field(default_factory=list)
+    tonemapped: bool = True
+    box: int = 0
+    formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
+
+
+SECTIONS: dict[str, type] = {"benchmark": BenchmarkSection, "dataset": DatasetSection, "train": TrainSection,
+                             "evaluate": EvaluateSection, "report": ReportSection, "plot": PlotSection}
+
+
+def schema(cls: type) -> dict[str, tuple[type, ...]]:
+    """``{key: accepted TOML value types}`` derived from the fields of dataclass ``cls``."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, tuple[type, ...]] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        out[f.name] = tuple(typing.get_origin(m) or m for m in members if m is not type(None))
+    return out
 
 
 def _unknown(key: str, valid: Any, where: str, path: Path) -> HDRBenchError:
@@ -110,33 +186,20 @@ class TableSpec:
 
 @dataclass
 class BenchConfig:
-    """A validated benchmark description (see the module docstring); paths are resolved."""
+    """A validated benchmark description: one dataclass per ``bench.toml`` section; paths are resolved
+    (``output``, ``dataset.root``, a method's ``checkpoint``/``external``)."""
 
     path: Path
     name: str
     output: Path
-    seed: int = 0
-    device: str = "auto"
-    dataset: str = "demo"
-    dataset_root: str | None = None
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    train_split: str | None = None
-    test_sets: list[str] = field(default_factory=list)
-    max_images: int = 0
-    methods: list[MethodEntry] = field(default_factory=list)
-    train: dict[str, Any] = field(default_factory=dict)
-    metrics: list[str] = field(default_factory=list)
-    eval_protocol: str | None = None
-    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tile: int = DEFAULT_TILE
-    overlap: int | None = None
-    save_predictions: bool = False
-    tables: list[TableSpec] = field(default_factory=list)
-    bootstrap: int = 2000
-    confidence: float = 0.95
-    paired_test: str = "wilcoxon"
-    decimals: dict[str, int] = field(default_factory=dict)
-    plot: dict[str, Any] = field(default_factory=dict)
+    methods: list[MethodEntry]
+    tables: list[TableSpec]
+    benchmark: BenchmarkSection = field(default_factory=BenchmarkSection)
+    dataset: DatasetSection = field(default_factory=DatasetSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    evaluate: EvaluateSection = field(default_factory=EvaluateSection)
+    report: ReportSection = field(default_factory=ReportSection)
+    plot: PlotSection = field(default_factory=PlotSection)
 
     def method(self, method_id: str) -> MethodEntry:
         """The entry whose id is ``method_id``."""
@@ -153,28 +216,31 @@ class BenchConfig:
     @property
     def scored_metrics(self) -> list[str]:
         """``evaluate.metrics``, else the scoring protocol's default list."""
-        if self.metrics:
-            return list(self.metrics)
+        if self.evaluate.metrics:
+            return list(self.evaluate.metrics)
         from hdrbench.metrics.protocols import get_protocol
 
-        return list(get_protocol(self.eval_protocol or DEFAULT_PROTOCOL).metrics)
+        return list(get_protocol(self.evaluate.protocol).metrics)
 
     def resolved_device(self) -> str:
-        if self.device != "auto":
-            return self.device
+        if self.benchmark.device != "auto":
+            return self.benchmark.device
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-TRAIN_DEFAULTS: dict[str, Any] = {"recipes": DEFAULT_RECIPES, "recipe": {}, "checkpoint_every": 500, "log_every": 10,
-                                  "num_workers": 0, "tensorboard": True, "amp": True, "keep_checkpoints": 2}
+def _deprecated(cls: type) -> dict[str, tuple[type, ...]]:
+    """Deprecated spellings accepted in ``cls``'s table (not fields of it), typed as the keys they stand for."""
+    own = schema(cls)
+    return {old: own[new] for old, (new, _) in DEPRECATED_KEYS.items() if new in own and old not in own}
 
 
-def _renamed(table: dict[str, Any], where: str, path: Path) -> dict[str, Any]:
-    """``table`` with deprecated keys moved to their new names (one warning each)."""
+def _renamed(table: dict[str, Any], cls: type, where: str, path: Path) -> dict[str, Any]:
+    """``table`` of dataclass ``cls`` with deprecated keys moved to their new names (one warning each)."""
     out = dict(table)
-    for old, (new, values) in DEPRECATED_KEYS.items():
+    for old in _deprecated(cls):
+        new, values = DEPRECATED_KEYS[old]
         if old in out:
             value = out.pop(old)
             value = values.get(value, value)
@@ -195,8 +261,8 @@ def _methods(raw: Any, path: Path) -> list[MethodEntry]:
     out: list[MethodEntry] = []
     for i, m in enumerate(raw):
         where = f"methods[{i}]."
-        _check_table(m, METHOD_KEYS, where, path)
-        m = _renamed(m, where, path)
+        _check_table(m, {**schema(MethodEntry), **_deprecated(MethodEntry)}, where, path)
+        m = _renamed(m, MethodEntry, where, path)
         if "name" not in m:
             raise HDRBenchError(f"'{where}name' is missing (a registered method, see 'hdrbench list')", path)
         entry = MethodEntry(**m)
@@ -217,7 +283,7 @@ def _methods(raw: Any, path: Path) -> list[MethodEntry]:
 def _tables(raw: dict[str, Any], path: Path) -> list[TableSpec]:
     tables = []
     for name, spec in raw.items():
-        _check_table(spec, TABLE_KEYS, f"report.tables.{name}.", path)
+        _check_table(spec, {k: v for k, v in schema(TableSpec).items() if k != "name"}, f"report.tables.{name}.", path)
         tables.append(TableSpec(name=name, **spec))
     if not any(t.name == "table1" for t in tables):
         tables.insert(0, TableSpec(name="table1", title="Quantitative comparison", params=True))
@@ -227,39 +293,31 @@ def _tables(raw: dict[str, Any], path: Path) -> list[TableSpec]:
 def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -> BenchConfig:
     """Validate a parsed TOML document (``path`` only names it in errors and anchors relative paths)."""
     path = Path(path).resolve()
-    allowed = {**{k: None for k in SCHEMA}, "methods": None}
+    allowed = {**{k: None for k in SECTIONS}, "methods": None}
     for key in data:
         if key not in allowed:
             raise _unknown(key, allowed, "", path)
-    sec = {k: _check_table(data.get(k, {}), SCHEMA[k], f"{k}.", path) for k in SCHEMA}
-    bench, ds, ev, rep = sec["benchmark"], sec["dataset"], sec["evaluate"], sec["report"]
-    tr = _renamed(sec["train"], "train.", path)
-    name = bench.get("name") or path.stem
-    if "name" not in ds:
+    sec: dict[str, Any] = {}
+    for key, cls in SECTIONS.items():
+        table = _check_table(data.get(key, {}), {**schema(cls), **_deprecated(cls)}, f"{key}.", path)
+        sec[key] = cls(**_renamed(table, cls, f"{key}.", path))
+    bench, ds, tr, rep = sec["benchmark"], sec["dataset"], sec["train"], sec["report"]
+    name = bench.name or path.stem
+    if not ds.name:
         raise HDRBenchError("'dataset.name' is missing (a registered dataset, see 'hdrbench list')", path)
-    test = rep.get("test", "wilcoxon")
-    if test not in PAIRED_TESTS:
-        raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{test}'", path)
-    if not 0.5 <= rep.get("confidence", 0.95) < 1:
+    if ds.root:
+        ds.root = str(_resolve(path.parent, ds.root))
+    if rep.test not in PAIRED_TESTS:
+        raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{rep.test}'", path)
+    if not 0.5 <= rep.confidence < 1:
         raise HDRBenchError("'report.confidence' must lie in [0.5, 1)", path)
     for key in ("checkpoint_every", "log_every"):
-        if key in tr and tr[key] <= 0:
+        if getattr(tr, key) <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)
-    cfg = BenchConfig(
-        path=path, name=name, output=_resolve(path.parent, bench.get("output", f"results/{name}")),
-        seed=bench.get("seed", 0), device=bench.get("device", "auto"),
-        dataset=ds["name"], dataset_root=str(_resolve(path.parent, ds["root"])) if ds.get("root") else None,
-        dataset_options=dict(ds.get("options", {})), train_split=ds.get("train_split"),
-        test_sets=[str(t) for t in ds.get("test_sets", [])], max_images=ds.get("max_images", 0),
-        methods=_methods(data.get("methods"), path), train={**TRAIN_DEFAULTS, **tr},
-        metrics=[str(m) for m in ev.get("metrics", [])], eval_protocol=ev.get("protocol"),
-        metric_params=dict(ev.get("metric_params", {})), tile=ev.get("tile", DEFAULT_TILE), overlap=ev.get("overlap"),
-        save_predictions=ev.get("save_predictions", False), tables=_tables(rep.get("tables", {}), path),
-        bootstrap=rep.get("bootstrap", 2000), confidence=float(rep.get("confidence", 0.95)), paired_test=test,
-        decimals=dict(rep.get("decimals", {})), plot=dict(sec["plot"]),
-    )
+    cfg = BenchConfig(path=path, name=name, output=_resolve(path.parent, bench.output or f"results/{name}"),
+                      methods=_methods(data.get("methods"), path), tables=_tables(rep.tables, path), **sec)
     ids = {m.id for m in cfg.methods}
-    for mid in cfg.plot.get("methods", []):
+    for mid in cfg.plot.methods:
         if mid not in ids:
             raise _unknown(mid, ids, "plot.methods: ", path)
     for t in cfg.tables:
@@ -276,13 +334,13 @@ def validate_names(cfg: BenchConfig) -> None:
     from hdrbench.registry import DATASETS, METHODS, METRICS
 
     try:
-        get_protocol(cfg.eval_protocol or DEFAULT_PROTOCOL)
+        get_protocol(cfg.evaluate.protocol)
         metrics = cfg.scored_metrics
-        DATASETS.check(cfg.dataset)
+        DATASETS.check(cfg.dataset.name)
         for m in cfg.methods:
             if not m.external:
                 METHODS.check(m.name)
-        for recipes in {cfg.train["recipes"], *(m.recipes for m in cfg.methods if m.recipes)}:
+        for recipes in {cfg.train.recipes, *(m.recipes for m in cfg.methods if m.recipes)}:
             if recipes not in RECIPES:
                 raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
         for metric in metrics:
@@ -291,7 +349,7 @@ def validate_names(cfg: BenchConfig) -> None:
             for metric in table.metrics:
                 if metric not in metrics:
                     raise _unknown(metric, metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
-        Recipe().replace(**cfg.train["recipe"])
+        Recipe().replace(**cfg.train.recipe)
         for m in cfg.methods:
             Recipe().replace(**m.recipe)
     except HDRBenchError as exc:

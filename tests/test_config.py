@@ -35,7 +35,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_checked_in_demo_benchmark_is_valid():
     cfg = load_config(ROOT / "bench.toml")
-    assert cfg.name == "demo" and cfg.dataset == "demo" and cfg.output == ROOT / "results" / "demo"
+    assert cfg.name == "demo" and cfg.dataset.name == "demo" and cfg.output == ROOT / "results" / "demo"
     assert {"dcdr", "dcdr-no-dcrb", "dcdr-no-tone", "dcdr-no-cond", "hdrunet"} <= {m.id for m in cfg.methods}
     assert all(m.train for m in cfg.methods)
     assert [t.name for t in cfg.tables] == ["table1", "table2", "table3"]
@@ -44,7 +44,7 @@ def test_checked_in_demo_benchmark_is_valid():
 
 def test_good_config_and_defaults(tmp_path):
     cfg = load_config(write(tmp_path, GOOD))
-    assert cfg.output == tmp_path / "results" / "t" and cfg.train["checkpoint_every"] == 500
+    assert cfg.output == tmp_path / "results" / "t" and cfg.train.checkpoint_every == 500
     assert cfg.methods[0].id == cfg.methods[0].label == "fake-net"
     assert cfg.tables[0].name == "table1" and cfg.tables[0].params
     assert cfg.runs.checkpoint_dir("fake-net") == tmp_path / "results" / "t" / "checkpoints" / "fake-net"
@@ -102,12 +102,12 @@ def test_training_switch_is_recipes_and_the_old_spelling_still_reads(tmp_path):
     from hdrbench.config import parse_config
 
     base = {"dataset": {"name": "demo"}, "methods": [{"name": "hdrunet", "train": True}]}
-    assert parse_config(base, tmp_path / "b.toml").train["recipes"] == "official"
+    assert parse_config(base, tmp_path / "b.toml").train.recipes == "official"
     cfg = parse_config({**base, "train": {"recipes": "paper"}}, tmp_path / "b.toml")
-    assert cfg.train["recipes"] == "paper"
+    assert cfg.train.recipes == "paper"
     with pytest.warns(FutureWarning, match=r"'train.protocol' is deprecated; write train.recipes = \"paper\""):
         cfg = parse_config({**base, "train": {"protocol": "dcdr"}}, tmp_path / "b.toml")
-    assert cfg.train["recipes"] == "paper" and "protocol" not in cfg.train
+    assert cfg.train.recipes == "paper"
     with pytest.warns(FutureWarning, match="methods\\[0\\].protocol"):
         cfg = parse_config({**base, "methods": [{"name": "hdrunet", "train": True, "protocol": "paper"}]},
                            tmp_path / "b.toml")
@@ -129,7 +129,7 @@ def test_validation_does_not_change_the_config(tmp_path):
     cfg = parse_config({"dataset": {"name": "demo"}, "methods": [{"name": "hdrunet", "train": True}]},
                        tmp_path / "b.toml")
     validate_names(cfg)
-    assert cfg.metrics == [] and cfg.scored_metrics == ["psnr-l", "psnr-mu", "ssim", "lpips", "hdrvdp2"]
+    assert cfg.evaluate.metrics == [] and cfg.scored_metrics == ["psnr-l", "psnr-mu", "ssim", "lpips", "hdrvdp2"]
 
 
 @pytest.mark.parametrize(("text", "value"), [("3", 3), ("0.5", 0.5), ("null", None), ("None", None), ("true", True),

@@ -12,13 +12,12 @@ import click
 @click.option("--device", default=None, help="cpu / cuda (default: the config's).")
 def evaluate_cmd(config: str, methods: tuple[str, ...], save_predictions: bool, device: str | None) -> None:
     """Run every method of CONFIG on every test image and store its metrics; a rerun skips what is stored."""
-    from dataclasses import replace
-
     from hdrbench.config import load_config
     from hdrbench.evaluate import evaluate
 
     cfg = load_config(config)
-    cfg = replace(cfg, save_predictions=save_predictions or cfg.save_predictions, device=device or cfg.device)
+    cfg.evaluate.save_predictions = save_predictions or cfg.evaluate.save_predictions
+    cfg.benchmark.device = device or cfg.benchmark.device
     summary = evaluate(cfg, methods=list(methods) or None)
     click.echo(f"{summary.added} scores added ({summary.scored_images} images scored, {summary.skipped_images} "
                f"already stored) -> {cfg.runs.results}")

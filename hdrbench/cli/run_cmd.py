@@ -15,7 +15,6 @@ import click
 def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
     """Run the benchmark CONFIG end to end. Killed mid-way, the same command resumes: finished trainings and
     stored scores are kept, an interrupted training continues from its last checkpoint."""
-    from dataclasses import replace
 
     from hdrbench.config import load_config
     from hdrbench.distributed import init_distributed
@@ -26,8 +25,7 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
 
     t0 = time.perf_counter()
     cfg = load_config(config)
-    if device:
-        cfg = replace(cfg, device=device)
+    cfg.benchmark.device = device or cfg.benchmark.device
     info = init_distributed(cfg.resolved_device())
     timings: dict[str, float] = {}
     say = click.echo if info.is_main else (lambda *a, **k: None)

@@ -48,10 +48,8 @@ def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str
         cfg = parse_config({"dataset": {"name": dataset or "demo"},
                             "methods": [{"name": method_id, "train": True}]}, Path.cwd() / "cli.toml")
         entry = cfg.methods[0]
-    if dataset or root:
-        from dataclasses import replace
-
-        cfg = replace(cfg, dataset=dataset or cfg.dataset, dataset_root=root or cfg.dataset_root)
+    cfg.dataset.name = dataset or cfg.dataset.name
+    cfg.dataset.root = root or cfg.dataset.root
     overrides = {k: v for k, v in {"iterations": iterations, "batch_size": batch_size,
                                     "patch_size": patch_size}.items() if v is not None}
     entry = MethodEntry(**{**entry.__dict__, "recipe": {**entry.recipe, **overrides}})

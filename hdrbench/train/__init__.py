@@ -19,12 +19,11 @@ def job_for(cfg: BenchConfig, entry: MethodEntry, **changes: Any) -> TrainJob:
     t = cfg.train
     job = TrainJob(
         method=create_method(entry.name, **entry.options),
-        dataset=create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options),
-        run_dir=cfg.runs.checkpoint_dir(entry.id), recipes=entry.recipes or t["recipes"],
-        overrides={**t["recipe"], **entry.recipe}, train_split=cfg.train_split, seed=cfg.seed,
-        device=cfg.resolved_device(), checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
-        num_workers=t["num_workers"], tensorboard=t["tensorboard"], amp=t["amp"],
-        keep_checkpoints=t["keep_checkpoints"],
+        dataset=create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options),
+        run_dir=cfg.runs.checkpoint_dir(entry.id), recipes=entry.recipes or t.recipes,
+        overrides={**t.recipe, **entry.recipe}, train_split=cfg.dataset.train_split, seed=cfg.benchmark.seed,
+        device=cfg.resolved_device(), checkpoint_every=t.checkpoint_every, log_every=t.log_every,
+        num_workers=t.num_workers, tensorboard=t.tensorboard, amp=t.amp, keep_checkpoints=t.keep_checkpoints,
     )
     for key, value in changes.items():
         if value is not None:
