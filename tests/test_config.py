@@ -141,3 +141,15 @@ def test_one_key_value_parser(text, value):
     assert parse_key_values([f"k={text}"], "-o", "k=1") == {"k": value}
     with pytest.raises(HDRBenchError, match="'-o' |-o 'k' must be KEY=VALUE"):
         parse_key_values(["k"], "-o", "k=1")
+
+
+def test_readme_reference_names_every_key():
+    """The README's bench.toml reference lists every key the section dataclasses declare (schema = fields)."""
+    from hdrbench.config import SECTIONS, MethodEntry, schema
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| `[")]
+    for section, cls in [*SECTIONS.items(), ("[methods]", MethodEntry)]:
+        text = " ".join(r.split("|")[1] for r in rows if r.startswith(f"| `[{section}]`"))
+        missing = [k for k in schema(cls) if k != "tables" and f"`{k}`" not in text]
+        assert not missing, (section, missing)
