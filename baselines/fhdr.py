@@ -15,6 +15,7 @@ every forward (the paper's initialisation), not from the previous batch as in th
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -24,6 +25,7 @@ from torch import nn
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.vgg import VGGFeatures
+from hdrbench.official import OfficialWeights, same_names
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
 MU = 5000.0
@@ -177,6 +179,17 @@ class FHDR(Method):
         if isinstance(it, bool) or not isinstance(it, int) or it < 1:
             raise HDRBenchError(f"method 'fhdr': option iterations={it!r} must be an integer >= 1")
         self.receptive_margin = 4 + 25 * it  # feb1, feb2, hrb1, hrb2: 1 px each; each iteration: 25 px
+
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """``mukulkhanna/FHDR``'s ``.ckpt``: the official names are ours (the iteration count is not in it)."""
+        if "feb1.weight" not in state or "feedback_block.compress_in.weight" not in state:
+            return None
+        return same_names(cls, state, {"nf": int(state["feb1.weight"].shape[0])},
+                          "FHDR official release (mukulkhanna/FHDR)",
+                          "the file does not store the iteration count (the released models run 1 or 2: pass "
+                          "iterations=1 or 2); they were trained against BGR-ordered ground truth, so their "
+                          "output channels are B, G, R")
 
     def build_network(self) -> nn.Module:
         return FHDRNet(nf=int(self.options["nf"]), iterations=self.options["iterations"],

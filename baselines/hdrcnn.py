@@ -20,6 +20,7 @@ network (:meth:`Method.predict` pads); :class:`HDRCNNNet` returns log HDR ``(N, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -30,7 +31,8 @@ from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.masks import highlight_mask
 from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE
-from hdrbench.nn.vgg_autoencoder import VGGSkipAutoencoder
+from hdrbench.nn.vgg_autoencoder import VGGSkipAutoencoder, vgg16_features
+from hdrbench.official import OfficialWeights, to_tensor
 
 EPS = 1.0 / 255.0
 LUMINANCE = (0.213, 0.715, 0.072)
@@ -65,8 +67,9 @@ class UpBlock(nn.Module):
 class HDRCNNNet(VGGSkipAutoencoder):
     """The HDRCNN auto-encoder: LDR ``(N, 3, H, W)`` in [0, 1] (``H, W`` multiples of 32) → log HDR."""
 
-    def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE):
-        super().__init__(UpBlock, pretrained, skip_feature_scale)
+    def __init__(self, pretrained: bool = True, skip_feature_scale: float = CAFFE_FEATURE_SCALE,
+                 encoder_input: str = "imagenet"):
+        super().__init__(UpBlock, pretrained, skip_feature_scale, encoder_input)
 
     def skip(self, feature: torch.Tensor) -> torch.Tensor:
         """The official skip transform ``log((s/255)² + 1/255)`` on Caffe-scale features ``s``."""
@@ -130,6 +133,45 @@ class MaskedLogL2Loss(nn.Module):
         return ((pred_log - torch.log(hdr + EPS)) * highlight_mask(hdr, self.tau)).square().mean()
 
 
+def official_parameter_names() -> list[tuple[str, str, str]]:
+    """``(TensorLayer name, our key, kind)`` of HDRCNN's official parameters, in ``network.all_params`` order.
+
+    ``kind``: ``conv`` (TF ``[h, w, in, out]``), ``deconv`` (TF ``[h, w, out, in]``) or ``vector``.
+    The order is ``network.py``'s layer order; a BatchNormLayer holds beta, gamma, moving mean, moving variance.
+    """
+    out: list[tuple[str, str, str]] = []
+
+    def conv(tf: str, ours: str, kind: str = "conv", suffix: str = "conv2d") -> None:
+        out.extend([(f"{tf}/W_{suffix}", f"{ours}.weight", kind), (f"{tf}/b_{suffix}", f"{ours}.bias", "vector")])
+
+    def bn(tf: str, ours: str) -> None:
+        out.extend((f"{tf}/{a}", f"{ours}.{b}", "vector") for a, b in (
+            ("beta", "bias"), ("gamma", "weight"), ("moving_mean", "running_mean"), ("moving_variance", "running_var")))
+
+    vgg = [("h1", 2), ("h2", 2), ("h3", 3), ("h4", 3), ("h5", 3)]
+    index = iter(i for i, layer in enumerate(vgg16_features()[:30]) if isinstance(layer, nn.Conv2d))
+    for block, n in vgg:
+        for j in range(1, n + 1):
+            conv(f"encoder/{block}/conv_{j}", f"encoder.{next(index)}")
+    conv("encoder/h6/conv", "bottleneck.0")
+    bn("encoder/h6/batch_norm", "bottleneck.1")
+    for i in range(5):
+        if i:
+            conv(f"decoder/h{i + 1}/fuse_skip_connection", f"fuse.{i - 1}.fuse")
+        conv(f"decoder/h{i + 1}/decon2d", f"up.{i}.deconv", "deconv", "deconv2d")
+        bn(f"decoder/h{i + 1}/decon2d/batch_norm_dc", f"up.{i}.bn")
+    conv("decoder/h6/fuse_skip_connection", "fuse.4.fuse")
+    conv("decoder/h7/conv2d", "head.0")
+    bn("decoder/h7/batch_norm", "head.1")
+    conv("decoder/h7/fuse_skip_connection", "fuse_input.fuse")
+    return out
+
+
+def _from_tf(value: Any, kind: str) -> torch.Tensor:
+    t = to_tensor(value)
+    return t.permute(3, 2, 0, 1).contiguous() if kind in ("conv", "deconv") else t
+
+
 class HDRCNN(Method):
     """HDRCNN: VGG16 auto-encoder predicting log HDR, blended with the γ=2-linearised input above τ=0.95."""
 
@@ -137,7 +179,8 @@ class HDRCNN(Method):
                 "single exposure using deep CNNs. ACM TOG (SIGGRAPH Asia) 36(6), 2017")
     summary = "VGG16 encoder / deconv decoder in the log domain; blends with the input above τ=0.95 (γ=2)"
     default_options = {"pretrained": True, "tau": 0.95, "gamma": 2.0, "sep_loss": True, "lambda_ir": 0.5,
-                       "skip_feature_scale": CAFFE_FEATURE_SCALE, "hdr_scale": 1.0}
+                       "skip_feature_scale": CAFFE_FEATURE_SCALE, "hdr_scale": 1.0,
+                       "encoder_input": "imagenet"}
     recipe = Recipe(
         optimizer="adam", lr=5e-5, betas=(0.9, 0.999), scheduler="exponential", gamma=0.99, step_every=1000,
         batch_size=4, patch_size=320, iterations=100_000,
@@ -153,9 +196,32 @@ class HDRCNN(Method):
 
     weight_sources: str = ""
 
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """``hdrcnn_params.npz`` (TensorLayer ``save_npz``: one ordered ``params`` list) or an ``.npz`` of the same
+        parameters under their TensorFlow names; TF layouts become PyTorch's (conv ``[h, w, in, out]`` →
+        ``[out, in, h, w]``, transposed conv ``[h, w, out, in]`` → ``[in, out, h, w]``, no spatial flip)."""
+        names = official_parameter_names()
+        keys = {k.removesuffix(":0"): k for k in state}
+        if set(keys) == {f"params/{i}" for i in range(len(names))}:
+            values = [state[f"params/{i}"] for i in range(len(names))]
+        elif set(keys) == {tf for tf, _, _ in names}:
+            values = [state[keys[tf]] for tf, _, _ in names]
+        else:
+            return None
+        converted = {ours: _from_tf(v, kind) for (_, ours, kind), v in zip(names, values)}
+        for key in [k for k in converted if k.endswith(".running_mean")]:
+            converted[key.replace("running_mean", "num_batches_tracked")] = torch.tensor(0)
+        options = {"pretrained": False, "encoder_input": "caffe", "skip_feature_scale": 1.0, "tau": 0.95,
+                   "gamma": 2.0}
+        return OfficialWeights(converted, options, "HDRCNN official parameters (gabrieleilertsen/hdrcnn)",
+                               "the official prediction script resizes the input to multiples of 32; here it is "
+                               "padded")
+
     def build_network(self) -> nn.Module:
         net = HDRCNNNet(pretrained=bool(self.options["pretrained"]),
-                        skip_feature_scale=float(self.options["skip_feature_scale"]))
+                        skip_feature_scale=float(self.options["skip_feature_scale"]),
+                        encoder_input=str(self.options["encoder_input"]))
         self.weight_sources = net.weight_sources
         return net
 
@@ -188,4 +254,4 @@ class HDRCNN(Method):
 
 
 __all__ = ["HDRCNN", "HDRCNNNet", "IlluminationReflectanceLoss", "MaskedLogL2Loss", "gaussian_kernel_2d",
-           "bilinear_upsampling_kernel"]
+           "bilinear_upsampling_kernel", "official_parameter_names"]

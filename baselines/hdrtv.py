@@ -11,6 +11,12 @@ Re-implemented from the official PyTorch code (``chxy95/HDRTVNet``, ``codes/mode
   up-blocks, 1×1 fusions) whose output is ``mask·conv_last([u; img]) + img``, mask
   ``clip((max_c(LDR) − 0.95)/0.05, 0, 1)`` from the input LDR (the official ``generate_mask.py``).
 
+Option ``pipeline="official"`` runs the official *test-time* cascade instead (:func:`official_cascade`), so
+that the authors' released weights give the authors' results: the condition image is MATLAB-style bicubic
+×1/4 (``imresize_np``), no padding, each stage's output goes through the 16-bit PNG the official scripts
+write and read back, HG's input and mask are resized (bilinear, OpenCV) to multiples of 32. The default
+``pipeline="project"`` is the one the project trains with.
+
 The official code trains the stages one after the other, each on the saved outputs of the frozen previous
 stage. Here :meth:`HDRTV.stages` declares the three stages in that order, each with its official recipe and
 only its own sub-network trained; earlier stages run frozen (eval mode, no gradient). The option ``stage``
@@ -25,8 +31,11 @@ HDR10/PQ in the original paper).
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,10 +43,32 @@ from torch import nn
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.masks import highlight_mask
+from hdrbench.official import OfficialWeights, count_indexed, rename
 
 STAGES = ("agcm", "le", "hg")
 #: Smallest condition-image side: its 4 InstanceNorm layers follow 4 stride-2 pools and need > 1 pixel.
 MIN_CONDITION_SIZE = 32
+PIPELINES = ("project", "official")
+#: Where the official pipeline's HG mask comes from: the SDR (``generate_mask.py``) or HG's input (``test_HG.yml``).
+OFFICIAL_MASKS = ("sdr", "le")
+#: The official condition image is the input shrunk by this factor (``cond_scale: 4``).
+OFFICIAL_COND_SCALE = 4
+#: The official condition branch fails (InstanceNorm of a 1×1 map) on condition images under this side.
+OFFICIAL_MIN_COND = 17
+
+#: Official (``chxy95/HDRTVNet``) key prefixes → ours, per stage.
+OFFICIAL_RENAMES: dict[str, dict[str, str]] = {
+    "agcm": {"classifier.model.": "agcm.condition.body.", "conv_first.": "agcm.convs.0.", "HRconv.": "agcm.convs.1.",
+             "conv_last.": "agcm.convs.2.", "cond_scale_first.": "agcm.scales.0.", "cond_scale_HR.": "agcm.scales.1.",
+             "cond_scale_last.": "agcm.scales.2.", "cond_shift_first.": "agcm.shifts.0.",
+             "cond_shift_HR.": "agcm.shifts.1.", "cond_shift_last.": "agcm.shifts.2."},
+    "le": {"conv_first.": "le.conv_first.", "recon_trunk.": "le.trunk.", "upconv.": "le.upconv.",
+           "HRconv.": "le.hr_conv.", "conv_last.": "le.conv_last."},
+    "hg": {"conv_code1.": "hg.code1.", "conv_code2.": "hg.code2.", "conv6.": "hg.fuse1.", "conv7.": "hg.fuse2.",
+           "conv8.": "hg.fuse3.", "conv9.": "hg.fuse4.", "conv10.": "hg.fuse5.", "conv_last.": "hg.conv_last.",
+           **{f"Up_conv{i}.": f"hg.up{i}." for i in range(1, 6)},
+           **{f"conv{n}.": f"hg.conv{n}." for n in ("1", "2", "3_1", "3_2", "4_1", "4_2", "5_1", "5_2")}},
+}
 
 
 # -- AGCM ---------------------------------------------------------------------------------------------
@@ -178,11 +209,12 @@ class HighlightGeneration(nn.Module):
 class HDRTVNet(nn.Module):
     """The three stages in one module; ``forward(ldr, upto)`` runs AGCM, then LE, then HG (up to ``upto``)."""
 
-    def __init__(self, nf: int = 64, nb: int = 16, cond_c: int = 6, mask_threshold: float = 0.95):
+    def __init__(self, nf: int = 64, nb: int = 16, cond_c: int = 6, mask_threshold: float = 0.95,
+                 hg_nf: int | None = None):
         super().__init__()
         self.agcm = AGCM(nf, cond_c)
         self.le = LocalEnhancement(nf, nb)
-        self.hg = HighlightGeneration(nf)
+        self.hg = HighlightGeneration(hg_nf or nf)
         self.mask_threshold = mask_threshold
 
     def stage_inputs(self, ldr: torch.Tensor, stage: str) -> tuple[torch.Tensor, ...]:
@@ -227,6 +259,52 @@ class HDRTVNet(nn.Module):
         return getattr(self, upto)(*self.stage_inputs(ldr, upto))
 
 
+def png16(x: torch.Tensor) -> torch.Tensor:
+    """The official 16-bit PNG round trip between stages: clip to [0, 1], ``round(x·65535)``, ``/65535``."""
+    return torch.round(x.clamp(0, 1) * 65535.0) / 65535.0
+
+
+def cv2_resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    """``cv2.resize(img, (W, H))`` (bilinear) of each image of ``x`` ``(N, C, h, w)``, as the official scripts."""
+    from hdrbench.io import cv2
+
+    out = [cv2.resize(np.ascontiguousarray(img.permute(1, 2, 0).cpu().numpy()), (hw[1], hw[0]))
+           for img in x.float()]
+    return torch.from_numpy(np.stack(out)).reshape(x.shape[0], hw[0], hw[1], -1).permute(0, 3, 1, 2).to(x.device)
+
+
+def official_cascade(net: HDRTVNet, ldr: torch.Tensor, upto: str = "hg", mask_from: str = "sdr"
+                     ) -> dict[str, torch.Tensor]:
+    """Raw outputs of the official test-time cascade, stage by stage up to ``upto``.
+
+    ``ldr`` ``(N, 3, H, W)`` in [0, 1], any size with sides ≥ 65 (the official condition branch's limit).
+    AGCM: ``(ldr, imresize_np(ldr, 1/4))`` → ``(N, 3, H, W)``. LE: the AGCM output through the 16-bit PNG →
+    ``(N, 3, 2⌈H/2⌉, 2⌈W/2⌉)`` (not cropped, as the official code). HG: the LE output through the 16-bit PNG,
+    resized to multiples of 32, with a highlight mask → that size. ``mask_from="sdr"``: the mask of the LDR
+    resized likewise (``scripts/generate_mask.py``, the masks a ``dataroot_mask`` folder holds); ``"le"``: the
+    mask of HG's own input, what ``test_HG.yml`` as shipped (no ``dataroot_mask``) computes. Values unclipped
+    (the official scripts clip when they write each PNG).
+    """
+    from hdrbench.metrics.hdrvdp2.resize import imresize_by_scale
+
+    h, w = ldr.shape[-2:]
+    if min(math.ceil(h / OFFICIAL_COND_SCALE), math.ceil(w / OFFICIAL_COND_SCALE)) < OFFICIAL_MIN_COND:
+        raise HDRBenchError(f"HDRTV's official pipeline needs sides of at least {OFFICIAL_COND_SCALE * 16 + 1} px "
+                            f"(its condition branch fails below), got {h}x{w}; use pipeline=project")
+    outs = {"agcm": net.agcm(ldr, imresize_by_scale(ldr, 1 / OFFICIAL_COND_SCALE))}
+    if upto != "agcm":
+        outs["le"] = net.le(png16(outs["agcm"]))
+    if upto == "hg":
+        size = (math.ceil(h / 32) * 32, math.ceil(w / 32) * 32)
+        x = png16(outs["le"])
+        x = x if tuple(x.shape[-2:]) == size else cv2_resize(x, size)
+        if mask_from not in OFFICIAL_MASKS:
+            raise HDRBenchError(f"HDRTV official mask source '{mask_from}' is not one of {', '.join(OFFICIAL_MASKS)}")
+        source = x if mask_from == "le" else ldr if (h, w) == size else cv2_resize(ldr, size)
+        outs["hg"] = net.hg(x, highlight_mask(source, net.mask_threshold))
+    return outs
+
+
 class StageL1(nn.Module):
     """The official pixel criterion of every stage: L1 (weight 1) between the stage output and the target."""
 
@@ -255,7 +333,8 @@ class HDRTV(Method):
     citation = ("X. Chen, Z. Zhang, J. S. Ren, L. Tian, Y. Qiao, C. Dong. A New Journey from SDRTV to HDRTV. "
                 "ICCV 2021")
     summary = "3-stage cascade: AGCM colour mapping, SRResNet local enhancement, U-Net highlight generation"
-    default_options = {"stage": "all", "nf": 64, "nb": 16, "cond_c": 6, "mask_threshold": 0.95}
+    default_options = {"stage": "all", "nf": 64, "nb": 16, "cond_c": 6, "mask_threshold": 0.95, "hg_nf": None,
+                       "pipeline": "project", "official_mask": "sdr"}
     recipe = STAGE_RECIPES["agcm"].replace(
         source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
                "(each stage's recipe: HDRTV.stages)")
@@ -271,6 +350,11 @@ class HDRTV(Method):
         if self.options["stage"] not in ("all", *STAGES):
             raise HDRBenchError(f"method 'hdrtv': option stage='{self.options['stage']}' is not one of "
                                 f"all, {', '.join(STAGES)}")
+        if self.options["pipeline"] not in PIPELINES:
+            raise HDRBenchError(f"method 'hdrtv': option pipeline='{self.options['pipeline']}' is not one of "
+                                f"{', '.join(PIPELINES)}")
+        if self.options["pipeline"] == "official":
+            self.tileable = False  # AGCM's condition is global, HG resizes the whole image
 
     @property
     def stage(self) -> str:
@@ -278,12 +362,50 @@ class HDRTV(Method):
 
     def build_network(self) -> nn.Module:
         o = self.options
-        net = HDRTVNet(int(o["nf"]), int(o["nb"]), int(o["cond_c"]), float(o["mask_threshold"]))
+        net = HDRTVNet(int(o["nf"]), int(o["nb"]), int(o["cond_c"]), float(o["mask_threshold"]),
+                       int(o["hg_nf"]) if o["hg_nf"] else None)
         self._stage_params = {name: sum(p.numel() for p in getattr(net, name).parameters()) for name in STAGES}
         return net
 
     def build_loss(self) -> nn.Module:
         return StageL1()
+
+    # -- official weights and pipeline ---------------------------------------------------------------
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """One stage's official file (``AGCM``/``LE``/``HG`` of ``chxy95/HDRTVNet``) in our names; its widths
+        become options (``nf``, ``nb``, ``cond_c``, ``hg_nf``) and the official pipeline is selected."""
+        if "classifier.model.0.weight" in state and "cond_scale_first.weight" in state:
+            stage, options = "agcm", {"nf": int(state["conv_first.weight"].shape[0]),
+                                      "cond_c": int(state["cond_scale_first.weight"].shape[1])}
+        elif "recon_trunk.0.conv1.weight" in state and "upconv.weight" in state:
+            stage, options = "le", {"nf": int(state["conv_first.weight"].shape[0]),
+                                    "nb": count_indexed(state, "recon_trunk.")}
+        elif "conv_code1.0.weight" in state and "Up_conv1.0.weight" in state:
+            stage, options = "hg", {"hg_nf": int(state["conv1.0.weight"].shape[0])}
+        else:
+            return None
+        renamed = rename(state, OFFICIAL_RENAMES[stage])
+        if any(not k.startswith(f"{stage}.") for k in renamed):
+            return None
+        return OfficialWeights(renamed, {**options, "pipeline": "official"},
+                               f"HDRTVNet {stage.upper()} official release (chxy95/HDRTVNet)",
+                               "" if stage != "hg" else "HDRTVNet outputs HDR10 (PQ-coded BT.2020), not linear HDR")
+
+    def required_state_keys(self, net: nn.Module) -> set[str]:
+        """The weights of the stages that run: those up to ``stage`` (all three for ``all``)."""
+        upto = STAGES if self.stage == "all" else STAGES[: STAGES.index(self.stage) + 1]
+        return {k for k in net.state_dict() if k.split(".", 1)[0] in upto}
+
+    @torch.no_grad()
+    def predict(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
+        """Whole-image inference; with ``pipeline="official"`` the official cascade, its last stage clipped and
+        quantised as the official 16-bit PNG, resized (bilinear) back to the input's ``H, W``."""
+        if self.options["pipeline"] != "official":
+            return super().predict(net, ldr)
+        upto = "hg" if self.stage == "all" else self.stage
+        out = png16(official_cascade(net, ldr, upto, str(self.options["official_mask"]))[upto])
+        return out if out.shape[-2:] == ldr.shape[-2:] else cv2_resize(out, tuple(ldr.shape[-2:]))
 
     # -- stages -------------------------------------------------------------------------------------
     def for_stage(self, stage: str) -> HDRTV:
@@ -318,5 +440,6 @@ class HDRTV(Method):
         return out
 
 
-__all__ = ["HDRTV", "HDRTVNet", "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
+__all__ = ["HDRTV", "HDRTVNet", "official_cascade", "png16", "OFFICIAL_RENAMES",
+           "AGCM", "LocalEnhancement", "HighlightGeneration", "StageL1", "STAGES",
            "STAGE_RECIPES"]

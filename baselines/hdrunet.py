@@ -12,7 +12,9 @@ non-sigmoid mask branch re-injects the input: ``out = mask_est(ldr) · ldr + tru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +24,11 @@ from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe
 from hdrbench.nn.losses import TanhL1Loss
 from hdrbench.nn.unet import UNetShell
+from hdrbench.official import OfficialWeights, count_indexed, same_names
+
+#: What users of the released HDRUNet/KUNet models must know about their output.
+NTIRE_GAMMA_NOTE = ("the released models were trained on NTIRE 2021 HDR, which is gamma-encoded (gamma 2.24), so "
+                    "the output is too: raise it to the power 2.24 for linear HDR")
 
 
 class SFTLayer(nn.Module):
@@ -139,6 +146,15 @@ class HDRUNet(Method):
                                                                              for b in blocks)):
             raise HDRBenchError(f"method 'hdrunet': option blocks={blocks!r} must be three integers >= 0, "
                                 "e.g. [2, 8, 2]")
+
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """``chxy95/HDRUNet``'s ``pretrained_model.pth``: the official names are ours, key for key."""
+        if "cond_first.0.weight" not in state or "SFT_layer1.SFT_scale_conv0.weight" not in state:
+            return None
+        options = {"nf": int(state["conv_first.weight"].shape[0]),
+                   "blocks": tuple(count_indexed(state, f"recon_trunk{i}.") for i in (1, 2, 3))}
+        return same_names(cls, state, options, "HDRUNet official release (chxy95/HDRUNet)", NTIRE_GAMMA_NOTE)
 
     def build_network(self) -> nn.Module:
         return HDRUNetNet(nf=int(self.options["nf"]), blocks=tuple(self.options["blocks"]))

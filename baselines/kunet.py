@@ -16,15 +16,18 @@ in the units of the training ground truth, unbounded (no output activation, no i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from baselines.hdrunet import NTIRE_GAMMA_NOTE
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.unet import UNetShell, pixel_shuffle_up
+from hdrbench.official import OfficialWeights, same_names
 
 #: Over-exposure threshold of the mask variant's auxiliary loss: m = 1[mean_c(LDR) > 0.83].
 MASK_THRESHOLD = 0.83
@@ -232,6 +235,16 @@ class KUNet(Method):
         """One stage; the mask variant trains with its own configuration (:attr:`mask_recipe`)."""
         base = self.mask_recipe if self.options["variant"] == "mask" else self.recipe
         return [Stage(None, self.recipe_for(recipes, base))]
+
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """``wanghu178/KUNet``'s ``latest_G.pth`` (plain or mask variant): the official names are ours."""
+        if "alpha.0.weight" not in state or "belta.0.weight" not in state or "gammma1.refin.weight" not in state:
+            return None
+        options = {"nf": int(state["conv_first.weight"].shape[0]),
+                   "variant": "mask" if "restoration1.weight" in state else "plain"}
+        return same_names(cls, state, options, "KUNet official release (wanghu178/KUNet)",
+                          f"{NTIRE_GAMMA_NOTE} (the HDRTV1K models output PQ-coded HDR10 instead)")
 
     def build_network(self) -> nn.Module:
         return KUNetNet(nf=int(self.options["nf"]), variant=self.options["variant"])

@@ -31,5 +31,21 @@ def create_dataset(name: str, root=None, **options):
     return _create(name, root, **options)
 
 
+def load_model(name: str, checkpoint=None, device="cpu", **options):
+    """``(method, net)`` with weights from ``checkpoint`` (hdrbench or official release files; see
+    :func:`hdrbench.models.load_model`)."""
+    from hdrbench.models import load_model as _load
+
+    return _load(name, checkpoint, device, **options)
+
+
+def predict_image(method, net, ldr, *, tile: int = 512, overlap=None):
+    """Linear HDR for an LDR image (path, array or tensor; see :func:`hdrbench.models.predict_image`)."""
+    from hdrbench.models import predict_image as _predict
+
+    return _predict(method, net, ldr, tile=tile, overlap=overlap)
+
+
 __all__ = ["HDRBenchError", "METHODS", "METRICS", "DATASETS", "register_method", "register_metric",
-           "register_dataset", "create_method", "create_metric", "create_dataset", "__version__"]
+           "register_dataset", "create_method", "create_metric", "create_dataset", "load_model", "predict_image",
+           "__version__"]

@@ -153,14 +153,15 @@ class MethodEntry:
 
     ``id`` (default ``name``) is the row key in the store and the tables; ``label`` the displayed name.
     Exactly one source: ``train = true`` (trained by ``hdrbench train``/``run`` into the output folder),
-    ``checkpoint`` (a weights file) or ``external`` (a folder of predicted EXR/HDR files).
+    ``checkpoint`` (a weights file, or a list of official release files that make one network) or
+    ``external`` (a folder of predicted EXR/HDR files).
     """
 
     name: str
     id: str = ""
     label: str = ""
     train: bool = False
-    checkpoint: str | None = None
+    checkpoint: str | list[str] | None = None
     external: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
@@ -270,7 +271,11 @@ def _methods(raw: Any, path: Path) -> list[MethodEntry]:
         if len(sources) != 1:
             raise HDRBenchError(f"method '{entry.id}' needs exactly one of train = true, checkpoint = \"FILE\" or "
                                 f"external = \"FOLDER\" (has {', '.join(sources) or 'none'})", path)
-        if entry.checkpoint:
+        if isinstance(entry.checkpoint, list):  # official release files that make one network (HDRTV stages)
+            if not entry.checkpoint or not all(isinstance(c, str) for c in entry.checkpoint):
+                raise HDRBenchError(f"method '{entry.id}': checkpoint must be a file or a list of files", path)
+            entry.checkpoint = [str(_resolve(path.parent, c)) for c in entry.checkpoint]
+        elif entry.checkpoint:
             entry.checkpoint = str(_resolve(path.parent, entry.checkpoint))
         if entry.external:
             entry.external = str(_resolve(path.parent, entry.external))

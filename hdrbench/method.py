@@ -15,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError, check_known
+
+if TYPE_CHECKING:
+    from hdrbench.official import OfficialWeights
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Method:
     tiny_options: ClassVar[Mapping[str, Any]] = {}
     input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
+    #: False when :meth:`predict` must see the whole image (a global operation); tiling is then skipped.
+    tileable: ClassVar[bool] = True
 
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -161,6 +166,20 @@ class Method:
         if recipes == RECIPES[1]:
             return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
         raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
+
+    @classmethod
+    def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
+        """The authors' released weights in this re-implementation's names and layouts, or ``None``.
+
+        ``state``: the raw contents of an official release file (:func:`hdrbench.official.read_official_state`:
+        a ``.pth`` state dict, ``module.`` removed, or an ``.npz``'s arrays). Return ``None`` when it is not an
+        official file of this method; the default knows none. :func:`hdrbench.load_model` calls this hook.
+        """
+        return None
+
+    def required_state_keys(self, net: nn.Module) -> set[str]:
+        """The ``state_dict`` keys a checkpoint must provide for the current options (default: all)."""
+        return set(net.state_dict())
 
     # -- shared machinery ---------------------------------------------------------------------
     @torch.no_grad()

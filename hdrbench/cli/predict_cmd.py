@@ -12,12 +12,10 @@ import torch
 from tqdm import tqdm
 
 from hdrbench import io
-from hdrbench.checkpoint import load_weights
 from hdrbench.config import DEFAULT_TILE
 from hdrbench.errors import HDRBenchError
-from hdrbench.inference import tiled_predict
 from hdrbench.keyvalue import parse_key_values
-from hdrbench.method import create_method
+from hdrbench.models import load_model, predict_image
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +26,9 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 
 @click.command("predict")
 @click.option("--method", "method_name", required=True, help="Registered method name (see 'hdrbench list').")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Weights (.safetensors).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), multiple=True,
+              help="Weights: hdrbench .safetensors, or an official release file (.pth/.ckpt, HDRCNN .npz); repeat "
+                   "for files that make one network together (the HDRTV stages).")
 @click.option("--random-init", is_flag=True, help="Untrained weights, for pipeline checks only.")
 @click.option("--option", "options", multiple=True, help="Method option KEY=VALUE (repeatable).")
 @click.option("--tile", type=int, default=DEFAULT_TILE, show_default=True, help="Tile size; 0 = whole image.")
@@ -38,20 +38,16 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--half", is_flag=True, help="Write half-float EXR.")
 @click.argument("inp", type=click.Path(exists=False))
 @click.argument("out", type=click.Path())
-def predict_cmd(method_name: str, checkpoint: str | None, random_init: bool, options: tuple[str, ...],
+def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool, options: tuple[str, ...],
                 tile: int, overlap: int | None, device: str, seed: int, half: bool, inp: str, out: str) -> None:
     """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them."""
     if bool(checkpoint) == bool(random_init):
         raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
-    method = create_method(method_name, **_parse_options(options))
     torch.manual_seed(seed)
-    net = method.build_network()
+    method, net = load_model(method_name, list(checkpoint) or None, device, **_parse_options(options))
     if random_init:
         warnings.warn(f"hdrbench: --random-init: method '{method_name}' runs UNTRAINED weights; the output "
                       "is for pipeline checks only", stacklevel=1)
-    else:
-        load_weights(net, checkpoint, method=method.name)
-    net.eval().to(device)
     src, dst = Path(inp), Path(out)
     if not src.exists():
         raise HDRBenchError("input not found", src)
@@ -63,8 +59,7 @@ def predict_cmd(method_name: str, checkpoint: str | None, random_init: bool, opt
     else:
         pairs = [(src, dst if dst.suffix else dst / f"{src.stem}.exr")]
     for f, target in tqdm(pairs, desc=f"predict {method_name}", disable=len(pairs) == 1, unit="img"):
-        ldr = torch.from_numpy(io.read_ldr(f)).permute(2, 0, 1)[None].to(device)
-        hdr = tiled_predict(method, net, ldr, tile=tile, overlap=overlap)[0].permute(1, 2, 0).float().cpu().numpy()
+        hdr = predict_image(method, net, f, tile=tile, overlap=overlap)
         if not np.isfinite(hdr).all():
             raise HDRBenchError(f"prediction of {method_name} has NaN/inf values", f)
         io.write_hdr(target, hdr) if target.suffix.lower() != ".exr" else io.write_exr(target, hdr, half=half)

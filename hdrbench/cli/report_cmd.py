@@ -1,4 +1,5 @@
-"""``hdrbench report``: Table 1 (and the configured ablation tables) as CSV, Markdown and LaTeX."""
+"""``hdrbench report``: Table 1 (and the configured ablation tables) as CSV, Markdown and LaTeX, and the
+interactive viewer ``index.html``."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ def report_cmd(config: str, out: str | None, quiet: bool) -> None:
     """Write the tables of CONFIG from its result store and print Table 1 (Markdown)."""
     from hdrbench.config import load_config
     from hdrbench.report.tables import write_reports
+    from hdrbench.report.viewer import describe, write_viewer
 
     cfg = load_config(config)
     paths = write_reports(cfg, Path(out) if out else None)
+    viewer = write_viewer(cfg, Path(out) if out else None)
     if not quiet:
         md = next(p for p in paths if p.name == "table1.md")
         click.echo(md.read_text(encoding="utf-8"))
     click.echo("wrote " + ", ".join(str(p) for p in paths))
+    click.echo(describe(viewer))

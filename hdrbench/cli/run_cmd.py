@@ -21,6 +21,7 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
     from hdrbench.evaluate import evaluate
     from hdrbench.report.plots import write_figures
     from hdrbench.report.tables import write_reports
+    from hdrbench.report.viewer import describe, write_viewer
     from hdrbench.train import job_for, train
 
     t0 = time.perf_counter()
@@ -47,10 +48,15 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
         t = time.perf_counter()
         paths += write_figures(cfg)
         timings["plot"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        viewer = write_viewer(cfg)
+        paths += viewer.files
+        timings["viewer"] = round(time.perf_counter() - t, 2)
         timings["total"] = round(time.perf_counter() - t0, 2)
         log_path = cfg.runs.timings  # one entry per run: a resumed run adds its own
         runs = json.loads(log_path.read_text()) if log_path.is_file() else []
         runs.append({"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **timings})
         log_path.write_text(json.dumps(runs, indent=1))
         say((cfg.runs.reports / "table1.md").read_text(encoding="utf-8"))
+        say(describe(viewer))
         say(f"{cfg.name}: {timings['total']:.0f} s this run; wrote {len(paths)} files to {cfg.output}")

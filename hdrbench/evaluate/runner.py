@@ -1,7 +1,8 @@
 """The evaluation runner: every (method, test set, image) of a benchmark, scored into the result store.
 
-For each method of ``bench.toml`` a *source* makes predictions: a trained or given checkpoint run with
-:func:`hdrbench.inference.tiled_predict`, or a folder of external predictions. Each image's metrics are
+For each method of ``bench.toml`` a *source* makes predictions: a trained or given checkpoint (hdrbench
+weights or official release files) loaded by :func:`hdrbench.models.open_model` and run with
+:func:`hdrbench.models.predict_image`, or a folder of external predictions. Each image's metrics are
 written in one transaction; images whose rows are all stored are skipped, so a killed run resumes where
 it stopped. Under ``torchrun`` the pending images are dealt round-robin to the ranks and rank 0 alone
 writes. Tensors: ``ldr`` (1, 3, H, W) display-referred [0, 1]; predictions and ground truth linear HDR.
@@ -22,16 +23,15 @@ import torch
 from tqdm import tqdm
 
 from hdrbench import io
-from hdrbench.checkpoint import load_weights
 from hdrbench.config import BenchConfig, MethodEntry
 from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
 from hdrbench.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.errors import HDRBenchError
 from hdrbench.evaluate.store import ResultStore, Score
-from hdrbench.inference import tiled_predict
-from hdrbench.method import count_parameters, create_method
+from hdrbench.method import count_parameters
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer
 from hdrbench.metrics.validate import check_pair
+from hdrbench.models import open_model, predict_image
 from hdrbench.runs import external_prediction, figure_images, test_sets
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,10 @@ def weights_digest(net: torch.nn.Module, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path:
-    """The weights file evaluated for ``entry`` (its ``checkpoint`` or the training run's final weights)."""
+def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path | list[Path]:
+    """The weights file(s) evaluated for ``entry`` (its ``checkpoint`` or the training run's final weights)."""
+    if isinstance(entry.checkpoint, list):
+        return [Path(c) for c in entry.checkpoint]
     if entry.checkpoint:
         return Path(entry.checkpoint)
     path = cfg.runs.final_weights(entry.id)
@@ -114,17 +116,12 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> S
             return pred
 
         return Source(entry, f"external:{folder}", entry.params, [], read_external)
-    weights = trained_checkpoint(cfg, entry)
-    method = create_method(entry.name, **entry.options)
-    net = method.build_network()
-    meta = load_weights(net, weights, method=method.name)
-    net.eval().to(device)
-    subs = json.loads(meta.get("substitutions", "[]"))
+    loaded = open_model(entry.name, trained_checkpoint(cfg, entry), device, **entry.options)
+    method, net = loaded.method, loaded.net
+    subs = json.loads(loaded.metadata.get("substitutions", "[]"))
 
     def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(ldr)).permute(2, 0, 1)[None].to(device)
-        y = tiled_predict(method, net, x, tile=cfg.evaluate.tile, overlap=cfg.evaluate.overlap)
-        return y[0].permute(1, 2, 0).float().cpu().numpy()
+        return predict_image(method, net, ldr, tile=cfg.evaluate.tile, overlap=cfg.evaluate.overlap)
 
     return Source(entry, weights_digest(net), entry.params or count_parameters(net), subs, run_network)
 

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 #: torchvision ``vgg16().features`` indices whose outputs feed the skip connections (the ReLU before each pool).
 VGG16_BEFORE_POOL = (3, 8, 15, 22, 29)
+#: The Caffe VGG16 input (HDRCNN's official encoder): 0–255 BGR minus these means, in B, G, R order.
+CAFFE_VGG_MEAN_BGR = (103.939, 116.779, 123.68)
+#: ``encoder_input``: ``imagenet`` = torchvision's ``(x − mean)/std`` RGB; ``caffe`` = 255·BGR − the VGG means.
+ENCODER_INPUTS = ("imagenet", "caffe")
 
 
 def load_vgg16_encoder(features: nn.Sequential, pretrained: bool) -> str:
@@ -73,8 +77,11 @@ class VGGSkipAutoencoder(nn.Module):
     encoder feature, and a 1×1 head. Subclasses say how skips enter (:meth:`skip`) and fuse the input image."""
 
     def __init__(self, up_block: type[nn.Module], pretrained: bool = True,
-                 skip_feature_scale: float = CAFFE_FEATURE_SCALE):
+                 skip_feature_scale: float = CAFFE_FEATURE_SCALE, encoder_input: str = "imagenet"):
         super().__init__()
+        if encoder_input not in ENCODER_INPUTS:
+            raise HDRBenchError(f"encoder_input='{encoder_input}' is not one of {', '.join(ENCODER_INPUTS)}")
+        self.encoder_input = encoder_input
         self.encoder = vgg16_features()[:30]  # conv1_1 … relu5_3 (no pool5)
         self.weight_sources = load_vgg16_encoder(self.encoder, pretrained)
         self.skip_feature_scale = float(skip_feature_scale)
@@ -88,6 +95,7 @@ class VGGSkipAutoencoder(nn.Module):
         self.fuse_input = SkipFusion(3)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("caffe_mean", torch.tensor(CAFFE_VGG_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
 
     def skip(self, feature: torch.Tensor) -> torch.Tensor:
         """How an encoder feature (torch-scale VGG activation) enters its decoder fusion."""
@@ -95,7 +103,10 @@ class VGGSkipAutoencoder(nn.Module):
 
     def decode(self, image: torch.Tensor) -> torch.Tensor:
         """Head output ``(N, 3, H, W)`` for ``image`` ``(N, 3, H, W)`` in [0, 1], before the input fusion."""
-        x = (image - self.mean) / self.std
+        if self.encoder_input == "caffe":
+            x = image.flip(1) * 255.0 - self.caffe_mean
+        else:
+            x = (image - self.mean) / self.std
         skips = []
         for i, layer in enumerate(self.encoder):
             x = layer(x)

@@ -47,10 +47,22 @@ def tonemap(hdr: np.ndarray, scale: float, gamma: float = 2.2) -> np.ndarray:
     return np.clip(np.nan_to_num(hdr) * scale, 0.0, 1.0) ** (1.0 / gamma)
 
 
+def saved_prediction(cfg: BenchConfig, method_id: str, test_set: str, image: str) -> Path:
+    """Where ``method_id``'s prediction of ``image`` is (the EXR written by ``hdrbench evaluate``, else an external
+    method's own file); the evaluation's path when neither exists."""
+    from hdrbench.runs import external_prediction
+
+    path = cfg.runs.prediction(method_id, test_set, image)
+    external = cfg.method(method_id).external
+    if external and not path.is_file():
+        path = external_prediction(Path(external), test_set, image) or path
+    return path
+
+
 def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str], list[list[np.ndarray]]]:
     """``(image ids, rows)``: each row is [ldr, prediction per method..., gt] as float (H, W, 3)."""
     from hdrbench.datasets.base import create_dataset
-    from hdrbench.runs import external_prediction, figure_images
+    from hdrbench.runs import figure_images
 
     dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
     test_set, ids = figure_images(cfg, dataset)
@@ -60,10 +72,7 @@ def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str]
         ldr, hdr = dataset.load_pair(pairs[image])
         row = [ldr]
         for method_id, _ in methods:
-            entry = cfg.method(method_id)
-            path = cfg.runs.prediction(method_id, test_set, image)
-            if entry.external and not path.is_file():
-                path = external_prediction(Path(entry.external), test_set, image) or path
+            path = saved_prediction(cfg, method_id, test_set, image)
             if not path.is_file():
                 raise HDRBenchError(f"no saved prediction of '{method_id}' for figure image '{image}'; run "
                                     "'hdrbench evaluate' with the same [plot] settings first", path)

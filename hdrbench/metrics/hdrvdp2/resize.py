@@ -32,15 +32,22 @@ def _symmetric(i: np.ndarray, size: int) -> np.ndarray:
     return np.where(odd, size - 1 - m, m)
 
 
-def resize_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gather indices ``(taps, n_out)`` and weights ``(taps, n_out)`` of the 1-D resize ``n_in -> n_out``."""
-    raw, w = _raw_taps(n_in, n_out)
+def resize_weights(n_in: int, n_out: int, scale: float | None = None,
+                   normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Gather indices ``(taps, n_out)`` and weights ``(taps, n_out)`` of the 1-D resize ``n_in -> n_out``.
+
+    ``scale`` (default ``n_out / n_in``) places the samples; ``normalize`` makes each output's weights sum
+    to 1 (MATLAB does, Octave does not).
+    """
+    raw, w = _raw_taps(n_in, n_out, scale)
+    if normalize:
+        w = w / w.sum(axis=0, keepdims=True)
     return _symmetric(raw + 1, n_in), w
 
 
-def _raw_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+def _raw_taps(n_in: int, n_out: int, scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """0-based source indices *before* symmetric folding ``(taps, n_out)`` and their weights."""
-    scale = n_out / n_in
+    scale = n_out / n_in if scale is None else scale
     pos = 0.5 + 1 / scale / 2 + np.arange(n_out) / scale  # 1-based source coordinates
     base = np.floor(pos)
     frac = pos - base
@@ -108,9 +115,10 @@ def _resize_dim(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
     return out
 
 
-def _resize_gather(x: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
-    """Generic resize of ``dim``: gather the taps' source slices and add them, weighted."""
-    idx, w = resize_weights(x.shape[dim], n_out)
+def _resize_gather(x: torch.Tensor, dim: int, n_out: int, **weights: float | bool | None) -> torch.Tensor:
+    """Generic resize of ``dim``: gather the taps' source slices and add them, weighted (``weights``: see
+    :func:`resize_weights`)."""
+    idx, w = resize_weights(x.shape[dim], n_out, **weights)
     idx_t = torch.from_numpy(idx).to(x.device)
     shape = [1] * x.ndim
     shape[dim] = n_out
@@ -136,4 +144,13 @@ def imresize(x: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
             x = _resize_dim(x.transpose(-1, -2).contiguous(), -2, out_hw[1]).transpose(-1, -2)
     if x.shape[-2] != out_hw[0]:
         x = _resize_dim(x.contiguous(), -2, out_hw[0])
+    return x
+
+
+def imresize_by_scale(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """MATLAB's ``imresize(x, scale)`` (bicubic, anti-aliased when shrinking, weights normalised, output
+    ``ceil(size * scale)``) of the last two dims, rows first: what the ``imresize_np`` of the BasicSR-era
+    codebases (HDRTVNet's condition image) computes."""
+    for dim in (-2, -1):
+        x = _resize_gather(x, dim, math.ceil(x.shape[dim] * scale), scale=scale, normalize=True)
     return x
