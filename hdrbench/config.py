@@ -61,18 +61,25 @@ class DatasetSection:
 
 
 @dataclass
-class TrainSection:
-    """``[train]``: the training switch (``official`` recipes or the ``paper`` protocol), recipe overrides for
-    every method, checkpoint and logging periods, DataLoader workers, TensorBoard and CUDA autocast."""
+class TrainSettings:
+    """How a training run is carried out (shared by ``[train]`` and :class:`hdrbench.train.TrainJob`): checkpoint
+    period and how many to keep, logging period, DataLoader workers, TensorBoard events, CUDA autocast."""
 
-    recipes: str = DEFAULT_RECIPES
-    recipe: dict[str, Any] = field(default_factory=dict)
     checkpoint_every: int = 500
     log_every: int = 10
     num_workers: int = 0
     tensorboard: bool = True
     amp: bool = True
     keep_checkpoints: int = 2
+
+
+@dataclass
+class TrainSection(TrainSettings):
+    """``[train]``: the training switch (``official`` recipes or the ``paper`` protocol), recipe overrides for
+    every method, and the :class:`TrainSettings`."""
+
+    recipes: str = DEFAULT_RECIPES
+    recipe: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

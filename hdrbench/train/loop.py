@@ -36,6 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from hdrbench.config import TrainSettings
 from hdrbench.datasets.base import PairedDataset
 from hdrbench.datasets.patches import PatchDataset
 from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
@@ -50,9 +51,10 @@ from hdrbench.weights import substitutions
 LOG_FILE = "train_log.csv"
 
 
-@dataclass
-class TrainJob:
-    """Everything one training run needs; ``overrides`` are Recipe fields set by the benchmark/CLI."""
+@dataclass(kw_only=True)
+class TrainJob(TrainSettings):
+    """Everything one training run needs (keywords only): ``overrides`` are Recipe fields set by the
+    benchmark/CLI; the :class:`~hdrbench.config.TrainSettings` say how it is carried out."""
 
     method: Method
     dataset: PairedDataset
@@ -62,12 +64,6 @@ class TrainJob:
     train_split: str | None = None
     seed: int = 0
     device: str = "cpu"
-    checkpoint_every: int = 500
-    log_every: int = 10
-    num_workers: int = 0
-    tensorboard: bool = True
-    amp: bool = True
-    keep_checkpoints: int = 2
     progress: bool = True
 
 
