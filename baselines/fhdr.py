@@ -21,14 +21,18 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint as _checkpoint
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe, Stage
-from hdrbench.nn.vgg import VGGFeatures
+from hdrbench.method import Method, Recipe, Stage, recipes_key
+from hdrbench.nn.vgg import IMAGENET_STD, VGGFeatures
 from hdrbench.official import OfficialWeights, same_names
 
 #: FHDR's μ-law constant (``util.mu_tonemap``).
 MU = 5000.0
+#: ``checkpoint="auto"`` recomputes activations in the backward pass from this many input pixels per batch
+#: (N·H·W) on CUDA: 4 × 512², where batch 16 × 512² no longer fits on an 80 GB card without it.
+CHECKPOINT_AUTO_PIXELS = 4 * 512 * 512
 #: VGG19 layers and weights of FHDR's perceptual loss (``vgg.py``).
 VGG_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
@@ -62,11 +66,29 @@ class DRDB(nn.Module):
         return self.conv_1x1(self.dense_layers(self.compress(torch.cat((x, hidden), dim=1))))
 
 
-class FeedbackBlock(nn.Module):
-    """``relu(GFF(DRDB3(DRDB2(DRDB1(compress_in(cat(x, hidden)))))))``; each DRDB carries its own hidden."""
+def use_checkpoint(setting: bool | str, x: torch.Tensor) -> bool:
+    """Whether to recompute activations for input ``x`` under ``setting`` (True, False or ``"auto"``)."""
+    if not torch.is_grad_enabled():
+        return False
+    if setting == "auto":
+        return x.is_cuda and x.shape[0] * x.shape[-2] * x.shape[-1] >= CHECKPOINT_AUTO_PIXELS
+    return bool(setting)
 
-    def __init__(self, nf: int = 64):
+
+def _call(module: nn.Module, recompute: bool, *args: torch.Tensor):
+    """``module(*args)``, its activations recomputed in the backward pass when ``recompute``."""
+    return _checkpoint(module, *args, use_reentrant=False) if recompute else module(*args)
+
+
+class FeedbackBlock(nn.Module):
+    """``relu(GFF(DRDB3(DRDB2(DRDB1(compress_in(cat(x, hidden)))))))``; each DRDB carries its own hidden.
+
+    ``checkpoint`` (True, False, ``"auto"``): keep only each DRDB's inputs for the backward pass and recompute
+    its dense layers there (same gradients, a fraction of the activation memory)."""
+
+    def __init__(self, nf: int = 64, checkpoint: bool | str = False):
         super().__init__()
+        self.checkpoint = checkpoint
         self.compress_in = nn.Conv2d(2 * nf, nf, 1)
         self.DRDB1, self.DRDB2, self.DRDB3 = DRDB(nf), DRDB(nf), DRDB(nf)
         self.GFF_3x3 = nn.Conv2d(nf, nf, 3, padding=1)
@@ -77,8 +99,9 @@ class FeedbackBlock(nn.Module):
         h = hidden or [x, None, None, None]
         out = self.compress_in(torch.cat((x, h[0]), dim=1))
         states = []
+        recompute = use_checkpoint(self.checkpoint, x)
         for drdb, hd in zip((self.DRDB1, self.DRDB2, self.DRDB3), h[1:]):
-            out = drdb(out, out if hd is None else hd)
+            out = _call(drdb, recompute, out, out if hd is None else hd)
             states.append(out)
         out = F.relu(self.GFF_3x3(out))
         return out, [out, *states]
@@ -88,15 +111,17 @@ class FHDRNet(nn.Module):
     """FHDR network; ``iterations`` feedback passes, one HDR estimate per pass.
 
     ``detach_hidden`` reproduces the official ``Variable(out.data)``: no gradient through the hidden states.
+    ``checkpoint``: activation recomputation in the feedback block (see :class:`FeedbackBlock`).
     """
 
-    def __init__(self, nf: int = 64, iterations: int = 4, detach_hidden: bool = False):
+    def __init__(self, nf: int = 64, iterations: int = 4, detach_hidden: bool = False,
+                 checkpoint: bool | str = False):
         super().__init__()
         self.iterations = iterations
         self.detach_hidden = detach_hidden
         self.feb1 = nn.Conv2d(3, nf, 3, padding=0)  # applied to a reflection-padded input
         self.feb2 = nn.Conv2d(nf, nf, 3, padding=1)
-        self.feedback_block = FeedbackBlock(nf)
+        self.feedback_block = FeedbackBlock(nf, checkpoint)
         self.hrb1 = nn.Conv2d(nf, nf, 3, padding=1)
         self.hrb2 = nn.Conv2d(nf, 3, 3, padding=0)  # applied to a reflection-padded input
 
@@ -129,41 +154,55 @@ class FHDRLoss(nn.Module):
     """Mean over iterations of ``L1(T(out_t), T(gt)) + 10 · Σ_l w_l · L1(VGG_l(T(out_t)), VGG_l(T(gt)))``.
 
     ``T`` = :func:`mu_law`; VGG19 relu1_1…relu5_1 with weights 1/32…1, no ImageNet normalisation (as
-    ``vgg.py``); offline weights via :class:`hdrbench.nn.vgg.VGGFeatures` (its ``substitution`` records a
-    VGG19 → VGG16 fallback). ``pred``: one (N, 3, H, W) estimate or the list of per-iteration estimates.
+    ``vgg.py``, which feeds ``T`` straight into torchvision's VGG19); offline weights via
+    :class:`hdrbench.nn.vgg.VGGFeatures` (its ``substitution`` records a VGG19 → VGG16 fallback). With the
+    original Caffe VGG19 of hdrbench's cache, ``T`` is read as the torchvision-standardised input it is in the
+    official code and mapped to Caffe's convention (``VGGFeatures(normalize=None)``), where one input unit is
+    ``255·σ̄`` units (σ̄ = ImageNet's mean std); the features are divided by that factor so that the official
+    weight 10 keeps its scale (:attr:`feature_scale`). ``pred``: one (N, 3, H, W) estimate or the list of
+    per-iteration estimates.
+    ``checkpoint`` (True, False, ``"auto"``): recompute each VGG pass's activations in the backward pass.
     """
 
-    def __init__(self, vgg_weight: float = 10.0, vgg_arch: str = "vgg19"):
+    def __init__(self, vgg_weight: float = 10.0, vgg_arch: str = "vgg19", checkpoint: bool | str = False):
         super().__init__()
         self.vgg_weight = vgg_weight
+        self.checkpoint = checkpoint
         self.vgg = VGGFeatures(VGG_LAYERS, arch=vgg_arch, normalize=None)
+        self.feature_scale = 1.0 if self.vgg.convention == "torchvision" else 3 / (255.0 * sum(IMAGENET_STD))
 
     def forward(self, pred: torch.Tensor | list[torch.Tensor], gt: torch.Tensor,
                 ldr: torch.Tensor | None = None) -> torch.Tensor:
         preds = list(pred) if isinstance(pred, list | tuple) else [pred]
         t_gt = mu_law(gt)
-        f_gt = [f.detach() for f in self.vgg(t_gt)]
+        with torch.no_grad():
+            f_gt = list(self.vgg(t_gt))
         total = gt.new_zeros(())
+        recompute = use_checkpoint(self.checkpoint, gt)
         for p in preds:
             t = mu_law(p)
-            perceptual = sum(w * F.l1_loss(f, g) for w, f, g in zip(VGG_WEIGHTS, self.vgg(t), f_gt))
+            feats = _call(self.vgg, recompute, t)
+            perceptual = self.feature_scale * sum(w * F.l1_loss(f, g) for w, f, g in zip(VGG_WEIGHTS, feats, f_gt))
             total = total + F.l1_loss(t, t_gt) + self.vgg_weight * perceptual
         return total / len(preds)
 
 
 class FHDR(Method):
     """FHDR as in ``mukulkhanna/FHDR``; options ``iterations`` (feedback passes, 4 = the paper's best),
-    ``detach_hidden`` (official no-gradient-through-iterations behaviour)."""
+    ``detach_hidden`` (official no-gradient-through-iterations behaviour), ``checkpoint`` (activation
+    recomputation in the feedback block and the VGG loss: True, False, or ``"auto"``: on CUDA from 4 × 512²
+    input pixels per batch). The ``paper`` protocol (batch 16 × 512²) accumulates 2 micro-batches of 8."""
 
     citation = ("Z. Khan, M. Khanna, S. Raman. FHDR: HDR Image Reconstruction from a Single LDR Image using "
                 "Feedback Network. IEEE GlobalSIP 2019.")
     summary = "Feedback network (shared dilated dense block, 4 iterations); μ-law L1 + VGG loss; 0.57 M params"
-    default_options = {"iterations": 4, "detach_hidden": False, "nf": 64}
+    default_options = {"iterations": 4, "detach_hidden": False, "nf": 64, "checkpoint": "auto"}
     # 200 epochs at batch 2 over the ~12k 256×256 training images of the README (6,000 iterations per
     # epoch); the learning rate decays linearly to 0 over the last 100 epochs (util.update_lr).
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.999), scheduler="linear_decay", decay_start=600_000,
-                    batch_size=2, patch_size=256, iterations=1_200_000,
-                    source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images)")
+                    batch_size=2, patch_size=256, iterations=1_200_000, crop="random", augment=(),
+                    source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images; "
+                           "data_loader.py: whole 256x256 images, no augmentation)")
     # mukulkhanna/FHDR model.FHDR: feb1 1,792 + feb2 36,928 + feedback block 493,888 (compress_in 8,256,
     # 3 DRDB × 149,568 — compress 8,256 + dense c3 (64+96+128+160)·32·9 = 129,024 + c1 192·64 = 12,288 —
     # GFF 36,928) + hrb1 36,928 + hrb2 1,731 → 571,267, independent of the iteration count.
@@ -179,6 +218,9 @@ class FHDR(Method):
         if isinstance(it, bool) or not isinstance(it, int) or it < 1:
             raise HDRBenchError(f"method 'fhdr': option iterations={it!r} must be an integer >= 1")
         self.receptive_margin = 4 + 25 * it  # feb1, feb2, hrb1, hrb2: 1 px each; each iteration: 25 px
+        if self.options["checkpoint"] not in (True, False, "auto"):
+            raise HDRBenchError(f"method 'fhdr': option checkpoint={self.options['checkpoint']!r} must be true, "
+                                "false or 'auto'")
 
     @classmethod
     def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
@@ -193,14 +235,20 @@ class FHDR(Method):
 
     def build_network(self) -> nn.Module:
         return FHDRNet(nf=int(self.options["nf"]), iterations=self.options["iterations"],
-                       detach_hidden=bool(self.options["detach_hidden"]))
+                       detach_hidden=bool(self.options["detach_hidden"]), checkpoint=self.options["checkpoint"])
 
     def build_loss(self) -> nn.Module:
-        return FHDRLoss()
+        return FHDRLoss(checkpoint=self.options["checkpoint"])
+
+    def recipe_for(self, recipes: str | None = None, recipe: Recipe | None = None) -> Recipe:
+        """As :meth:`Method.recipe_for`; the ``paper`` protocol's batch of 16 runs as 2 accumulated halves
+        (even with activation recomputation, one pass of batch 16 × 512² is too close to 80 GB)."""
+        recipe = super().recipe_for(recipes, recipe)
+        return recipe.replace(accumulate=2) if recipes_key(recipes) == "paper" else recipe
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
                       stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:
         """The loss averaged over every iteration's estimate (official ``train.py``)."""
         outs = net(ldr, return_all=True)
         value = loss(outs, hdr, ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}

@@ -11,7 +11,10 @@ Re-implemented from the official TensorFlow/TensorLayer code (``gabrieleilertsen
   a final 1×1 conv 64→3 + BatchNorm + ReLU fused (same way) with the log of the linearised input;
 * output ``ŷ``: log linear HDR (``exp(ŷ) − 1/255``); :meth:`HDRCNN.forward` blends it with the
   linearised input (γ = 2, as the official ``get_final``) by ``α = clip((max_c x − τ)/(1 − τ), 0, 1)``,
-  τ = 0.95, so only near-saturated pixels come from the network.
+  τ = 0.95, so only near-saturated pixels come from the network (option ``mode = "official"``, the
+  default). ``mode = "whole"`` is the DCDR-UNet paper's setting (§4.4.1: "we modify its setting so that its
+  network can be used for entirely region, not only for overexposed regions"): no blending, the network's
+  output everywhere, and the loss unmasked; the ``paper`` training protocol selects it.
 
 Tensors: input ``(N, 3, H, W)`` display-referred RGB in [0, 1], ``H, W`` multiples of 32 inside the
 network (:meth:`Method.predict` pads); :class:`HDRCNNNet` returns log HDR ``(N, 3, H, W)``;
@@ -36,6 +39,9 @@ from hdrbench.official import OfficialWeights, to_tensor
 
 EPS = 1.0 / 255.0
 LUMINANCE = (0.213, 0.715, 0.072)
+#: ``official``: blend the network's output into the input above τ, highlight-masked loss (the published
+#: method); ``whole``: the network's output everywhere, unmasked loss (the DCDR-UNet paper's §4.4.1).
+MODES = ("official", "whole")
 
 
 def bilinear_upsampling_kernel(channels_in: int, channels_out: int, size: int = 4) -> torch.Tensor:
@@ -96,14 +102,16 @@ class IlluminationReflectanceLoss(nn.Module):
     """HDRCNN's published loss (``sep_loss=true``): masked log-domain illumination + reflectance L2.
 
     ``loss(pred_log, hdr, ldr)``: ``pred_log`` the network's log output, ``hdr`` the linear target
-    ``(N, 3, H, W)``; mask ``α`` from the target (τ = 0.95). Illumination = 13×13 Gaussian (σ-range 2)
-    blur of log luminance; reflectance = log RGB − illumination; ``mean(α·[λ ΔI² + (1 − λ) ΔR²])``.
+    ``(N, 3, H, W)``; mask ``α`` from the target (τ = 0.95; ``masked=False``: α = 1, whole-image mode).
+    Illumination = 13×13 Gaussian (σ-range 2) blur of log luminance; reflectance = log RGB − illumination;
+    ``mean(α·[λ ΔI² + (1 − λ) ΔR²])``.
     """
 
-    def __init__(self, lambda_ir: float = 0.5, tau: float = 0.95):
+    def __init__(self, lambda_ir: float = 0.5, tau: float = 0.95, masked: bool = True):
         super().__init__()
         self.lambda_ir = lambda_ir
         self.tau = tau
+        self.masked = masked
         self.register_buffer("gauss", gaussian_kernel_2d()[None, None], persistent=False)
         self.register_buffer("lum", torch.tensor(LUMINANCE).view(1, 3, 1, 1), persistent=False)
 
@@ -112,7 +120,7 @@ class IlluminationReflectanceLoss(nn.Module):
         return F.conv2d(log_lum, self.gauss, padding=self.gauss.shape[-1] // 2)  # zero pad = TF SAME
 
     def forward(self, pred_log: torch.Tensor, hdr: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
-        mask = highlight_mask(hdr, self.tau)
+        mask = highlight_mask(hdr, self.tau) if self.masked else 1.0
         ill_true = self._illumination(hdr)
         ill_pred = self._illumination(torch.exp(pred_log) - EPS)
         refl_true = torch.log(hdr + EPS) - ill_true
@@ -123,14 +131,16 @@ class IlluminationReflectanceLoss(nn.Module):
 
 
 class MaskedLogL2Loss(nn.Module):
-    """HDRCNN's alternative loss (``sep_loss=false``): ``mean((α·(ŷ − log(y + 1/255)))²)``."""
+    """HDRCNN's alternative loss (``sep_loss=false``): ``mean((α·(ŷ − log(y + 1/255)))²)`` (α = 1 unmasked)."""
 
-    def __init__(self, tau: float = 0.95):
+    def __init__(self, tau: float = 0.95, masked: bool = True):
         super().__init__()
         self.tau = tau
+        self.masked = masked
 
     def forward(self, pred_log: torch.Tensor, hdr: torch.Tensor, ldr: torch.Tensor | None = None) -> torch.Tensor:
-        return ((pred_log - torch.log(hdr + EPS)) * highlight_mask(hdr, self.tau)).square().mean()
+        diff = pred_log - torch.log(hdr + EPS)
+        return (diff * highlight_mask(hdr, self.tau) if self.masked else diff).square().mean()
 
 
 def official_parameter_names() -> list[tuple[str, str, str]]:
@@ -180,12 +190,16 @@ class HDRCNN(Method):
     summary = "VGG16 encoder / deconv decoder in the log domain; blends with the input above τ=0.95 (γ=2)"
     default_options = {"pretrained": True, "tau": 0.95, "gamma": 2.0, "sep_loss": True, "lambda_ir": 0.5,
                        "skip_feature_scale": CAFFE_FEATURE_SCALE, "hdr_scale": 1.0,
-                       "encoder_input": "imagenet"}
+                       "encoder_input": "imagenet", "mode": "official"}
+    #: §4.4.1 of the DCDR-UNet paper: the network "used for entirely region" under the paper's protocol.
+    recipes_options = {"paper": {"mode": "whole"}}
     recipe = Recipe(
         optimizer="adam", lr=5e-5, betas=(0.9, 0.999), scheduler="exponential", gamma=0.99, step_every=1000,
-        batch_size=4, patch_size=320, iterations=100_000,
+        batch_size=4, patch_size=320, iterations=100_000, crop="random", augment=("hflip",),
         source="gabrieleilertsen/hdrcnn training_code/hdrcnn_train.py flag defaults: Adam 5e-5 (0.9, 0.999), "
-               "batch 4, 320x320, 100 epochs, lr x0.99 per epoch (an epoch taken as 1000 iterations here)",
+               "batch 4, 320x320, 100 epochs, lr x0.99 per epoch (an epoch taken as 1000 iterations here); "
+               "virtualcamera.cpp: random crops, random horizontal flips (its random crop scaling is not "
+               "reproduced)",
     )
     # gabrieleilertsen/hdrcnn network.py layer by layer (VGG16 convs 14,714,688; h6 conv + BN 2,360,832;
     # 5 deconvs + BN; 1×1 fusions h2…h7; head conv + BN): 29,443,358 (tests/test_baselines_b.py derives it).
@@ -218,6 +232,17 @@ class HDRCNN(Method):
                                "the official prediction script resizes the input to multiples of 32; here it is "
                                "padded")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.options["mode"] not in MODES:
+            raise HDRBenchError(f"method 'hdrcnn': option mode='{self.options['mode']}' must be one of "
+                                f"{', '.join(MODES)}")
+
+    @property
+    def whole(self) -> bool:
+        """Whole-image mode: no blending, unmasked loss."""
+        return self.options["mode"] == "whole"
+
     def build_network(self) -> nn.Module:
         net = HDRCNNNet(pretrained=bool(self.options["pretrained"]),
                         skip_feature_scale=float(self.options["skip_feature_scale"]),
@@ -226,18 +251,22 @@ class HDRCNN(Method):
         return net
 
     def build_loss(self) -> nn.Module:
+        tau, masked = float(self.options["tau"]), not self.whole
         if self.options["sep_loss"]:
-            return IlluminationReflectanceLoss(float(self.options["lambda_ir"]), float(self.options["tau"]))
-        return MaskedLogL2Loss(float(self.options["tau"]))
+            return IlluminationReflectanceLoss(float(self.options["lambda_ir"]), tau, masked=masked)
+        return MaskedLogL2Loss(tau, masked=masked)
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
-        """Linear HDR: ``hdr_scale·((1 − α)·ldr^γ + α·(exp(ŷ) − 1/255))``, α from the input (τ), clipped at 0.
+        """Linear HDR: ``hdr_scale·((1 − α)·ldr^γ + α·(exp(ŷ) − 1/255))``, α from the input (τ), clipped at 0;
+        in whole-image mode ``hdr_scale·(exp(ŷ) − 1/255)`` everywhere.
 
         The network works in units where the LDR saturates at 1 (as the official code); ``hdr_scale`` is the
         ground-truth value of that level in the training data (1 in the official setups).
         """
-        alpha = highlight_mask(ldr, float(self.options["tau"]))
         predicted = torch.exp(net(ldr)) - EPS
+        if self.whole:
+            return predicted.clamp_min(0) * float(self.options["hdr_scale"])
+        alpha = highlight_mask(ldr, float(self.options["tau"]))
         out = (1 - alpha) * ldr.clamp(0, 1).pow(float(self.options["gamma"])) + alpha * predicted
         return out.clamp_min(0) * float(self.options["hdr_scale"])
 
@@ -245,7 +274,7 @@ class HDRCNN(Method):
                       stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The official loss acts on the network's log output, before blending (target in saturation units)."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()  # builds the network, which records weight_sources

@@ -315,15 +315,16 @@ class StageL1(nn.Module):
 _MILESTONES = (200_000, 400_000, 600_000, 800_000)
 STAGE_RECIPES: dict[str, Recipe] = {
     "agcm": Recipe(lr=5e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=_MILESTONES, gamma=0.5,
-                   batch_size=4, patch_size=480, iterations=1_000_000,
-                   source="chxy95/HDRTVNet codes/options/train/train_AGCM.yml"),
+                   batch_size=4, patch_size=480, iterations=1_000_000, crop="random", augment=(),
+                   source="chxy95/HDRTVNet codes/options/train/train_AGCM.yml (use_flip, use_rot: false)"),
     "le": Recipe(lr=2e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=_MILESTONES, gamma=0.5,
-                 batch_size=16, patch_size=160, iterations=1_000_000,
-                 source="chxy95/HDRTVNet codes/options/train/train_LE.yml"),
+                 batch_size=16, patch_size=160, iterations=1_000_000, crop="random", augment=(),
+                 source="chxy95/HDRTVNet codes/options/train/train_LE.yml (use_flip, use_rot: false)"),
     # lr_steps [200000, 300000, 40000] in the yml: MultiStepLR counts 40000 too, so it is the first decay.
     "hg": Recipe(lr=2e-4, betas=(0.9, 0.99), scheduler="multistep", milestones=(40_000, 200_000, 300_000),
-                 gamma=0.5, batch_size=16, patch_size=160, iterations=500_000,
-                 source="chxy95/HDRTVNet codes/options/train/train_HG_Generator.yml (L1 pre-training of HG)"),
+                 gamma=0.5, batch_size=16, patch_size=160, iterations=500_000, crop="random", augment=(),
+                 source="chxy95/HDRTVNet codes/options/train/train_HG_Generator.yml (L1 pre-training of HG; "
+                        "use_flip, use_rot: false)"),
 }
 
 
@@ -428,10 +429,10 @@ class HDRTV(Method):
         return net(ldr, upto="hg" if self.stage == "all" else self.stage).clamp_min(0)
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
-                      stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
+                      stage: Stage) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """L1 of ``stage``'s output, earlier stages run frozen as in the official offline cascade."""
         value = loss(net(ldr, upto=stage.name, mode="stage"), hdr, ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()  # builds the network once, which records the per-stage counts

@@ -127,7 +127,8 @@ class HDRUNet(Method):
     default_options = {"nf": 64, "blocks": (2, 8, 2)}
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="multistep",
                     milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=16, patch_size=160,
-                    iterations=1_000_000, source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml")
+                    iterations=1_000_000, crop="random", augment=("hflip", "vflip", "transpose"),
+                    source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml (use_flip, use_rot)")
     # chxy95/HDRUNet UNet_arch.HDRUNet(in_nc=3, out_nc=3, nf=64): 12 ResBlock_with_SFT (2 c3 64→64 +
     # 2 SFT layers of 4 c1: 2·36,928 + 2·(2·(32·32+32) + 2·(32·64+64)) = 86,528 each) = 1,038,336;
     # conv_first 1,792 + HR_conv1/2 2·36,928 + down_conv1/2 2·36,928 + SFT_layer1/2 2·12,416;

@@ -29,8 +29,11 @@ from hdrbench.method import Method, Recipe, Stage
 from hdrbench.nn.unet import UNetShell, pixel_shuffle_up
 from hdrbench.official import OfficialWeights, same_names
 
-#: Over-exposure threshold of the mask variant's auxiliary loss: m = 1[mean_c(LDR) > 0.83].
+#: Over-exposure threshold of ``LQGT_condition_dataset.py``'s ``cond``: m = 1[mean_c(LDR) > 0.83] (``aux_mask``
+#: = ``"threshold"``). The mask variant's own config (``train_hdrtv.yml``, dataset mode ``hdrtv``) passes the LDR
+#: image itself as ``cond`` instead, so its auxiliary loss is weighted by the LDR (``aux_mask = "ldr"``, default).
 MASK_THRESHOLD = 0.83
+AUX_MASKS = ("ldr", "threshold")
 
 
 class ConvReLU(nn.Module):
@@ -179,13 +182,15 @@ class KUNetNet(UNetShell):
 class KUNetLoss(nn.Module):
     """Plain L1 (``pixel_criterion: l1``); with ``aux`` outputs, the mask variant's ``maskl1_l1`` loss:
 
-    ``L1(out, gt) + w · Σ_i [L1(aux_i·m, gt·m) + 0.1·L1(aux_i, gt)]``, ``m = 1[mean_c(ldr) > 0.83]``.
+    ``L1(out, gt) + w · Σ_i [L1(aux_i·m, gt·m) + 0.1·L1(aux_i, gt)]``, with ``m`` the official ``cond``: the LDR
+    itself (``aux_mask="ldr"``, what ``train_hdrtv.yml`` feeds) or ``1[mean_c(ldr) > 0.83]`` (``"threshold"``).
     ``pred``, ``gt``, each ``aux_i``: (N, 3, H, W) HDR; ``ldr`` (N, 3, H, W) display-referred [0, 1].
     """
 
-    def __init__(self, aux_weight: float = 0.01):
+    def __init__(self, aux_weight: float = 0.01, aux_mask: str = "ldr"):
         super().__init__()
         self.aux_weight = aux_weight
+        self.aux_mask = aux_mask
 
     def forward(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor | None = None,
                 aux: list[torch.Tensor] | tuple = ()) -> torch.Tensor:
@@ -193,7 +198,10 @@ class KUNetLoss(nn.Module):
         if aux:
             if ldr is None:
                 raise HDRBenchError("KUNet mask loss needs the LDR input (its over-exposure mask comes from it)")
-            m = (ldr.mean(dim=1, keepdim=True) > MASK_THRESHOLD).to(gt.dtype).expand_as(gt)
+            if self.aux_mask == "ldr":
+                m = ldr.to(gt.dtype)
+            else:
+                m = (ldr.mean(dim=1, keepdim=True) > MASK_THRESHOLD).to(gt.dtype).expand_as(gt)
             for a in aux:
                 loss = loss + self.aux_weight * (F.l1_loss(a * m, gt * m) + 0.1 * F.l1_loss(a, gt))
         return loss
@@ -205,14 +213,16 @@ class KUNet(Method):
     citation = ("H. Wang, M. Ye, X. Zhu, S. Li, C. Zhu, X. Li. KUNet: Imaging Knowledge-Inspired Single HDR Image "
                 "Reconstruction. IJCAI 2022.")
     summary = "U-Net of knowledge-inspired blocks with shared weights and cosine-guided skips; L1 loss; 1.14 M params"
-    default_options = {"nf": 64, "variant": "plain", "aux_weight": 0.01}
+    default_options = {"nf": 64, "variant": "plain", "aux_weight": 0.01, "aux_mask": "ldr"}
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="multistep",
                     milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=8, patch_size=256,
-                    iterations=1_000_000, source="wanghu178/KUNet codes/options/train/train_KIB.yml")
+                    iterations=1_000_000, crop="random", augment=("hflip", "vflip", "transpose"),
+                    source="wanghu178/KUNet codes/options/train/train_KIB.yml (use_flip, use_rot)")
     #: The mask variant's own configuration (HDRTV1K in the official repo).
     mask_recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="multistep",
                          milestones=(100_000, 200_000, 300_000, 400_000, 500_000), gamma=0.5, batch_size=12,
-                         patch_size=256, iterations=1_000_000,
+                         patch_size=256, iterations=1_000_000, crop="random",
+                         augment=("hflip", "vflip", "transpose"),
                          source="wanghu178/KUNet codes/options/train/train_hdrtv.yml")
     # wanghu178/KUNet KIB_DM_F_1X1.HDRUNet (train_KIB.yml): 3 mulRDB chains (one RDB = 2 c3 + c1 = 78,016,
     # plus a c1 fusing 4/6/4 × 64 ch) + shared α/β (4 c1 64→64 = 16,640) + 3 KIC (3 c3 + c1 = 114,944
@@ -230,6 +240,9 @@ class KUNet(Method):
         if self.options["variant"] not in ("plain", "mask"):
             raise HDRBenchError(f"method 'kunet': option variant='{self.options['variant']}' is not one of "
                                 "'plain', 'mask'")
+        if self.options["aux_mask"] not in AUX_MASKS:
+            raise HDRBenchError(f"method 'kunet': option aux_mask='{self.options['aux_mask']}' is not one of "
+                                f"{', '.join(AUX_MASKS)}")
 
     def stages(self, recipes: str | None = None) -> list[Stage]:
         """One stage; the mask variant trains with its own configuration (:attr:`mask_recipe`)."""
@@ -250,7 +263,7 @@ class KUNet(Method):
         return KUNetNet(nf=int(self.options["nf"]), variant=self.options["variant"])
 
     def build_loss(self) -> nn.Module:
-        return KUNetLoss(float(self.options["aux_weight"]))
+        return KUNetLoss(float(self.options["aux_weight"]), self.options["aux_mask"])
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
                       stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -259,4 +272,4 @@ class KUNet(Method):
             return super().training_loss(net, loss, ldr, hdr, stage)
         pred, aux = net(ldr, return_aux=True)
         value = loss(pred, hdr, ldr, aux=aux)
-        return value, {"loss": float(value.detach()), "l1": float(F.l1_loss(pred.detach(), hdr))}
+        return value, {"loss": value.detach(), "l1": F.l1_loss(pred.detach(), hdr)}

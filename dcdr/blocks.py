@@ -96,8 +96,9 @@ class DCRB(nn.Module):
     ``o = cv(z)`` (one 3×3 conv ``nf → 18``), shared by both deformable convolutions;
     ``DCRB(z, y) = z + dcv(o, SFT(dcv(o, SFT(z, y)), y))``.
 
-    With ``deformable=False`` it is the "no DCRB" block of Table 2: the offset estimate is removed and
-    both ``dcv`` become ordinary 3×3 convs (``z + cv(SFT(cv(SFT(z, y)), y))``), everything else equal.
+    With ``deformable=False`` the offset estimate is removed and both ``dcv`` become ordinary 3×3 convs
+    (``z + cv(SFT(cv(SFT(z, y)), y))``); with ``relu_between=True`` too it is HDRUNet's residual block, the
+    "no DCRB" block of Table 2 (``dcdr.method`` sets both for the ``-no-dcrb`` methods).
     ``relu_between=True`` inserts a ReLU after the first (deformable) conv, as HDRUNet's residual block
     has; eq. (4) has none, so it is off by default.
     """

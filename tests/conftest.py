@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+if not any(Path("/dev").glob("nvidia[0-9]*")):
+    # Triton kernels (dcdr.ops.triton_dcn) run in Triton's interpreter where no GPU exists. The variable must be
+    # set before anything imports triton (torchvision may): triton.language's own @jit helpers are built then.
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,6 +34,20 @@ def _one_torch_thread():
         os.environ.pop("OMP_NUM_THREADS", None)
     else:
         os.environ["OMP_NUM_THREADS"] = env
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _patch_cache_in_tmp(tmp_path_factory):
+    """Training patch caches of the tests go to a temporary folder, not the user's cache."""
+    import os
+
+    before = os.environ.get("HDRBENCH_PATCH_CACHE")
+    os.environ["HDRBENCH_PATCH_CACHE"] = str(tmp_path_factory.mktemp("patch_cache"))
+    yield
+    if before is None:
+        os.environ.pop("HDRBENCH_PATCH_CACHE", None)
+    else:
+        os.environ["HDRBENCH_PATCH_CACHE"] = before
 
 
 @pytest.fixture(scope="session")

@@ -145,14 +145,19 @@ def test_kunet_mask_variant_counts_heads_and_loss_matches_numpy():
     out, aux = net(ldr, return_aux=True)
     assert len(aux) == 4 and all(a.shape == hdr.shape for a in aux)
     torch.testing.assert_close(net(ldr), out)
-    value, _ = method.training_loss(net, method.build_loss(), ldr, hdr, method.stages()[0])
     o, g, l = out.detach().numpy(), hdr.numpy(), ldr.numpy()
-    m = np.repeat((l.mean(axis=1, keepdims=True) > 0.83).astype(np.float32), 3, axis=1)
-    assert 0 < m.mean() < 1
-    expected = np.abs(o - g).mean() + sum(
-        0.01 * (np.abs(a.detach().numpy() * m - g * m).mean() + 0.1 * np.abs(a.detach().numpy() - g).mean())
-        for a in aux)
-    assert float(value.detach()) == pytest.approx(float(expected), rel=1e-5)
+    threshold = np.repeat((l.mean(axis=1, keepdims=True) > 0.83).astype(np.float32), 3, axis=1)
+    assert 0 < threshold.mean() < 1
+    # the official mask config (train_hdrtv.yml, dataset mode hdrtv) passes the LDR itself as the loss's mask;
+    # LQGT_condition_dataset.py's cond is the 0.83 threshold mask
+    for aux_mask, m in (("ldr", l), ("threshold", threshold)):
+        method = create_method("kunet", variant="mask", aux_mask=aux_mask)
+        value, _ = method.training_loss(net, method.build_loss(), ldr, hdr, method.stages()[0])
+        expected = np.abs(o - g).mean() + sum(
+            0.01 * (np.abs(a.detach().numpy() * m - g * m).mean() + 0.1 * np.abs(a.detach().numpy() - g).mean())
+            for a in aux)
+        assert float(value.detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert create_method("kunet").options["aux_mask"] == "ldr"
     with pytest.raises(HDRBenchError, match="variant"):
         create_method("kunet", variant="masked")
 
@@ -203,12 +208,18 @@ def test_fhdr_loss_matches_independent_reference():
     vgg.load_state_dict({k.removeprefix("features."): v for k, v in resolve_backbone(arch).state_dict.items()})
     relu_x_1 = {"vgg16": (1, 6, 11, 18, 25), "vgg19": (1, 6, 11, 20, 29)}[arch]
 
+    caffe = loss_fn.vgg.convention == "caffe"  # the original VGG19: BGR, 0-255, mean subtracted
+
     def feats(t):
         out = []
+        if caffe:  # the official input is torchvision-standardised: the image it stands for, in Caffe's units
+            image = t * torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) + torch.tensor([0.485, 0.456, 0.406]
+                                                                                             ).view(1, 3, 1, 1)
+            t = image[:, [2, 1, 0]] * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
         for i, layer in enumerate(vgg[: relu_x_1[-1] + 1]):
             t = layer(t)
             if i in relu_x_1:
-                out.append(t)
+                out.append(t / (255 * 0.226) if caffe else t)  # one input unit = 255·mean(std) Caffe units
         return out
 
     def mu(t):

@@ -136,28 +136,36 @@ def test_eq8_loss_matches_tanh_l1_plus_torchvision_vgg():
     gt = torch.rand(2, 3, 32, 32) ** 2.2
     pred = gt + 0.1 * torch.randn_like(gt)
     tv = None
-    for after_relu, scale in ((False, 1.0), (True, 1 / 12.75)):
+    for after_relu, scale in ((False, 1.0), (True, 1 / 3300)):
         loss = DCDRLoss(after_relu=after_relu, feature_scale=scale).double()
-        arch = loss.vgg.arch
+        arch, conv = loss.vgg.arch, loss.vgg.convention
         tv = tv or torchvision_vgg_features(arch, resolve_backbone(arch).state_dict).double()
         idx = tuple(i + int(after_relu) for i in BLOCK_FINAL_CONV[arch])
-        vgg = sum(((scale * a - scale * b) ** 2).mean() for a, b in zip(tapped(tv, pred, idx), tapped(tv, gt, idx)))
+        vgg = sum(((scale * a - scale * b) ** 2).mean()
+                  for a, b in zip(tapped(tv, pred, idx, conv), tapped(tv, gt, idx, conv)))
         ref = (torch.tanh(pred) - torch.tanh(gt)).abs().mean() + 0.1 * vgg
         assert torch.allclose(loss(pred, gt), ref, rtol=1e-9)
         assert loss(gt, gt).item() == 0.0
 
 
 def test_default_loss_is_srgan_scaled_post_relu_and_balanced():
-    """Defaults follow SRGAN [18]: post-ReLU features rescaled by 1/12.75; the VGG term then stays within
-    an order of magnitude of Tanh_L1 on noisy linear HDR (the paper's 'w_vgg = 0.1 makes a balance')."""
+    """Defaults follow SRGAN [18]: post-ReLU features rescaled so that the unweighted VGG term is of the pixel
+    loss's scale on the error a network starts from (the identity row on demo training views; the scale
+    depends on the weights' input convention), so w_vgg = 0.1 weighs it at about a tenth of Tanh_L1 (the
+    paper's 'w_vgg = 0.1 makes a balance'). Measured here on 4 other patches than the derivation's."""
+    from dcdr.loss import AUTO_FEATURE_SCALE
+    from hdrbench.datasets.base import create_dataset
+
     loss = DCDRLoss()
-    assert loss.after_relu and loss.feature_scale == 1 / 12.75
-    torch.manual_seed(0)
-    gt = torch.rand(2, 3, 64, 64) ** 2.2
-    pred = (gt + 0.05 * torch.randn_like(gt)).clamp_min(0)
-    terms = loss.components(pred, gt)
+    assert loss.after_relu and loss.feature_scale == AUTO_FEATURE_SCALE[loss.vgg.convention]
+    demo = create_dataset("demo")
+    ldr, gt = zip(*(demo.load_pair(p) for p in demo.pairs("train")[1:3]))
+    patches = [torch.from_numpy(a[y:y + 96, x:x + 96]).permute(2, 0, 1) for a in (*ldr, *gt)
+               for y, x in ((40, 20), (150, 140))]
+    ldr, gt = torch.stack(patches[:4]), torch.stack(patches[4:])
+    terms = loss.components(ldr**2.2 / 64, gt)
     ratio = float(loss.vgg_weight * terms["vgg"] / terms["tanh_l1"])
-    assert 0.01 < ratio < 10, ratio
+    assert 0.03 < ratio < 0.3, ratio
 
 
 def test_loss_without_vgg_is_tanh_l1_and_loads_no_vgg():

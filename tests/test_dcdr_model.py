@@ -131,7 +131,7 @@ def test_loss_records_vgg_substitution():
     loss = create_method("dcdr").build_loss()
     info = loss.describe()
     assert info["vgg_weight"] == 0.1 and info["vgg_features"] == "after ReLU"
-    assert info["vgg_feature_scale"] == 1 / 12.75
+    assert info["vgg_feature_scale"] == {"caffe": 1 / 3300, "torchvision": 1 / 19}[info["vgg"]["input_convention"]]
     vgg = info["vgg"]
     assert vgg["layers_requested"] == ["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"]
     if vgg["arch"] == "vgg16":  # no VGG19 offline: the substitution is recorded where training looks for it
@@ -139,3 +139,28 @@ def test_loss_records_vgg_substitution():
         assert vgg["layers_used"] == ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"]
     else:
         assert loss.substitution is None and vgg["layers_used"] == vgg["layers_requested"]
+
+
+def _superposition_residual(f, a: torch.Tensor, b: torch.Tensor) -> float:
+    """``|f(a+b) − f(a) − f(b) + f(0)| / |f(a) − f(0)|``: 0 for an affine ``f``."""
+    with torch.no_grad():
+        zero = torch.zeros_like(a)
+        return float((f(a + b) - f(a) - f(b) + f(zero)).norm() / (f(a) - f(zero)).norm())
+
+
+@pytest.mark.parametrize("name", ["dcdr-no-dcrb", "dcdr-no-dcrb-no-vgg"])
+def test_no_dcrb_block_is_hdrunets_nonlinear_residual_block(name):
+    """The paper's "no DCRB" is HDRUNet's residual block (a ReLU between its convs), not an affine map: the
+    superposition residual of one block and of the 4-block ×0.25 trunk is far from 0, while the same block
+    without the ReLU (the old ablation) is affine to float precision — the check can fail."""
+    torch.manual_seed(0)
+    net = create_method(name).build_network()
+    trunk = net.restoration.trunk_mid
+    assert all(isinstance(b, DCRB) and not b.deformable and b.relu_between for b in trunk)
+    a, b, y = torch.randn(1, 64, 12, 12), torch.randn(1, 64, 12, 12), torch.randn(1, 32, 12, 12)
+    assert _superposition_residual(lambda z: trunk[0](z, y), a, b) > 1e-3
+    assert _superposition_residual(lambda z: trunk(z, y), a, b) > 1e-3
+    affine = DCRB(64, 32, 8, deformable=False, relu_between=False)
+    affine.load_state_dict(trunk[0].state_dict())
+    assert _superposition_residual(lambda z: affine(z, y), a, b) < 1e-5
+    assert not create_method("dcdr").config().relu_between  # the full model keeps eq. (4) as written

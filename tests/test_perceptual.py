@@ -26,9 +26,18 @@ def torchvision_vgg_features(arch: str, state_dict: dict) -> torch.nn.Sequential
     return tv.eval()
 
 
-def tapped(tv: torch.nn.Sequential, x: torch.Tensor, indices: tuple[int, ...]) -> list[torch.Tensor]:
-    """Outputs of ``tv``'s layers ``indices`` for ImageNet-standardised ``x``, in index order."""
-    out, h = [], (x - IMAGENET[0].to(x)) / IMAGENET[1].to(x)
+CAFFE_MEAN_BGR = torch.tensor([103.939, 116.779, 123.68], dtype=torch.float64).view(1, 3, 1, 1)
+
+
+def tapped(tv: torch.nn.Sequential, x: torch.Tensor, indices: tuple[int, ...],
+           convention: str = "torchvision") -> list[torch.Tensor]:
+    """Outputs of ``tv``'s layers ``indices`` for the image ``x`` in [0, 1], in index order: ImageNet-standardised
+    (``torchvision``) or BGR, ×255, minus Caffe's means (``caffe``)."""
+    if convention == "caffe":
+        h = x[:, [2, 1, 0]] * 255 - CAFFE_MEAN_BGR.to(x)
+    else:
+        h = (x - IMAGENET[0].to(x)) / IMAGENET[1].to(x)
+    out = []
     for i, layer in enumerate(tv):
         h = layer(h)
         if i in indices:
@@ -68,7 +77,13 @@ def test_vgg19_from_a_user_file_equals_torchvision_vgg19(tmp_path):
 
 
 def test_vgg19_request_without_vgg19_weights_substitutes_vgg16_and_records_it(monkeypatch, tmp_path):
+    from hdrbench.weights import cache_files
+
+    vgg16 = cache_files()["vgg16"]
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no torchvision VGG19 cache file
+    monkeypatch.setenv("HDRBENCH_CACHE", str(tmp_path / "cache"))  # a cache with VGG16 only
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / vgg16.name).symlink_to(vgg16)
     feats = VGGFeatures(VGG19_S, arch="vgg19")
     assert feats.arch == "vgg16" and "vgg19 -> vgg16" in feats.substitution
     assert feats.layers == ["conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"]

@@ -134,10 +134,12 @@ class SingleHDR(Method):
                        "hdr_scale": 1.0}
     recipe = Recipe(
         optimizer="adam", lr=1e-4, betas=(0.9, 0.999), scheduler="constant", batch_size=8, patch_size=256,
-        iterations=500_000,
+        iterations=500_000, crop="random", augment=("hflip", "vflip", "transpose"),
         source="alex04072000/SingleHDR training_code/train_hallucination_net.py: Adam 1e-4 (TF default betas), "
                "batch 8, 256x256 crops, 500k iterations (each sub-network's pre-training recipe; trained end to end "
-               "here, see baselines/README.md)",
+               "here, see baselines/README.md); dataset.py: random crops, random rot90 and both flips (the 8 "
+               "rotations/reflections, drawn here as hflip, vflip, transpose; its random rescaling is not "
+               "reproduced)",
     )
     # alex04072000/SingleHDR: Dequantization-Net 1,999,779 + Linearization-Net 1,200,971 +
     # Hallucination-Net 24,569,118 (refinement off).
@@ -169,7 +171,7 @@ class SingleHDR(Method):
                       stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
         """The published loss between the network output and the target in saturation units."""
         value = loss(net(ldr), hdr / float(self.options["hdr_scale"]), ldr)
-        return value, {"loss": float(value.detach())}
+        return value, {"loss": value.detach()}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()

@@ -5,21 +5,26 @@ offset layout and results of :func:`torchvision.ops.deform_conv2d` (mask omitted
 ``offset`` (N, 2·G·kh·kw, Ho, Wo) with channel ``2(g·kh·kw + k)`` the dy and ``+1`` the dx of tap ``k`` in
 offset group ``g``, ``weight`` (Cout, C/groups, kh, kw), ``bias`` (Cout,) → (N, Cout, Ho, Wo).
 
-Two backends:
+Backends:
 
 * ``"fast"`` (default): on CPU float32/float64, the C++/OpenMP kernels of :mod:`dcdr.ops.fast`
-  (channels-last gathers + one GEMM; 4–10× faster than torchvision's CPU kernel); on CUDA, and for other
-  dtypes, torchvision's kernel. If the C++ kernels cannot be built (no compiler), it falls back to
+  (channels-last gathers + one GEMM; 4–10× faster than torchvision's CPU kernel); on CUDA float32/bfloat16/
+  float16 with ``groups=1``, the Triton kernels of :mod:`dcdr.ops.triton_dcn` (under CUDA autocast they run in
+  the autocast dtype; torchvision's kernel would run in float32); everything else, torchvision's kernel. If the
+  C++ kernels cannot be built (no compiler), or Triton is missing or fails on its first call, it falls back to
   torchvision's kernel with one logged warning.
+* ``"triton"``: always the Triton kernels (on CPU only under ``TRITON_INTERPRET=1``: the tests' route).
 * ``"torchvision"``: always ``torchvision.ops.deform_conv2d``.
 
 Choose with ``set_backend(name)``, the context manager ``use_backend(name)``, or the environment variable
-``DCDR_DEFORM_CONV=fast|torchvision`` (read at import).
+``DCDR_DEFORM_CONV=fast|triton|torchvision`` (read at import).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import os
 from collections.abc import Iterator
 
@@ -29,8 +34,11 @@ import torchvision
 from dcdr.ops import fast, native
 from hdrbench.errors import HDRBenchError
 
-BACKENDS = ("fast", "torchvision")
+log = logging.getLogger(__name__)
+
+BACKENDS = ("fast", "triton", "torchvision")
 _backend = "fast"
+_triton_failed = False
 
 
 def set_backend(name: str) -> None:
@@ -62,11 +70,61 @@ def fast_available() -> bool:
     return native.load() is not None
 
 
+@functools.cache
+def _triton_module():
+    """:mod:`dcdr.ops.triton_dcn`, or ``None`` when Triton cannot be imported."""
+    try:
+        from dcdr.ops import triton_dcn
+    except Exception as exc:  # ImportError, or a Triton that fails to initialise
+        log.warning("dcdr.ops: Triton unavailable (%s); CUDA deformable convolution uses torchvision's kernel", exc)
+        return None
+    return triton_dcn
+
+
+def triton_available() -> bool:
+    """Whether the Triton kernels can be used (Triton importable and not failed before)."""
+    return not _triton_failed and _triton_module() is not None
+
+
+def _via_triton(input, offset, weight, bias, stride, padding, dilation) -> torch.Tensor | None:
+    """The Triton path for CUDA tensors (autocast: input and weight in the autocast dtype); ``None`` if it
+    does not apply here."""
+    global _triton_failed
+    mod = _triton_module() if not _triton_failed else None
+    if mod is None:
+        return None
+    if input.is_cuda and torch.is_autocast_enabled("cuda"):
+        dt = torch.get_autocast_dtype("cuda")
+        input, weight = input.to(dt), weight.to(dt)
+    if not mod.supported(input, weight):
+        return None
+    pairs = fast._pair(stride, "stride"), fast._pair(padding, "padding"), fast._pair(dilation, "dilation")
+    try:
+        with torch.autocast("cuda", enabled=False):
+            return mod.deform_conv2d(input, offset, weight, bias, *pairs)
+    except HDRBenchError:
+        raise
+    except Exception as exc:
+        if _backend == "triton":
+            raise
+        _triton_failed = True
+        log.warning("dcdr.ops: the Triton deformable convolution failed (%s: %s); using torchvision's kernel",
+                    type(exc).__name__, exc)
+        return None
+
+
 def deform_conv2d(input: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
                   bias: torch.Tensor | None = None, stride: int | tuple[int, int] = 1,
                   padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> torch.Tensor:
     """Deformable convolution v1 with torchvision's semantics (see the module docstring for shapes)."""
     tensors = [input, offset, weight] + ([bias] if bias is not None else [])
+    if _backend == "triton" or (_backend == "fast" and input.is_cuda):
+        out = _via_triton(input, offset, weight, bias, stride, padding, dilation)
+        if out is not None:
+            return out
+        if _backend == "triton":
+            raise HDRBenchError("deform_conv2d: the Triton backend needs Triton (pip install triton), groups=1 "
+                                "and float32/bfloat16/float16 input and weight of one dtype")
     on_cpu = all(t.device.type == "cpu" for t in tensors)
     same_dtype = all(t.dtype == input.dtype for t in tensors) and input.dtype in (torch.float32, torch.float64)
     lib = native.load() if (_backend == "fast" and on_cpu and same_dtype) else None

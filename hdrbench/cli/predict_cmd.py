@@ -41,11 +41,14 @@ def _parse_options(pairs: tuple[str, ...]) -> dict:
 def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool, options: tuple[str, ...],
                 tile: int, overlap: int | None, device: str, seed: int, half: bool, inp: str, out: str) -> None:
     """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them."""
-    if bool(checkpoint) == bool(random_init):
+    from hdrbench.registry import METHODS
+
+    trainable = METHODS.get(method_name).trainable
+    if trainable and bool(checkpoint) == bool(random_init):
         raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
     torch.manual_seed(seed)
     method, net = load_model(method_name, list(checkpoint) or None, device, **_parse_options(options))
-    if random_init:
+    if random_init and trainable:
         warnings.warn(f"hdrbench: --random-init: method '{method_name}' runs UNTRAINED weights; the output "
                       "is for pipeline checks only", stacklevel=1)
     src, dst = Path(inp), Path(out)

@@ -35,7 +35,8 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
             if entry.train:
                 result = train(job_for(cfg, entry))
                 timings[f"train/{entry.id}"] = round(result.seconds, 2)
-                state = "done before" if result.skipped else f"{result.steps} it, {result.seconds:.1f} s"
+                state = ("nothing to train" if result.untrainable else "done before" if result.skipped
+                         else f"{result.steps} it, {result.seconds:.1f} s")
                 say(f"train {entry.id}: {state}")
     t = time.perf_counter()
     summary = evaluate(cfg)

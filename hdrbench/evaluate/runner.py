@@ -32,6 +32,7 @@ from hdrbench.method import count_parameters
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer
 from hdrbench.metrics.validate import check_pair
 from hdrbench.models import open_model, predict_image
+from hdrbench.registry import METHODS
 from hdrbench.runs import external_prediction, figure_images, test_sets
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,12 @@ def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path | list[Path
     return path
 
 
-def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> Source:
-    """A :class:`Source` that predicts linear HDR ``(H, W, 3)`` for an LDR ``(H, W, 3)`` of ``test_set``."""
+def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
+                dataset: PairedDataset | None = None) -> Source:
+    """A :class:`Source` that predicts linear HDR ``(H, W, 3)`` for an LDR ``(H, W, 3)`` of ``test_set``.
+
+    ``dataset`` (the benchmark's) is shown to the method first (:meth:`~hdrbench.method.Method.bind_dataset`).
+    """
     if entry.external:
         folder = Path(entry.external)
         if not folder.is_dir():
@@ -116,14 +121,21 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device) -> S
             return pred
 
         return Source(entry, f"external:{folder}", entry.params, [], read_external)
-    loaded = open_model(entry.name, trained_checkpoint(cfg, entry), device, **entry.options)
+    trainable = METHODS.get(entry.name).trainable
+    checkpoint = trained_checkpoint(cfg, entry) if (trainable or entry.checkpoint) else None
+    loaded = open_model(entry.name, checkpoint, device, recipes=entry.recipes or cfg.train.recipes,
+                        dataset=dataset, **entry.options)
     method, net = loaded.method, loaded.net
     subs = json.loads(loaded.metadata.get("substitutions", "[]"))
+    if checkpoint is not None:
+        digest = weights_digest(net)
+    else:  # nothing to learn: the network is its settings, which the digest then names
+        digest = "untrained:" + hashlib.sha256(repr(net).encode()).hexdigest()[:16]
 
     def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
         return predict_image(method, net, ldr, tile=cfg.evaluate.tile, overlap=cfg.evaluate.overlap)
 
-    return Source(entry, weights_digest(net), entry.params or count_parameters(net), subs, run_network)
+    return Source(entry, digest, entry.params or count_parameters(net), subs, run_network)
 
 
 def build_scorer(cfg: BenchConfig) -> Scorer:
@@ -157,7 +169,7 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
     ver = versions()
     try:
         for entry in [cfg.method(m) for m in methods] if methods else cfg.methods:
-            source = open_source(cfg, entry, device)
+            source = open_source(cfg, entry, device, dataset)
             if store is not None:
                 dropped = store.drop_stale(entry.id, source.checkpoint)
                 if dropped:

@@ -6,8 +6,17 @@ and only VGG16 is available offline, each requested layer maps to the same block
 index, capped at VGG16's block length (``conv3_4`` → ``conv3_3``, ``conv4_4`` → ``conv4_3``,
 ``conv5_4`` → ``conv5_3``), and :attr:`VGGFeatures.substitution` records it.
 
-Input: ``(N, 3, H, W)`` RGB; with ``normalize="imagenet"`` it is expected in ``[0, 1]`` and is
-standardised with the ImageNet mean/std that torchvision's VGG weights were trained with.
+Input: ``(N, 3, H, W)`` RGB. With ``normalize="imagenet"`` it is an image in ``[0, 1]`` and is put into the
+input convention the resolved weights were trained with (:attr:`BackboneWeights.convention`):
+
+* ``torchvision``: standardised with ImageNet's mean/std;
+* ``caffe`` (the original VGG19 from hdrbench's cache): channels reversed to BGR, ×255, minus
+  :data:`~hdrbench.weights.CAFFE_MEAN_BGR`, no std division.
+
+With ``normalize=None`` the input is taken to be already in torchvision's standardised space (as code written
+for torchvision weights that skips the standardisation passes it, e.g. FHDR's official loss); for Caffe
+weights it is mapped back to the image it stands for (``x·std + mean``) and then into Caffe's convention, so
+that either weight set sees the same image.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import torch
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.weights import resolve_backbone
+from hdrbench.weights import CAFFE_MEAN_BGR, resolve_backbone
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +87,9 @@ class VGGFeatures(nn.Module):
         if not resolved.arch.startswith("vgg"):
             raise HDRBenchError(f"weights for a VGG loss resolved to '{resolved.arch}'", weights)
         self.arch = resolved.arch
+        self.convention = resolved.convention
+        if self.convention not in ("torchvision", "caffe"):
+            raise HDRBenchError(f"unknown input convention '{self.convention}' of VGG weights", weights)
         self.source = resolved.source
         self.substitution = resolved.substitution
         names = vgg_layer_names(self.arch)
@@ -94,6 +106,7 @@ class VGGFeatures(nn.Module):
         self.normalize = normalize
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("caffe_mean", torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
         if self.substitution:
@@ -105,8 +118,7 @@ class VGGFeatures(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps of the requested layers for ``x`` ``(N, 3, H, W)``."""
-        if self.normalize == "imagenet":
-            x = (x - self.mean) / self.std
+        x = self.to_convention(x)
         wanted = {i: n for n, i in self._index.items()}
         out: dict[str, torch.Tensor] = {}
         for i, module in enumerate(self.features):
@@ -115,7 +127,16 @@ class VGGFeatures(nn.Module):
                 out[wanted[i]] = x
         return [out[n] for n in self.layers]
 
+    def to_convention(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as the weights expect it (see the module docstring)."""
+        if self.convention == "torchvision":
+            return (x - self.mean) / self.std if self.normalize == "imagenet" else x
+        if self.normalize != "imagenet":  # torchvision-standardised input: back to the image it stands for
+            x = x * self.std + self.mean
+        return x.flip(1) * 255.0 - self.caffe_mean
+
     def describe(self) -> dict[str, object]:
         """What was loaded (recorded with results that depend on it)."""
         return {"arch": self.arch, "source": self.source, "substitution": self.substitution,
+                "input_convention": self.convention,
                 "layers_requested": self.requested, "layers_used": self.layers}

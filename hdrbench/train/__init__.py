@@ -18,10 +18,11 @@ def job_for(cfg: BenchConfig, entry: MethodEntry, **changes: Any) -> TrainJob:
     from hdrbench.method import create_method
 
     t = cfg.train
+    recipes = changes.pop("recipes", None) or entry.recipes or t.recipes
     job = TrainJob(
-        method=create_method(entry.name, **entry.options),
+        method=create_method(entry.name, recipes=recipes, **entry.options),
         dataset=create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options),
-        run_dir=cfg.runs.checkpoint_dir(entry.id), recipes=entry.recipes or t.recipes,
+        run_dir=cfg.runs.checkpoint_dir(entry.id), recipes=recipes,
         overrides={**t.recipe, **entry.recipe}, train_split=cfg.dataset.train_split, seed=cfg.benchmark.seed,
         device=cfg.resolved_device(), **{f.name: getattr(t, f.name) for f in dataclasses.fields(TrainSettings)},
     )

@@ -33,22 +33,23 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from hdrbench.config import TrainSettings
 from hdrbench.datasets.base import PairedDataset
-from hdrbench.datasets.patches import PatchDataset
 from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Stage
 from hdrbench.runs import FINAL
-from hdrbench.train.data import IndexedPatches, StepSampler
+from hdrbench.train.data import training_batches
 from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
 from hdrbench.train.state import load_checkpoint, save_checkpoint, set_rng_state, write_final
 from hdrbench.weights import substitutions
 
 LOG_FILE = "train_log.csv"
+#: ``[train] precision``: the dtype of the forward/loss under ``torch.autocast`` (``fp32``: no autocast; fp32
+#: matmuls may use TF32 tensor cores on CUDA). ``fp16`` scales the loss (``torch.amp.GradScaler``).
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(kw_only=True)
@@ -64,17 +65,23 @@ class TrainJob(TrainSettings):
     train_split: str | None = None
     seed: int = 0
     device: str = "cpu"
+    patch_cache: bool = True  # read patches from the split's memory-mapped cache (built on first use)
     progress: bool = True
 
 
 @dataclass
 class TrainResult:
-    weights: Path
+    weights: Path | None  # None for a method with nothing to train
     steps: int
     resumed_from: int
     seconds: float
     skipped: bool = False
     net: nn.Module | None = None  # the trained network (None when skipped)
+
+    @property
+    def untrainable(self) -> bool:
+        """The method has nothing to train (``Method.trainable`` is false): no weights were written."""
+        return self.weights is None
 
 
 def stage_plan(method: Method, recipes: str | None, overrides: dict[str, Any]) -> list[Stage]:
@@ -174,12 +181,21 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     (tests use it to simulate a crash).
     """
     t0 = time.perf_counter()
+    method, run_dir = job.method, Path(job.run_dir)
+    if not method.trainable:
+        return TrainResult(None, 0, 0, 0.0, skipped=True)
+    if job.precision not in PRECISIONS:
+        raise HDRBenchError(f"unknown training precision '{job.precision}' (use {', '.join(PRECISIONS)})")
     info = init_distributed(job.device)
     device = rank_device(job.device, info)
-    method, run_dir = job.method, Path(job.run_dir)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # fp32 training: TF32 tensor-core matmuls/convs allowed
+        torch.backends.cudnn.allow_tf32 = True
     plan = stage_plan(method, job.recipes, job.overrides)
     meta = {"plan": [[s.name, s.recipe.to_dict()] for s in plan], "seed": job.seed, "world_size": info.world_size,
             "options": method.options}
+    if job.precision != "fp32":  # fp32 runs keep the metadata of runs made before the option existed
+        meta["precision"] = job.precision
     if fresh and info.is_main and run_dir.exists():
         shutil.rmtree(run_dir)
     barrier(info)
@@ -241,40 +257,40 @@ def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, r
                                         find_unused_parameters=bool(stage.trains))
     opt = build_optimizer(params, recipe)
     sched = build_scheduler(opt, recipe)
+    dtype = PRECISIONS[job.precision]
+    scaler = torch.amp.GradScaler(device.type) if dtype is torch.float16 else None
     if resume is not None:
         opt.load_state_dict(resume.state["optimizer"])
         sched.load_state_dict(resume.state["scheduler"])
-    stream = IndexedPatches(PatchDataset(job.dataset, run.split, patch_size=recipe.patch_size,
-                                         seed=job.seed * 1000 + si, mode="grid"), seed=job.seed * 1000 + si)
-    loader = DataLoader(stream, batch_size=recipe.batch_size, num_workers=job.num_workers,
-                        sampler=StepSampler(begin - s0, s1 - s0, recipe.batch_size, info.rank, info.world_size),
-                        generator=torch.Generator().manual_seed(job.seed), pin_memory=device.type == "cuda")
-    use_amp = job.amp and device.type == "cuda"
+        if scaler is not None and resume.state.get("scaler"):
+            scaler.load_state_dict(resume.state["scaler"])
+    batches = training_batches(job.dataset, run.split, recipe, job.seed * 1000 + si, begin - s0, s1 - s0, device,
+                               info.rank, info.world_size, job.num_workers, job.patch_cache)
     step = begin
     tick = time.perf_counter()
-    for batch in loader:
-        ldr, hdr = batch["ldr"].to(device, non_blocking=True), batch["hdr"].to(device, non_blocking=True)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-            try:
-                loss, terms = method.training_loss(model, run.loss_fn, ldr, hdr, stage)
-            except ValueError as exc:  # BatchNorm on a 1×1 feature map of a single sample, and the like
-                if "more than 1 value per channel" not in str(exc):
-                    raise
-                raise HDRBenchError(f"'{method.name}' cannot train on batch {recipe.batch_size} of "
-                                    f"{recipe.patch_size}² patches (its BatchNorm sees one value per channel); "
-                                    "raise recipe.batch_size or recipe.patch_size", job.run_dir) from None
+    for ldr, hdr in batches:
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss, terms = _accumulated_backward(method, model, run.loss_fn, ldr, hdr, stage, dtype, scaler, job.run_dir)
+        if scaler is not None:
+            scaler.unscale_(opt)
         if recipe.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
-        opt.step()
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
         sched.step()
         step += 1
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise HDRBenchError(f"training loss of '{method.name}' became {value} at step {step}; lower recipe.lr "
-                                "or check the data (the last good checkpoint is kept)", job.run_dir)
         run.bar.update(1)
+        # The loss is read back (a host sync) only when it is logged or a checkpoint is written; a non-finite
+        # loss is caught there, before any checkpoint could keep its weights.
+        if step % job.log_every == 0 or step % job.checkpoint_every == 0 or step == s1:
+            value = float(loss)
+            if not math.isfinite(value):
+                raise HDRBenchError(f"training loss of '{method.name}' became {value} at step {step} (checked at "
+                                    "every log and checkpoint step); lower recipe.lr or check the data (the last "
+                                    "good checkpoint is kept)", job.run_dir)
         if step % job.log_every == 0 or step == s1:
             now = time.perf_counter()
             logged = {k: mean_over_ranks(float(v), info) for k, v in terms.items()}
@@ -286,7 +302,38 @@ def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, r
         if step % job.checkpoint_every == 0 or step == s1:
             if info.is_main:
                 save_checkpoint(job.run_dir, net, step=step, stage=si, method=method.name, options=method.options,
-                                opt=opt, sched=sched, meta=run.meta, keep=job.keep_checkpoints)
+                                opt=opt, sched=sched, scaler=scaler, meta=run.meta, keep=job.keep_checkpoints)
             barrier(info)
         if run.on_step is not None:
             run.on_step(step)
+
+
+def _accumulated_backward(method: Method, model: nn.Module, loss_fn: nn.Module, ldr: torch.Tensor,
+                          hdr: torch.Tensor, stage: Stage, dtype: torch.dtype | None,
+                          scaler: torch.amp.GradScaler | None, run_dir: Path) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Forward and backward of one batch in ``stage.recipe.accumulate`` micro-batches (gradients summed, each
+    loss scaled by its share) under autocast to ``dtype`` (None: fp32, no autocast), scaled by ``scaler`` (fp16);
+    returns the detached batch loss and the logged terms, still on the device."""
+    recipe = stage.recipe
+    parts = max(1, min(recipe.accumulate, ldr.shape[0]))
+    total: torch.Tensor | None = None
+    logged: dict[str, Any] = {}
+    for x, y in zip(ldr.chunk(parts), hdr.chunk(parts)):
+        share = x.shape[0] / ldr.shape[0]
+        with torch.autocast(device_type=ldr.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            try:
+                loss, terms = method.training_loss(model, loss_fn, x, y, stage)
+            except ValueError as exc:  # BatchNorm on a 1×1 feature map of a single sample, and the like
+                if "more than 1 value per channel" not in str(exc):
+                    raise
+                raise HDRBenchError(f"'{method.name}' cannot train on batch {x.shape[0]} of "
+                                    f"{recipe.patch_size}² patches (its BatchNorm sees one value per channel); "
+                                    "raise recipe.batch_size or recipe.patch_size", run_dir) from None
+        part = loss * share if parts > 1 else loss
+        (scaler.scale(part) if scaler is not None else part).backward()
+        total = loss.detach() * share if total is None else total + loss.detach() * share
+        for k, v in terms.items():
+            v = v.detach() if isinstance(v, torch.Tensor) else v
+            logged[k] = v * share if k not in logged else logged[k] + v * share
+    assert total is not None
+    return total, logged

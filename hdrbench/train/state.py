@@ -2,7 +2,7 @@
 
 A checkpoint at step ``s`` is two files in the run folder, written to temporary names and renamed:
 ``step_<s>.safetensors`` (network weights, :mod:`hdrbench.checkpoint` format) and ``step_<s>.state.pt``
-(optimizer, scheduler and the torch/CUDA/numpy/python RNG states). Only then is
+(optimizer, scheduler, AMP scaler and the torch/CUDA/numpy/python RNG states). Only then is
 ``latest.json`` (which names both) replaced atomically, so a crash at any instant leaves the previous
 complete checkpoint in force. ``final.safetensors`` marks a finished run.
 """
@@ -61,14 +61,14 @@ class Resume:
 
 
 def save_checkpoint(run_dir: Path, net: nn.Module, *, step: int, stage: int, method: str, options: dict,
-                    opt: torch.optim.Optimizer, sched: Any, meta: dict[str, Any],
+                    opt: torch.optim.Optimizer, sched: Any, scaler: Any | None, meta: dict[str, Any],
                     keep: int = 2) -> Path:
     """Write the step-``step`` checkpoint and point ``latest.json`` at it; prune older ones beyond ``keep``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     stem = f"step_{step:08d}"
     weights = save_weights(net, run_dir / f"{stem}.safetensors", method=method, options=options, step=step)
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rng_state(),
-             "step": step, "stage": stage}
+             "scaler": scaler.state_dict() if scaler is not None else None, "step": step, "stage": stage}
     tmp = run_dir / f"{stem}.state.pt.tmp"
     torch.save(state, tmp)
     os.replace(tmp, run_dir / f"{stem}.state.pt")
