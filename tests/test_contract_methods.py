@@ -77,6 +77,11 @@ NAMES = [*sorted(METHODS.entry_points()), PLUGIN]  # declared components (not ad
 each_method = pytest.mark.parametrize("name", NAMES, indirect=True)
 
 
+def _trainable(name: str) -> None:
+    if not METHODS.get(name).trainable:
+        pytest.skip(f"{name} has nothing to train (Method.trainable is false)")
+
+
 def _tiny(name: str, seed: int = 0) -> tuple[Method, torch.nn.Module]:
     torch.manual_seed(seed)
     method = create_method(name, **METHODS.get(name).tiny_options)
@@ -125,6 +130,7 @@ def test_predict_any_size_keeps_size_finite_and_non_negative(name):
 def test_loss_decreases_over_20_steps(name):
     """Every stage's loss falls on a fixed batch, the last stage's (the prediction's) by over 20%;
     ``training_loss`` is called as the trainer calls it."""
+    _trainable(name)
     method, net = _tiny(name)
     net.train()
     loss_fn = method.build_loss()
@@ -146,6 +152,7 @@ def test_loss_decreases_over_20_steps(name):
 
 @each_method
 def test_state_dict_round_trip(name, tmp_path):
+    _trainable(name)
     method, net = _tiny(name, seed=1)
     _, other = _tiny(name, seed=2)
     ldr = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(3))
@@ -157,6 +164,7 @@ def test_state_dict_round_trip(name, tmp_path):
 
 @each_method
 def test_fixed_seed_is_deterministic(name):
+    _trainable(name)
     ldr = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(3))
     method, a = _tiny(name, seed=7)
     _, b = _tiny(name, seed=7)

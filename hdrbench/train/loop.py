@@ -52,14 +52,21 @@ LOG_FILE = "train_log.csv"
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-@dataclass(kw_only=True)
-class TrainJob(TrainSettings):
-    """Everything one training run needs (keywords only): ``overrides`` are Recipe fields set by the
-    benchmark/CLI; the :class:`~hdrbench.config.TrainSettings` say how it is carried out."""
+@dataclass
+class _What:
+    """What a training job trains, on what, into where (the first three fields of :class:`TrainJob`)."""
 
     method: Method
     dataset: PairedDataset
     run_dir: Path
+
+
+@dataclass
+class TrainJob(TrainSettings, _What):
+    """Everything one training run needs: ``TrainJob(method, dataset, run_dir, **settings)``; ``overrides`` are
+    Recipe fields set by the benchmark/CLI; the :class:`~hdrbench.config.TrainSettings` say how it is carried
+    out (dataclass fields are ordered from the last base: method, dataset, run_dir come first)."""
+
     recipes: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     train_split: str | None = None
