@@ -26,6 +26,7 @@ def _distorted(gt: torch.Tensor, amount: float) -> torch.Tensor:
     return gt * torch.exp(amount * torch.randn(gt.shape, generator=g))
 
 
+@pytest.mark.filterwarnings("error::hdrbench.errors.HDRBenchWarning")
 @pytest.mark.parametrize("name", sorted(METRICS.entry_points()))  # declared by a distribution
 def test_metric_contract(name):
     metric = create_metric(name)
@@ -33,6 +34,9 @@ def test_metric_contract(name):
     assert info["name"] == name and isinstance(info["lower_better"], bool) and info["domain"]
     assert isinstance(metric.label, str) and (metric.decimals is None or metric.decimals >= 0)
     gt = _scene()
+    peak = metric.input_peak()
+    if peak is not None:  # a metric declaring an input range gets data in it (else it warns: raw metric)
+        gt = gt * (peak / float(gt.max()))
     mild, strong = _distorted(gt, 0.05), _distorted(gt, 0.4)
     s_mild, s_strong = metric(mild, gt), metric(strong, gt)
     assert s_mild.shape == (2,) and s_mild.dtype == torch.float64
