@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint as _checkpoint
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Recipe, Stage
+from hdrbench.method import Method, Recipe, Stage, recipes_key
 from hdrbench.nn.vgg import IMAGENET_STD, VGGFeatures
 from hdrbench.official import OfficialWeights, same_names
 
@@ -203,6 +203,11 @@ class FHDR(Method):
                     batch_size=2, patch_size=256, iterations=1_200_000, crop="random", augment=(),
                     source="mukulkhanna/FHDR options.py (+ train.py, util.update_lr, README: ~12k images; "
                            "data_loader.py: whole 256x256 images, no augmentation)")
+    # mukulkhanna/FHDR model.FHDR: feb1 1,792 + feb2 36,928 + feedback block 493,888 (compress_in 8,256,
+    # 3 DRDB × 149,568 — compress 8,256 + dense c3 (64+96+128+160)·32·9 = 129,024 + c1 192·64 = 12,288 —
+    # GFF 36,928) + hrb1 36,928 + hrb2 1,731 → 571,267, independent of the iteration count.
+    official_params = 571_267
+    tiny_options = {"iterations": 2}
     pad_multiple = 1
     receptive_margin = 104  # receptive radius at 4 iterations (set per instance from `iterations`)
     output_convention = "linear HDR RGB in [0, 1] (tanh output rescaled), (N,3,H,W)"
@@ -235,11 +240,11 @@ class FHDR(Method):
     def build_loss(self) -> nn.Module:
         return FHDRLoss(checkpoint=self.options["checkpoint"])
 
-    def recipe_for(self, protocol: str | None = None, recipe: Recipe | None = None) -> Recipe:
+    def recipe_for(self, recipes: str | None = None, recipe: Recipe | None = None) -> Recipe:
         """As :meth:`Method.recipe_for`; the ``paper`` protocol's batch of 16 runs as 2 accumulated halves
         (even with activation recomputation, one pass of batch 16 × 512² is too close to 80 GB)."""
-        recipe = super().recipe_for(protocol, recipe)
-        return recipe.replace(accumulate=2) if protocol in ("paper", "dcdr") else recipe
+        recipe = super().recipe_for(recipes, recipe)
+        return recipe.replace(accumulate=2) if recipes_key(recipes) == "paper" else recipe
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
                       stage: Stage) -> tuple[torch.Tensor, dict[str, Any]]:

@@ -192,7 +192,7 @@ class HDRCNN(Method):
                        "skip_feature_scale": CAFFE_FEATURE_SCALE, "hdr_scale": 1.0,
                        "encoder_input": "imagenet", "mode": "official"}
     #: §4.4.1 of the DCDR-UNet paper: the network "used for entirely region" under the paper's protocol.
-    protocol_options = {"paper": {"mode": "whole"}}
+    recipes_options = {"paper": {"mode": "whole"}}
     recipe = Recipe(
         optimizer="adam", lr=5e-5, betas=(0.9, 0.999), scheduler="exponential", gamma=0.99, step_every=1000,
         batch_size=4, patch_size=320, iterations=100_000, crop="random", augment=("hflip",),
@@ -201,6 +201,10 @@ class HDRCNN(Method):
                "virtualcamera.cpp: random crops, random horizontal flips (its random crop scaling is not "
                "reproduced)",
     )
+    # gabrieleilertsen/hdrcnn network.py layer by layer (VGG16 convs 14,714,688; h6 conv + BN 2,360,832;
+    # 5 deconvs + BN; 1×1 fusions h2…h7; head conv + BN): 29,443,358 (tests/test_baselines_b.py derives it).
+    official_params = 29_443_358
+    tiny_options = {"pretrained": False}
     pad_multiple = 32
     receptive_margin = 192  # conv-chain radius ≈ 169 px (VGG16 pool5 RF 212, h6 +64, decoder +62)
 

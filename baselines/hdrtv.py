@@ -339,6 +339,10 @@ class HDRTV(Method):
     recipe = STAGE_RECIPES["agcm"].replace(
         source="chxy95/HDRTVNet train_AGCM.yml, train_LE.yml, train_HG_Generator.yml, in this order "
                "(each stage's recipe: HDRTV.stages)")
+    # chxy95/HDRTVNet Condition_arch + Base_arch + Hallucination_arch: AGCM 35,251 + LE 1,369,859 +
+    # HG 36,794,200 (tests/test_baselines_b.py derives each).
+    official_params = 38_199_310
+    global_context = True  # AGCM's condition vector comes from the whole (×1/4) image
     pad_multiple = 32
     receptive_margin = 224  # LE + HG radius 223 px (autograd); AGCM is global (see README)
 
@@ -409,11 +413,12 @@ class HDRTV(Method):
         """This method with option ``stage`` set: it trains (and predicts up to) that stage alone."""
         return type(self)(options={**copy.deepcopy(self.options), "stage": stage})
 
-    def stages(self, protocol: str | None = None) -> list[Stage]:
-        """AGCM, LE, HG in order (or the ``stage`` option's alone), each with its official recipe under
-        ``protocol`` and only its own sub-network trained (the others frozen, as the official offline cascade)."""
+    def stages(self, recipes: str | None = None) -> list[Stage]:
+        """AGCM, LE, HG in order (or the ``stage`` option's alone), each with its official recipe (as
+        ``recipes`` sets it) and only its own sub-network trained (the others frozen, as the official offline
+        cascade)."""
         names = STAGES if self.stage == "all" else (self.stage,)
-        return [Stage(name, self.recipe_for(protocol, STAGE_RECIPES[name]), trains=(name,)) for name in names]
+        return [Stage(name, self.recipe_for(recipes, STAGE_RECIPES[name]), trains=(name,)) for name in names]
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Output of the cascade up to the current stage (the whole cascade for ``all``), clipped at 0.

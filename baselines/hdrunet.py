@@ -129,6 +129,11 @@ class HDRUNet(Method):
                     milestones=(200_000, 400_000, 600_000, 800_000), gamma=0.5, batch_size=16, patch_size=160,
                     iterations=1_000_000, crop="random", augment=("hflip", "vflip", "transpose"),
                     source="chxy95/HDRUNet codes/options/train/train_HDRUNet.yml (use_flip, use_rot)")
+    # chxy95/HDRUNet UNet_arch.HDRUNet(in_nc=3, out_nc=3, nf=64): 12 ResBlock_with_SFT (2 c3 64→64 +
+    # 2 SFT layers of 4 c1: 2·36,928 + 2·(2·(32·32+32) + 2·(32·64+64)) = 86,528 each) = 1,038,336;
+    # conv_first 1,792 + HR_conv1/2 2·36,928 + down_conv1/2 2·36,928 + SFT_layer1/2 2·12,416;
+    # up_conv1/2 2·(64·256·9 + 256) = 295,424; cond net 110,752; mask branch 43,075 → 1,651,494.
+    official_params = 1_651_494
     pad_multiple = 4
     clip_negative = True
     receptive_margin = 96  # receptive radius of the conv chain: 93 px

@@ -224,6 +224,11 @@ class KUNet(Method):
                          patch_size=256, iterations=1_000_000, crop="random",
                          augment=("hflip", "vflip", "transpose"),
                          source="wanghu178/KUNet codes/options/train/train_hdrtv.yml")
+    # wanghu178/KUNet KIB_DM_F_1X1.HDRUNet (train_KIB.yml): 3 mulRDB chains (one RDB = 2 c3 + c1 = 78,016,
+    # plus a c1 fusing 4/6/4 × 64 ch) + shared α/β (4 c1 64→64 = 16,640) + 3 KIC (3 c3 + c1 = 114,944
+    # each) + U-Net shell and conv_2 (conv_first 1,792, conv_2/HR_conv1/HR_conv2/down ×2 = 5·36,928,
+    # up ×2 = 295,424, conv_last 1,731) → 1,136,643.
+    official_params = 1_136_643
     pad_multiple = 4
     clip_negative = True
     receptive_margin = 152  # receptive radius of the conv chain: 143 px
@@ -239,10 +244,10 @@ class KUNet(Method):
             raise HDRBenchError(f"method 'kunet': option aux_mask='{self.options['aux_mask']}' is not one of "
                                 f"{', '.join(AUX_MASKS)}")
 
-    def stages(self, protocol: str | None = None) -> list[Stage]:
+    def stages(self, recipes: str | None = None) -> list[Stage]:
         """One stage; the mask variant trains with its own configuration (:attr:`mask_recipe`)."""
         base = self.mask_recipe if self.options["variant"] == "mask" else self.recipe
-        return [Stage(None, self.recipe_for(protocol, base))]
+        return [Stage(None, self.recipe_for(recipes, base))]
 
     @classmethod
     def convert_official_state_dict(cls, state: Mapping[str, Any]) -> OfficialWeights | None:

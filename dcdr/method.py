@@ -44,6 +44,9 @@ class DCDR(Method):
                     patch_size=512, iterations=200_000, crop="grid", augment=("hflip",),
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
                             "betas from HDRUNet's train_HDRUNet.yml, whose first lr step (200k) is never reached"))
+    # Hand arithmetic from the paper's architecture (§3, Fig. 2; derived in tests/test_dcdr_model.py).
+    official_params = 1_524_278
+    tiny_options = {"nf": 8, "blocks": [1, 1, 1], "cond_nf": 8, "cond_out": 4, "sft_hidden": 4, "tone_nf": 8}
     pad_multiple = 4
     clip_negative = True
     receptive_margin = 128
@@ -107,7 +110,7 @@ def _ablation(name: str) -> type[DCDR]:
     """A :class:`DCDR` subclass whose only difference is its default options (``ABLATIONS[name]``)."""
     summary, changes = ABLATIONS[name]
     return type(name.title().replace("-", ""), (DCDR,), {
-        "__doc__": summary, "name": name, "summary": summary,
+        "__doc__": summary, "name": name, "summary": summary, "official_params": None,  # hand counts: tests
         "default_options": {**DCDR.default_options, **changes}, "__module__": __name__})
 
 

@@ -65,7 +65,7 @@ def load_weights(net: nn.Module, path: str | os.PathLike, *, method: str | None 
 
 
 def file_sha256(path: str | os.PathLike, length: int = 16) -> str:
-    """Short sha256 of a file (recorded with every score computed from it)."""
+    """Short sha256 of a file (the provenance ``hdrbench predict`` writes into each EXR header)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -4,7 +4,8 @@ A benchmark file names a dataset and its test sets, the methods to compare (each
 from a checkpoint, or read as a folder of external predictions), training budgets, metrics and their
 protocol, the report tables and the figure. Every key is checked on load: an unknown key is an
 :class:`~hdrbench.errors.HDRBenchError` naming the key and the closest valid one. See the README's
-*Benchmarks* section for the reference.
+*bench.toml reference* for every key; each section is one dataclass below, whose fields are its keys
+and defaults.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import dataclasses
 import difflib
 import os
 import tomllib
+import types
+import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,26 +25,117 @@ from hdrbench.devices import check_device_spelling
 from hdrbench.errors import HDRBenchError
 from hdrbench.runs import RunLayout
 
-#: section → {key: accepted python types}; ``dict`` values are free-form tables checked elsewhere.
-SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
-    "benchmark": {"name": (str,), "output": (str,), "seed": (int,), "device": (str,)},
-    "dataset": {"name": (str,), "root": (str,), "options": (dict,), "train_split": (str,), "test_sets": (list,),
-                "max_images": (int,)},
-    "train": {"protocol": (str,), "recipe": (dict,), "checkpoint_every": (int,), "log_every": (int,),
-              "num_workers": (int,), "tensorboard": (bool,), "precision": (str,), "keep_checkpoints": (int,)},
-    "evaluate": {"metrics": (list,), "protocol": (str,), "metric_params": (dict,), "tile": (int,),
-                 "overlap": (int,), "save_predictions": (bool,)},
-    "report": {"tables": (dict,), "bootstrap": (int,), "confidence": (float,), "test": (str,), "decimals": (dict,)},
-    "plot": {"test_set": (str,), "images": (list, int), "methods": (list,), "tonemapped": (bool,), "box": (int,),
-             "formats": (list,)},
-}
-METHOD_KEYS: dict[str, tuple[type, ...]] = {
-    "name": (str,), "id": (str,), "label": (str,), "train": (bool,), "checkpoint": (str, list), "external": (str,),
-    "options": (dict,), "recipe": (dict,), "params": (int,), "protocol": (str,),
-}
-TABLE_KEYS: dict[str, tuple[type, ...]] = {"methods": (list,), "metrics": (list,), "test_sets": (list,),
-                                           "title": (str,), "params": (bool,)}
+#: Tile size (pixels) of tiled inference in evaluation and ``hdrbench predict``; 0 runs whole images.
+DEFAULT_TILE = 512
+#: The scoring protocol when bench.toml or the command line names none (:mod:`hdrbench.metrics.protocols`).
+DEFAULT_PROTOCOL = "dcdr"
+#: The training switch when bench.toml names none: each method's own recipe (see :data:`hdrbench.method.RECIPES`).
+DEFAULT_RECIPES = "official"
+
 PAIRED_TESTS = ("wilcoxon", "ttest")
+#: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: Old spellings still read, with a one-line deprecation message: key → (new key, value renames).
+DEPRECATED_KEYS: dict[str, tuple[str, dict[str, str]]] = {"protocol": ("recipes", {"dcdr": "paper"})}
+
+
+@dataclass
+class BenchmarkSection:
+    """``[benchmark]``: the run's name (default: the file's stem), output folder (``results/<name>``), seed of
+    initialisation, patches and bootstrap, and device (``auto``: CUDA when available)."""
+
+    name: str = ""
+    output: str = ""
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class DatasetSection:
+    """``[dataset]``: a registered dataset, its folder and options, the split trained on (the dataset's), the
+    test sets scored (the dataset's) and the first N images per test set (0 = all)."""
+
+    name: str = ""
+    root: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    train_split: str | None = None
+    test_sets: list[str] = field(default_factory=list)
+    max_images: int = 0
+
+
+@dataclass
+class TrainSettings:
+    """How a training run is carried out (shared by ``[train]`` and :class:`hdrbench.train.TrainJob`): checkpoint
+    period and how many to keep, logging period, DataLoader workers (-1: automatic), TensorBoard events, and
+    the arithmetic (:data:`PRECISIONS`: fp32, TF32 matmuls on CUDA; or a bf16/fp16 autocast)."""
+
+    checkpoint_every: int = 500
+    log_every: int = 10
+    num_workers: int = -1
+    tensorboard: bool = True
+    precision: str = "fp32"
+    keep_checkpoints: int = 2
+
+
+@dataclass
+class TrainSection(TrainSettings):
+    """``[train]``: the training switch (``official`` recipes or the ``paper`` protocol), recipe overrides for
+    every method, and the :class:`TrainSettings`."""
+
+    recipes: str = DEFAULT_RECIPES
+    recipe: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvaluateSection:
+    """``[evaluate]``: scoring protocol, metric names (empty: the protocol's), per-metric parameter overrides,
+    tiled inference (tile, context: the method's margin) and whether to keep every prediction."""
+
+    protocol: str = DEFAULT_PROTOCOL
+    metrics: list[str] = field(default_factory=list)
+    metric_params: dict[str, Any] = field(default_factory=dict)
+    tile: int = DEFAULT_TILE
+    overlap: int | None = None
+    save_predictions: bool = False
+
+
+@dataclass
+class ReportSection:
+    """``[report]``: tables, bootstrap resamples and level, the paired test, decimals per metric."""
+
+    tables: dict[str, Any] = field(default_factory=dict)
+    bootstrap: int = 2000
+    confidence: float = 0.95
+    test: str = PAIRED_TESTS[0]
+    decimals: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PlotSection:
+    """``[plot]``: the figure's test set (the first) and images (ids, or the first N), its methods (Table 1's),
+    the zoom box side (0: H/5), the tone-mapped copy and the file formats."""
+
+    test_set: str | None = None
+    images: list[str] | int = 2
+    methods: list[str] = field(default_factory=list)
+    tonemapped: bool = True
+    box: int = 0
+    formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
+
+
+SECTIONS: dict[str, type] = {"benchmark": BenchmarkSection, "dataset": DatasetSection, "train": TrainSection,
+                             "evaluate": EvaluateSection, "report": ReportSection, "plot": PlotSection}
+
+
+def schema(cls: type) -> dict[str, tuple[type, ...]]:
+    """``{key: accepted TOML value types}`` derived from the fields of dataclass ``cls``."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, tuple[type, ...]] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        out[f.name] = tuple(typing.get_origin(m) or m for m in members if m is not type(None))
+    return out
 
 
 def _unknown(key: str, valid: Any, where: str, path: Path) -> HDRBenchError:
@@ -82,7 +177,7 @@ class MethodEntry:
     options: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
     params: int | None = None
-    protocol: str | None = None
+    recipes: str | None = None
 
     def __post_init__(self) -> None:
         self.id = self.id or self.name
@@ -103,33 +198,20 @@ class TableSpec:
 
 @dataclass
 class BenchConfig:
-    """A validated benchmark description (see the module docstring); paths are resolved."""
+    """A validated benchmark description: one dataclass per ``bench.toml`` section; paths are resolved
+    (``output``, ``dataset.root``, a method's ``checkpoint``/``external``)."""
 
     path: Path
     name: str
     output: Path
-    seed: int = 0
-    device: str = "auto"
-    dataset: str = "demo"
-    dataset_root: str | None = None
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    train_split: str | None = None
-    test_sets: list[str] = field(default_factory=list)
-    max_images: int = 0
-    methods: list[MethodEntry] = field(default_factory=list)
-    train: dict[str, Any] = field(default_factory=dict)
-    metrics: list[str] = field(default_factory=list)
-    eval_protocol: str | None = None
-    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tile: int = 512
-    overlap: int | None = None
-    save_predictions: bool = False
-    tables: list[TableSpec] = field(default_factory=list)
-    bootstrap: int = 2000
-    confidence: float = 0.95
-    paired_test: str = "wilcoxon"
-    decimals: dict[str, int] = field(default_factory=dict)
-    plot: dict[str, Any] = field(default_factory=dict)
+    methods: list[MethodEntry]
+    tables: list[TableSpec]
+    benchmark: BenchmarkSection = field(default_factory=BenchmarkSection)
+    dataset: DatasetSection = field(default_factory=DatasetSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    evaluate: EvaluateSection = field(default_factory=EvaluateSection)
+    report: ReportSection = field(default_factory=ReportSection)
+    plot: PlotSection = field(default_factory=PlotSection)
 
     def method(self, method_id: str) -> MethodEntry:
         """The entry whose id is ``method_id``."""
@@ -143,20 +225,43 @@ class BenchConfig:
         """Where this benchmark's checkpoints, predictions, scores and report live."""
         return RunLayout(self.output)
 
+    @property
+    def scored_metrics(self) -> list[str]:
+        """``evaluate.metrics``, else the scoring protocol's default list."""
+        if self.evaluate.metrics:
+            return list(self.evaluate.metrics)
+        from hdrbench.metrics.protocols import get_protocol
+
+        return list(get_protocol(self.evaluate.protocol).metrics)
+
     def resolved_device(self) -> str:
         """The torch device string (``auto`` → CUDA when available); an absent device is a one-line error."""
         from hdrbench.devices import resolve_device
 
         try:
-            return resolve_device(self.device, "benchmark.device")
+            return resolve_device(self.benchmark.device, "benchmark.device")
         except HDRBenchError as exc:
             raise HDRBenchError(exc.message, self.path) from None
 
 
-TRAIN_DEFAULTS: dict[str, Any] = {"protocol": "official", "recipe": {}, "checkpoint_every": 500, "log_every": 10,
-                                  "num_workers": -1, "tensorboard": True, "precision": "fp32", "keep_checkpoints": 2}
-#: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
-PRECISIONS = ("fp32", "bf16", "fp16")
+def _deprecated(cls: type) -> dict[str, tuple[type, ...]]:
+    """Deprecated spellings accepted in ``cls``'s table (not fields of it), typed as the keys they stand for."""
+    own = schema(cls)
+    return {old: own[new] for old, (new, _) in DEPRECATED_KEYS.items() if new in own and old not in own}
+
+
+def _renamed(table: dict[str, Any], cls: type, where: str, path: Path) -> dict[str, Any]:
+    """``table`` of dataclass ``cls`` with deprecated keys moved to their new names (one warning each)."""
+    out = dict(table)
+    for old in _deprecated(cls):
+        new, values = DEPRECATED_KEYS[old]
+        if old in out:
+            value = out.pop(old)
+            value = values.get(value, value)
+            warnings.warn(f"{path.name}: '{where}{old}' is deprecated; write {where}{new} = \"{value}\"",
+                          FutureWarning, stacklevel=3)
+            out.setdefault(new, value)
+    return out
 
 
 def _resolve(base: Path, p: str) -> Path:
@@ -170,7 +275,8 @@ def _methods(raw: Any, path: Path) -> list[MethodEntry]:
     out: list[MethodEntry] = []
     for i, m in enumerate(raw):
         where = f"methods[{i}]."
-        _check_table(m, METHOD_KEYS, where, path)
+        _check_table(m, {**schema(MethodEntry), **_deprecated(MethodEntry)}, where, path)
+        m = _renamed(m, MethodEntry, where, path)
         if "name" not in m:
             raise HDRBenchError(f"'{where}name' is missing (a registered method, see 'hdrbench list')", path)
         entry = MethodEntry(**m)
@@ -195,7 +301,7 @@ def _methods(raw: Any, path: Path) -> list[MethodEntry]:
 def _tables(raw: dict[str, Any], path: Path) -> list[TableSpec]:
     tables = []
     for name, spec in raw.items():
-        _check_table(spec, TABLE_KEYS, f"report.tables.{name}.", path)
+        _check_table(spec, {k: v for k, v in schema(TableSpec).items() if k != "name"}, f"report.tables.{name}.", path)
         tables.append(TableSpec(name=name, **spec))
     if not any(t.name == "table1" for t in tables):
         tables.insert(0, TableSpec(name="table1", title="Quantitative comparison", params=True))
@@ -205,59 +311,42 @@ def _tables(raw: dict[str, Any], path: Path) -> list[TableSpec]:
 def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -> BenchConfig:
     """Validate a parsed TOML document (``path`` only names it in errors and anchors relative paths)."""
     path = Path(path).resolve()
-    allowed = {**{k: None for k in SCHEMA}, "methods": None}
+    allowed = {**{k: None for k in SECTIONS}, "methods": None}
     for key in data:
         if key not in allowed:
             raise _unknown(key, allowed, "", path)
     if isinstance(data.get("train"), dict) and "amp" in data["train"]:
         raise HDRBenchError("'train.amp' was replaced by 'train.precision' = \"fp32\" (default), \"bf16\" or "
                             "\"fp16\" (autocast)", path)
-    sec = {k: _check_table(data.get(k, {}), SCHEMA[k], f"{k}.", path) for k in SCHEMA}
-    bench, ds, tr, ev, rep = sec["benchmark"], sec["dataset"], sec["train"], sec["evaluate"], sec["report"]
-    name = bench.get("name") or path.stem
-    if "name" not in ds:
+    sec: dict[str, Any] = {}
+    for key, cls in SECTIONS.items():
+        table = _check_table(data.get(key, {}), {**schema(cls), **_deprecated(cls)}, f"{key}.", path)
+        sec[key] = cls(**_renamed(table, cls, f"{key}.", path))
+    bench, ds, tr, rep = sec["benchmark"], sec["dataset"], sec["train"], sec["report"]
+    name = bench.name or path.stem
+    if not ds.name:
         raise HDRBenchError("'dataset.name' is missing (a registered dataset, see 'hdrbench list')", path)
-    test = rep.get("test", "wilcoxon")
-    if test not in PAIRED_TESTS:
-        raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{test}'", path)
-    if not 0.5 <= rep.get("confidence", 0.95) < 1:
+    if ds.root:
+        ds.root = str(_resolve(path.parent, ds.root))
+    if rep.test not in PAIRED_TESTS:
+        raise HDRBenchError(f"'report.test' must be one of {', '.join(PAIRED_TESTS)}, not '{rep.test}'", path)
+    if not 0.5 <= rep.confidence < 1:
         raise HDRBenchError("'report.confidence' must lie in [0.5, 1)", path)
-    if "device" in bench:
-        try:
-            bench["device"] = check_device_spelling(bench["device"], "benchmark.device")
-        except HDRBenchError as exc:
-            raise HDRBenchError(exc.message, path) from None
-    if tr.get("precision", "fp32") not in PRECISIONS:
-        raise HDRBenchError(f"'train.precision' must be one of {', '.join(PRECISIONS)}, not '{tr['precision']}'",
-                            path)
+    try:
+        bench.device = check_device_spelling(bench.device, "benchmark.device")
+    except HDRBenchError as exc:
+        raise HDRBenchError(exc.message, path) from None
+    if tr.precision not in PRECISIONS:
+        raise HDRBenchError(f"'train.precision' must be one of {', '.join(PRECISIONS)}, not '{tr.precision}'", path)
     for key in ("checkpoint_every", "log_every"):
-        if key in tr and tr[key] <= 0:
+        if getattr(tr, key) <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)
-    cfg = BenchConfig(
-        path=path, name=name, output=_resolve(path.parent, bench.get("output", f"results/{name}")),
-        seed=bench.get("seed", 0), device=bench.get("device", "auto"),
-        dataset=ds["name"], dataset_root=str(_resolve(path.parent, ds["root"])) if ds.get("root") else None,
-        dataset_options=dict(ds.get("options", {})), train_split=ds.get("train_split"),
-        test_sets=[str(t) for t in ds.get("test_sets", [])], max_images=ds.get("max_images", 0),
-        methods=_methods(data.get("methods"), path), train={**TRAIN_DEFAULTS, **tr},
-        metrics=[str(m) for m in ev.get("metrics", [])], eval_protocol=ev.get("protocol"),
-        metric_params=dict(ev.get("metric_params", {})), tile=ev.get("tile", 512), overlap=ev.get("overlap"),
-        save_predictions=ev.get("save_predictions", False), tables=_tables(rep.get("tables", {}), path),
-        bootstrap=rep.get("bootstrap", 2000), confidence=float(rep.get("confidence", 0.95)), paired_test=test,
-        decimals=dict(rep.get("decimals", {})), plot=dict(sec["plot"]),
-    )
-    if "formats" in cfg.plot:
-        from matplotlib.backend_bases import FigureCanvasBase
-
-        known = FigureCanvasBase.get_supported_filetypes()
-        for fmt in cfg.plot["formats"]:
-            if str(fmt).lower().lstrip(".") not in known:
-                near = difflib.get_close_matches(str(fmt).lower(), sorted(known), n=3, cutoff=0.5)
-                hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
-                raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
-                                    f"{', '.join(sorted(known))})", path)
+    if "formats" in data.get("plot", {}):
+        _check_plot_formats(sec["plot"].formats, path)
+    cfg = BenchConfig(path=path, name=name, output=_resolve(path.parent, bench.output or f"results/{name}"),
+                      methods=_methods(data.get("methods"), path), tables=_tables(rep.tables, path), **sec)
     ids = {m.id for m in cfg.methods}
-    for mid in cfg.plot.get("methods", []):
+    for mid in cfg.plot.methods:
         if mid not in ids:
             raise _unknown_method_id(mid, cfg, "plot.methods: ")
     for t in cfg.tables:
@@ -265,6 +354,19 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
             if mid not in ids:
                 raise _unknown_method_id(mid, cfg, f"report.tables.{t.name}.methods: ")
     return cfg
+
+
+def _check_plot_formats(formats: list[str], path: Path) -> None:
+    """Every ``plot.formats`` entry is a file type matplotlib writes (checked at load, before any work)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    known = FigureCanvasBase.get_supported_filetypes()
+    for fmt in formats:
+        if str(fmt).lower().lstrip(".") not in known:
+            near = difflib.get_close_matches(str(fmt).lower(), sorted(known), n=3, cutoff=0.5)
+            hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+            raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
+                                f"{', '.join(sorted(known))})", path)
 
 
 def _unknown_method_id(mid: str, cfg: BenchConfig, where: str) -> HDRBenchError:
@@ -284,25 +386,27 @@ def _unknown_method_id(mid: str, cfg: BenchConfig, where: str) -> HDRBenchError:
 
 def validate_names(cfg: BenchConfig) -> None:
     """Check registered names (dataset, methods, metrics, recipe keys) so a typo fails before any work."""
-    from hdrbench.method import Recipe
+    from hdrbench.method import RECIPES, Recipe
     from hdrbench.metrics.protocols import get_protocol
     from hdrbench.registry import DATASETS, METHODS, METRICS
 
     try:
-        protocol = get_protocol(cfg.eval_protocol or "dcdr")
-        if not cfg.metrics:
-            cfg.metrics = list(protocol.metrics)
-        DATASETS.check(cfg.dataset)
+        get_protocol(cfg.evaluate.protocol)
+        metrics = cfg.scored_metrics
+        DATASETS.check(cfg.dataset.name)
         for m in cfg.methods:
             if not m.external:
                 METHODS.check(m.name)
-        for metric in cfg.metrics:
+        for recipes in {cfg.train.recipes, *(m.recipes for m in cfg.methods if m.recipes)}:
+            if recipes not in RECIPES:
+                raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
+        for metric in metrics:
             METRICS.check(metric)
         for table in cfg.tables:
             for metric in table.metrics:
-                if metric not in cfg.metrics:
-                    raise _unknown(metric, cfg.metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
-        Recipe().replace(**cfg.train["recipe"])
+                if metric not in metrics:
+                    raise _unknown(metric, metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
+        Recipe().replace(**cfg.train.recipe)
         for m in cfg.methods:
             Recipe().replace(**m.recipe)
     except HDRBenchError as exc:
@@ -323,8 +427,3 @@ def load_config(path: str | os.PathLike, *, check_names: bool = True) -> BenchCo
     if check_names:
         validate_names(cfg)
     return cfg
-
-
-def with_changes(cfg: BenchConfig, **changes: Any) -> BenchConfig:
-    """A copy of ``cfg`` with ``changes`` applied (CLI overrides)."""
-    return dataclasses.replace(cfg, **changes)

@@ -21,6 +21,7 @@ import math
 import torch
 from torch import nn
 
+from hdrbench.config import DEFAULT_TILE
 from hdrbench.method import Method
 
 
@@ -29,7 +30,7 @@ def _starts(size: int, tile: int) -> list[int]:
 
 
 @torch.no_grad()
-def tiled_predict(method: Method, net: nn.Module, ldr: torch.Tensor, *, tile: int = 512,
+def tiled_predict(method: Method, net: nn.Module, ldr: torch.Tensor, *, tile: int = DEFAULT_TILE,
                   overlap: int | None = None) -> torch.Tensor:
     """Predict ``ldr`` (N, 3, H, W) tile by tile; ``tile <= 0`` or a small image runs whole."""
     n, _, h, w = ldr.shape

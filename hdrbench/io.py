@@ -278,15 +278,3 @@ def write_hdr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
         return p
     check_hdr_output(path)
     raise HDRBenchError(f"cannot write HDR data as '{suffix}'", path)  # unreachable: check_hdr_output raised
-
-
-def tonemap_preview(hdr: np.ndarray, *, percentile: float = 99.0, gamma: float = 2.2) -> np.ndarray:
-    """Display-referred ``[0, 1]`` preview of linear HDR: scale so ``percentile`` maps to 1, gamma-encode."""
-    hdr = np.nan_to_num(np.maximum(np.asarray(hdr, dtype=np.float32), 0.0))
-    ref = float(np.percentile(hdr, percentile)) or float(hdr.max()) or 1.0
-    return np.clip(hdr / ref, 0.0, 1.0) ** (1.0 / gamma)
-
-
-def write_preview(path: str | os.PathLike, hdr: np.ndarray, **kwargs: float) -> Path:
-    """Write an 8-bit tone-mapped preview (:func:`tonemap_preview`) of linear HDR data."""
-    return write_ldr(path, tonemap_preview(hdr, **kwargs))

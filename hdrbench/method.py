@@ -89,6 +89,8 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
+#: Values of the training switch ``recipes``: each method's official recipe, or the paper's common protocol.
+RECIPES = ("official", "paper")
 #: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on the non-overlapping
 #: 512×512 patches of the training images, batch 16, 2·10^5 iterations, Adam. The paper states no augmentation;
 #: we use random horizontal flips only (a street scene mirrored left-right is still a plausible street scene,
@@ -139,13 +141,20 @@ class Method:
     receptive_margin: ClassVar[int] = 32
     #: Clip negative outputs to 0 in :meth:`predict` (as official saving code does for unbounded heads).
     clip_negative: ClassVar[bool] = False
+    #: The output depends on whole-image statistics (a global condition), so tiling only approximates it.
+    global_context: ClassVar[bool] = False
+    #: Trainable parameters of the official implementation's default configuration (None: no official figure);
+    #: the contract tests compare :meth:`parameter_count` with it.
+    official_params: ClassVar[int | None] = None
+    #: Options giving a small network of the same structure, for quick checks (contract tests, smoke runs).
+    tiny_options: ClassVar[Mapping[str, Any]] = {}
     input_convention: ClassVar[str] = "LDR RGB, display-referred, [0,1], (N,3,H,W) float32"
     output_convention: ClassVar[str] = "linear HDR RGB, >= 0, units of the training ground truth, (N,3,H,W)"
     #: False when :meth:`predict` must see the whole image (a global operation); tiling is then skipped.
     tileable: ClassVar[bool] = True
-    #: Option defaults a training protocol implies, by protocol (``"official"``, ``"paper"``), applied under the
+    #: Option defaults the training switch implies, by ``recipes`` (``"official"``, ``"paper"``), applied under the
     #: options a user gives (e.g. HDRCNN's whole-image mode for the DCDR-UNet paper's protocol, §4.4.1).
-    protocol_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    recipes_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: ``False`` for methods with nothing to learn (``identity``): training skips them, evaluation builds their
     #: network directly (no weights file).
     trainable: ClassVar[bool] = True
@@ -184,18 +193,19 @@ class Method:
         value = loss(pred, hdr, ldr)
         return value, {"loss": value.detach()}
 
-    def stages(self, protocol: str | None = None) -> list[Stage]:
-        """The training stages in order, each recipe under the training ``protocol`` (:meth:`recipe_for`).
+    def stages(self, recipes: str | None = None) -> list[Stage]:
+        """The training stages in order, each recipe as ``recipes`` chooses (:meth:`recipe_for`).
 
         Default: one stage training every parameter with the class :attr:`recipe`.
         """
-        return [Stage(None, self.recipe_for(protocol))]
+        return [Stage(None, self.recipe_for(recipes))]
 
-    def recipe_for(self, protocol: str | None = None, recipe: Recipe | None = None) -> Recipe:
-        """``recipe`` (default: the class :attr:`recipe`) as the training ``protocol`` sets it: ``official``
-        (or ``None``) keeps it, ``paper`` applies the DCDR-UNet common protocol (§4.4.1)."""
+    def recipe_for(self, recipes: str | None = None, recipe: Recipe | None = None) -> Recipe:
+        """``recipe`` (default: the class :attr:`recipe`) as the training switch ``recipes`` (bench.toml
+        ``[train] recipes``) sets it: ``official`` (or ``None``) keeps it, ``paper`` applies the DCDR-UNet
+        paper's common protocol (§4.4.1). The one place where that switch acts."""
         recipe = recipe if recipe is not None else self.recipe
-        if protocol_key(protocol) == "official":
+        if recipes_key(recipes) == "official":
             return recipe
         return recipe.replace(**PAPER_PROTOCOL, source=f"{recipe.source}; DCDR-UNet paper common protocol")
 
@@ -247,14 +257,14 @@ class Method:
         }
 
 
-def protocol_key(protocol: str | None) -> str:
-    """``"official"`` (each method's own recipe; also None, ``""``, ``"default"``) or ``"paper"`` (also
-    ``"dcdr"``): the DCDR-UNet paper's common protocol."""
-    if protocol in (None, "", "default", "official"):
-        return "official"
-    if protocol in ("paper", "dcdr"):
-        return "paper"
-    raise HDRBenchError(f"unknown training protocol '{protocol}' (known: official, paper)")
+def recipes_key(recipes: str | None) -> str:
+    """The training switch normalised: ``"official"`` (each method's own recipe; also None, ``""``) or
+    ``"paper"`` (the DCDR-UNet paper's common protocol)."""
+    if recipes in (None, "", RECIPES[0]):
+        return RECIPES[0]
+    if recipes == RECIPES[1]:
+        return RECIPES[1]
+    raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
 
 
 def count_parameters(net: nn.Module) -> int:
@@ -268,11 +278,11 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def create_method(name: str, protocol: str | None = None, **options: Any) -> Method:
+def create_method(name: str, recipes: str | None = None, **options: Any) -> Method:
     """Instantiate the registered method ``name`` with ``options`` (timm's ``create_model`` analogue), over the
-    option defaults the training ``protocol`` implies (:attr:`Method.protocol_options`)."""
+    option defaults the training switch ``recipes`` implies (:attr:`Method.recipes_options`)."""
     from hdrbench.registry import METHODS
 
     cls = METHODS.get(name)
-    implied = dict(getattr(cls, "protocol_options", {}).get(protocol_key(protocol), {}))
+    implied = dict(cls.recipes_options.get(recipes_key(recipes), {}))
     return cls(options={**implied, **options})

@@ -47,10 +47,10 @@ def checkpoint_paths(checkpoint: CheckpointArg) -> list[Path]:
 
 
 def open_model(name: str, checkpoint: CheckpointArg = None, device: str | torch.device = "cpu", *,
-               protocol: str | None = None, dataset: Any = None, **options: Any) -> LoadedModel:
+               recipes: str | None = None, dataset: Any = None, **options: Any) -> LoadedModel:
     """:func:`load_model` plus the weights' metadata (the evaluation runner records it).
 
-    ``protocol``: the training protocol whose implied options apply (:attr:`Method.protocol_options`);
+    ``recipes``: the training switch whose implied options apply (:attr:`Method.recipes_options`);
     ``dataset``: shown to the method first (:meth:`Method.bind_dataset`, e.g. the identity row's camera).
     """
     from hdrbench.method import create_method
@@ -65,7 +65,7 @@ def open_model(name: str, checkpoint: CheckpointArg = None, device: str | torch.
                                 "releases split by stage)", paths[kinds.index("safetensors")])
         from hdrbench.checkpoint import load_weights
 
-        method = create_method(name, protocol=protocol, **options)
+        method = create_method(name, recipes=recipes, **options)
         if dataset is not None:
             method.bind_dataset(dataset)
         net = method.build_network()
@@ -84,7 +84,7 @@ def open_model(name: str, checkpoint: CheckpointArg = None, device: str | torch.
         if twice:
             raise HDRBenchError(f"holds '{twice[0]}' again (given by an earlier checkpoint file too)", p)
         state.update(part.state_dict)
-    method = create_method(name, protocol=protocol, **{**implied, **options})
+    method = create_method(name, recipes=recipes, **{**implied, **options})
     if dataset is not None:
         method.bind_dataset(dataset)
     net = method.build_network()

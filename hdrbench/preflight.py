@@ -24,22 +24,22 @@ def check_benchmark(cfg: BenchConfig, *, train: bool = True, methods: list[str] 
 
     try:
         cfg.resolved_device()
-        dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
-        unknown = [t for t in cfg.test_sets if t not in dataset.test_sets]
+        dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
+        unknown = [t for t in cfg.dataset.test_sets if t not in dataset.test_sets]
         if unknown:
             from hdrbench.errors import closest
 
             near = closest(unknown[0], dataset.test_sets)
             hint = f"did you mean '{near}'? " if near else ""
-            raise HDRBenchError(f"dataset.test_sets: '{unknown[0]}' is not a test set of dataset '{cfg.dataset}' "
+            raise HDRBenchError(f"dataset.test_sets: '{unknown[0]}' is not a test set of dataset '{cfg.dataset.name}' "
                                 f"({hint}its test sets: {', '.join(dataset.test_sets)})", cfg.path)
-        test_sets = cfg.test_sets or list(dataset.test_sets)
+        test_sets = cfg.dataset.test_sets or list(dataset.test_sets)
         entries = [cfg.method(m) for m in methods] if methods else cfg.methods
         if train and any(e.train for e in entries):
-            dataset.pairs(cfg.train_split or dataset.train_split)
+            dataset.pairs(cfg.dataset.train_split or dataset.train_split)
         pairs = {}
         for ts in test_sets:
-            pairs[ts] = dataset.pairs(ts)[: cfg.max_images or None]
+            pairs[ts] = dataset.pairs(ts)[: cfg.dataset.max_images or None]
         for entry in entries:
             if entry.external:
                 _check_external(entry.id, Path(entry.external), pairs)

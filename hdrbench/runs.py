@@ -79,17 +79,17 @@ def external_prediction(folder: Path, test_set: str, image: str) -> Path | None:
 
 def test_sets(cfg: BenchConfig, dataset: PairedDataset) -> list[str]:
     """The evaluated test sets: ``dataset.test_sets`` in bench.toml, else all of the dataset's."""
-    return cfg.test_sets or list(dataset.test_sets)
+    return cfg.dataset.test_sets or list(dataset.test_sets)
 
 
 def figure_images(cfg: BenchConfig, dataset: PairedDataset) -> tuple[str, list[str]]:
     """``(test set, image ids)`` shown in the figure, whose predictions evaluation saves: ``plot.images``
     (ids, or the first N; default 2)."""
-    test_set = cfg.plot.get("test_set") or test_sets(cfg, dataset)[0]
-    chosen = cfg.plot.get("images", 2)
+    test_set = cfg.plot.test_set or test_sets(cfg, dataset)[0]
+    chosen = cfg.plot.images
     ids = [p.id for p in dataset.pairs(test_set)]
-    if cfg.max_images:
-        ids = ids[:cfg.max_images]  # only evaluated images have predictions
+    if cfg.dataset.max_images:
+        ids = ids[:cfg.dataset.max_images]  # only evaluated images have predictions
     if isinstance(chosen, int):
         return test_set, ids[:chosen]
     missing = [c for c in chosen if c not in ids]

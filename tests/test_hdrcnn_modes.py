@@ -62,18 +62,18 @@ def test_whole_image_mode_uses_the_network_everywhere_with_an_unmasked_loss(net_
 
 
 def test_paper_protocol_selects_whole_image_mode(tmp_path):
-    assert create_method("hdrcnn", pretrained=False, protocol="paper").options["mode"] == "whole"
-    assert create_method("hdrcnn", pretrained=False, protocol="dcdr").options["mode"] == "whole"
-    assert create_method("hdrcnn", pretrained=False, protocol="official").options["mode"] == "official"
-    assert create_method("hdrcnn", pretrained=False, protocol="paper", mode="official").options["mode"] == "official"
+    assert create_method("hdrcnn", pretrained=False, recipes="paper").options["mode"] == "whole"
+    assert create_method("hdrcnn", pretrained=False, recipes="paper").options["mode"] == "whole"
+    assert create_method("hdrcnn", pretrained=False, recipes="official").options["mode"] == "official"
+    assert create_method("hdrcnn", pretrained=False, recipes="paper", mode="official").options["mode"] == "official"
     cfg = parse_config({"benchmark": {"output": str(tmp_path)}, "dataset": {"name": "demo"},
-                        "train": {"protocol": "paper"},
+                        "train": {"recipes": "paper"},
                         "methods": [{"name": "hdrcnn", "train": True, "options": {"pretrained": False}},
-                                    {"name": "hdrcnn", "id": "h2", "train": True, "protocol": "official",
+                                    {"name": "hdrcnn", "id": "h2", "train": True, "recipes": "official",
                                      "options": {"pretrained": False}}]}, tmp_path / "b.toml")
     assert job_for(cfg, cfg.methods[0]).method.options["mode"] == "whole"
     assert job_for(cfg, cfg.methods[1]).method.options["mode"] == "official"
-    assert job_for(cfg, cfg.methods[1], protocol="paper").method.options["mode"] == "whole"
+    assert job_for(cfg, cfg.methods[1], recipes="paper").method.options["mode"] == "whole"
 
 
 def test_measured_saturation_recovers_the_demo_cameras_declared_level():

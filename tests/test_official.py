@@ -338,14 +338,14 @@ def test_config_accepts_a_list_of_checkpoints(tmp_path: Path) -> None:
 
 def test_evaluate_source_uses_official_checkpoint() -> None:
     """The evaluation runner's prediction source goes through the same loader and predict_image."""
-    from hdrbench.config import MethodEntry
+    from hdrbench.config import EvaluateSection, MethodEntry, TrainSection
     from hdrbench.evaluate.runner import open_source
 
     folder = case("fhdr")
     entry = MethodEntry(name="fhdr", checkpoint=str(folder / "latest.ckpt"), options={"iterations": 1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        cfg = SimpleNamespace(tile=512, overlap=None, train={})  # what the source reads of a BenchConfig
+        cfg = SimpleNamespace(evaluate=EvaluateSection(), train=TrainSection())  # what the source reads
         source = open_source(cfg, entry, torch.device("cpu"))  # type: ignore[arg-type]
     assert source.params == 571_267 and len(source.checkpoint) == 16  # the weights' digest is recorded
     pred = source.predict("test", None, ldr_of(folder).astype(np.float32) / 255.0)

@@ -57,8 +57,8 @@ class FakeStagedMethod(FakeMethod):
     recipe = Recipe(lr=1e-3, batch_size=2, patch_size=16, iterations=12)
     seen: list[tuple[str, int]] = []  # (stage name, number of parameters that train)
 
-    def stages(self, protocol=None):
-        base = self.recipe_for(protocol)
+    def stages(self, recipes=None):
+        base = self.recipe_for(recipes)
         return [Stage("first", base.replace(iterations=4, lr=1e-3), trains=("body.0",)),
                 Stage("all", base.replace(iterations=8, lr=1e-4))]
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from test_train_fakes import FakeDataset, FakeMethod
 
-from hdrbench.config import TRAIN_DEFAULTS, parse_config
+from hdrbench.config import TrainSettings, parse_config
 from hdrbench.errors import HDRBenchError
 from hdrbench.train import TrainJob, job_for, train
 
@@ -33,7 +33,7 @@ def _train(tmp_path, **kw):
 
 def test_fp32_is_the_default_everywhere(tmp_path):
     assert TrainJob(FakeMethod(), FakeDataset(None), tmp_path).precision == "fp32"
-    assert TRAIN_DEFAULTS["precision"] == "fp32"
+    assert TrainSettings().precision == "fp32"
     cfg = parse_config({"dataset": {"name": "fake-data"}, "methods": [{"name": "fake-net", "train": True}]},
                        tmp_path / "b.toml")
     assert job_for(cfg, cfg.methods[0]).precision == "fp32"

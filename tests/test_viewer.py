@@ -136,7 +136,7 @@ def test_run_and_report_commands_write_the_viewer(results, tmp_path, cli):
     toml = ("[benchmark]\nname = 'tiny'\noutput = '{out}'\n[dataset]\nname = 'folder'\nroot = '{root}'\n"
             "[evaluate]\nmetrics = ['psnr-l', 'psnr-mu']\nprotocol = 'ntire2021'\n[plot]\nimages = 1\n"
             "formats = ['png']\n[[methods]]\nname = 'keeps'\nexternal = '{keep}'\n")
-    root = cfg.dataset_root
+    root = cfg.dataset.root
     path = tmp_path / "bench.toml"
     path.write_text(toml.format(out=tmp_path / "out", root=root, keep=Path(root).parent / "keep"))
     index = tmp_path / "out" / "index.html"

@@ -141,6 +141,11 @@ class SingleHDR(Method):
                "rotations/reflections, drawn here as hflip, vflip, transpose; its random rescaling is not "
                "reproduced)",
     )
+    # alex04072000/SingleHDR: Dequantization-Net 1,999,779 + Linearization-Net 1,200,971 +
+    # Hallucination-Net 24,569,118 (refinement off).
+    official_params = 27_769_868
+    global_context = True  # the inverse camera response is predicted from the whole image
+    tiny_options = {"pretrained": False}
     pad_multiple = 32
     receptive_margin = 320  # Deq 118 px + Hal ≈ 170 px in series; the inverse CRF is global (see README)
 

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from typing import Any
 
 import click
 
 from hdrbench.errors import HDRBenchError
+from hdrbench.keyvalue import parse_key_values
 
 
 def parse_options(items: tuple[str, ...]) -> dict[str, Any]:
-    """``("key=value", ...)`` → dict; values are Python literals when they parse (``3``, ``0.5``, ``None``)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise HDRBenchError(f"option '{item}' is not KEY=VALUE (e.g. -o clip_fraction=0.05)")
-        try:
-            out[key.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value
-    return out
+    """``("key=value", ...)`` → dict (:func:`hdrbench.keyvalue.parse_key_values`)."""
+    return parse_key_values(items, "-o", "clip_fraction=0.05")
 
 
 def _dataset(name: str, root: str | None, options: dict[str, Any]):

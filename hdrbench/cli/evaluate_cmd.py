@@ -14,14 +14,13 @@ from hdrbench.cli.options import device_option
 @device_option(default=None, help_text="auto, cpu, cuda, cuda:N or mps (default: the config's).")
 def evaluate_cmd(config: str, methods: tuple[str, ...], save_predictions: bool, device: str | None) -> None:
     """Run every method of CONFIG on every test image and store its metrics; a rerun skips what is stored."""
-    from dataclasses import replace
-
     from hdrbench.config import load_config
     from hdrbench.evaluate import evaluate
     from hdrbench.preflight import check_benchmark
 
     cfg = load_config(config)
-    cfg = replace(cfg, save_predictions=save_predictions or cfg.save_predictions, device=device or cfg.device)
+    cfg.evaluate.save_predictions = save_predictions or cfg.evaluate.save_predictions
+    cfg.benchmark.device = device or cfg.benchmark.device
     check_benchmark(cfg, train=False, methods=list(methods) or None)
     summary = evaluate(cfg, methods=list(methods) or None)
     misfit = f"; {summary.misfit_images} do not fit the protocol (see warnings)" if summary.misfit_images else ""

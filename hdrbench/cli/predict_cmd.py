@@ -9,20 +9,13 @@ from typing import Any
 import click
 
 from hdrbench.cli.options import device_option
+from hdrbench.config import DEFAULT_TILE
 from hdrbench.errors import HDRBenchError
+from hdrbench.keyvalue import parse_key_values
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict:
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise HDRBenchError(f"--option '{pair}' must be KEY=VALUE")
-        k, v = pair.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
+    return parse_key_values(pairs, "--option", "nf=32")
 
 
 def _targets(src: Path, dst: Path) -> list[tuple[Path, Path]]:
@@ -66,7 +59,7 @@ def provenance(method: Any, options: dict, checkpoints: list[str], random_init: 
                    "for files that make one network together (the HDRTV stages).")
 @click.option("--random-init", is_flag=True, help="Untrained weights, for pipeline checks only.")
 @click.option("--option", "options", multiple=True, help="Method option KEY=VALUE (repeatable).")
-@click.option("--tile", type=int, default=512, show_default=True, help="Tile size; 0 = whole image.")
+@click.option("--tile", type=int, default=DEFAULT_TILE, show_default=True, help="Tile size; 0 = whole image.")
 @click.option("--overlap", type=int, default=None, help="Tile context in pixels (default: the method's).")
 @device_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")

@@ -33,14 +33,12 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
     Everything that could fail later (dataset root, splits, test sets, external folders, checkpoints, device,
     figure formats) is checked before the first training step; a run that fails leaves no output folder it
     created without results in it."""
-    from dataclasses import replace
 
     from hdrbench.config import load_config
     from hdrbench.preflight import check_benchmark
 
     cfg = load_config(config)
-    if device:
-        cfg = replace(cfg, device=device)
+    cfg.benchmark.device = device or cfg.benchmark.device
     check_benchmark(cfg, train=not skip_train)
     existed = cfg.output.exists()
     try:

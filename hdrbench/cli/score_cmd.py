@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from hdrbench.cli.options import LazyChoice, device_option, protocol_names
+from hdrbench.config import DEFAULT_PROTOCOL
 from hdrbench.errors import HDRBenchError
+from hdrbench.keyvalue import parse_key_values
 
 SCORE_SUFFIXES = (".npy", ".exr", ".hdr", ".pfm", ".png", ".tif", ".tiff")
 
@@ -17,16 +19,11 @@ SCORE_SUFFIXES = (".npy", ".exr", ".hdr", ".pfm", ".png", ".tif", ".tiff")
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``METRIC.KEY=VALUE`` strings → ``{metric: {key: value}}`` (values parsed as JSON when they can be)."""
     out: dict[str, dict[str, Any]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
+    for key, value in parse_key_values(pairs, "--param", "ssim.domain=mu-law", "METRIC.KEY=VALUE").items():
         metric, dot, param = key.partition(".")
-        if not sep or not dot or not metric or not param:
-            raise HDRBenchError(f"--param '{pair}' must be METRIC.KEY=VALUE, e.g. ssim.domain=mu-law")
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        out.setdefault(metric.lower(), {})[param] = parsed
+        if not dot or not metric or not param:
+            raise HDRBenchError(f"--param '{key}={value}' must be METRIC.KEY=VALUE, e.g. ssim.domain=mu-law")
+        out.setdefault(metric.lower(), {})[param] = value
     return out
 
 
@@ -72,7 +69,7 @@ def provenance(scorer: Any) -> dict[str, Any]:
 @click.argument("gt", type=click.Path(path_type=Path))
 @click.option("--metric", "metrics", multiple=True,
               help="Metric name (repeatable; default: the protocol's list). See 'hdrbench list'.")
-@click.option("--protocol", default="dcdr", show_default=True, type=LazyChoice(protocol_names),
+@click.option("--protocol", default=DEFAULT_PROTOCOL, show_default=True, type=LazyChoice(protocol_names),
               help="Named protocol: normalisation and metric parameters. dcdr: display-referred [0, 1] data (the "
                    "paper's); scene: scene-referred, 1.0 = reference white (see docs/scoring.md).")
 @click.option("--white", default=None,

@@ -19,7 +19,8 @@ from hdrbench.errors import HDRBenchError
 @click.option("--iterations", type=int, default=None, help="Total iterations (overrides the recipe).")
 @click.option("--batch-size", type=int, default=None, help="Batch size per process (overrides the recipe).")
 @click.option("--patch-size", type=int, default=None, help="Training patch size (overrides the recipe).")
-@click.option("--protocol", default=None, help="Recipe protocol: 'official' (the method's) or 'paper' (DCDR §4.4.1).")
+@click.option("--recipes", default=None, help="'official' (each method's recipe) or 'paper' (DCDR-UNet §4.4.1).")
+@click.option("--protocol", "old_recipes", default=None, hidden=True, help="Deprecated spelling of --recipes.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: <output>/checkpoints/<method> with --config, else results/train/<method>).")
 @click.option("--checkpoint-every", type=int, default=None, help="Checkpoint period in iterations.")
@@ -29,12 +30,16 @@ from hdrbench.errors import HDRBenchError
               help="Training precision (default: the config's, else fp32; bf16/fp16 = autocast).")
 @click.option("--fresh", is_flag=True, help="Delete the run folder and start over instead of resuming.")
 def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str | None, iterations: int | None,
-              batch_size: int | None, patch_size: int | None, protocol: str | None, out: str | None,
-              checkpoint_every: int | None, device: str | None, seed: int | None, precision: str | None,
-              fresh: bool) -> None:
+              batch_size: int | None, patch_size: int | None, recipes: str | None, old_recipes: str | None,
+              out: str | None, checkpoint_every: int | None, device: str | None, seed: int | None,
+              precision: str | None, fresh: bool) -> None:
     """Train METHOD; rerunning the same command after a crash resumes from the last checkpoint."""
     from hdrbench.config import MethodEntry, load_config, parse_config
     from hdrbench.train import job_for, train
+
+    if old_recipes:
+        click.echo("hdrbench train: --protocol is deprecated; use --recipes", err=True)
+        recipes = recipes or {"dcdr": "paper"}.get(old_recipes, old_recipes)
 
     if config:
         cfg = load_config(config)
@@ -47,15 +52,13 @@ def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str
         cfg = parse_config({"dataset": {"name": dataset or "demo"},
                             "methods": [{"name": method_id, "train": True}]}, Path.cwd() / "cli.toml")
         entry = cfg.methods[0]
-    if dataset or root:
-        from dataclasses import replace
-
-        cfg = replace(cfg, dataset=dataset or cfg.dataset, dataset_root=root or cfg.dataset_root)
+    cfg.dataset.name = dataset or cfg.dataset.name
+    cfg.dataset.root = root or cfg.dataset.root
     overrides = {k: v for k, v in {"iterations": iterations, "batch_size": batch_size,
                                     "patch_size": patch_size}.items() if v is not None}
     entry = MethodEntry(**{**entry.__dict__, "recipe": {**entry.recipe, **overrides}})
     run_dir = Path(out) if out else (cfg.runs.checkpoint_dir(entry.id) if config else Path("results/train") / entry.id)
-    job = job_for(cfg, entry, run_dir=run_dir, protocol=protocol, checkpoint_every=checkpoint_every,
+    job = job_for(cfg, entry, run_dir=run_dir, recipes=recipes, checkpoint_every=checkpoint_every,
                   device=device, seed=seed, precision=precision)
     result = train(job, fresh=fresh)
     if result.untrainable:

@@ -36,7 +36,6 @@ from hdrbench.registry import METHODS
 from hdrbench.runs import external_prediction, figure_images, test_sets
 
 log = logging.getLogger(__name__)
-DEFAULT_PROTOCOL = "dcdr"
 
 
 def versions() -> str:
@@ -125,7 +124,7 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
         return Source(entry, f"external:{folder}", entry.params, [], read_external)
     trainable = METHODS.get(entry.name).trainable
     checkpoint = trained_checkpoint(cfg, entry) if (trainable or entry.checkpoint) else None
-    loaded = open_model(entry.name, checkpoint, device, protocol=entry.protocol or cfg.train.get("protocol"),
+    loaded = open_model(entry.name, checkpoint, device, recipes=entry.recipes or cfg.train.recipes,
                         dataset=dataset, **entry.options)
     method, net = loaded.method, loaded.net
     subs = json.loads(loaded.metadata.get("substitutions", "[]"))
@@ -135,7 +134,7 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
         digest = "untrained:" + hashlib.sha256(repr(net).encode()).hexdigest()[:16]
 
     def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
-        return predict_image(method, net, ldr, tile=cfg.tile, overlap=cfg.overlap)
+        return predict_image(method, net, ldr, tile=cfg.evaluate.tile, overlap=cfg.evaluate.overlap)
 
     return Source(entry, digest, entry.params or count_parameters(net), subs, run_network)
 
@@ -143,7 +142,7 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
 def build_scorer(cfg: BenchConfig) -> Scorer:
     """The benchmark's :class:`~hdrbench.metrics.scoring.Scorer`: its protocol (default ``dcdr``), metrics
     (default: the protocol's) and ``metric_params`` overrides from bench.toml."""
-    return Scorer(cfg.eval_protocol or DEFAULT_PROTOCOL, metrics=cfg.metrics or None, overrides=cfg.metric_params)
+    return Scorer(cfg.evaluate.protocol, metrics=cfg.scored_metrics, overrides=cfg.evaluate.metric_params)
 
 
 @dataclass
@@ -165,7 +164,7 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
     info = init_distributed(cfg.resolved_device())
     device = torch.device(cfg.resolved_device() if not info.active or not cfg.resolved_device().startswith("cuda")
                           else f"cuda:{info.local_rank}")
-    dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
+    dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
     scorer = build_scorer(cfg)
     fig_set, fig_ids = figure_images(cfg, dataset)
     store = ResultStore(cfg.runs.results) if info.is_main else None
@@ -183,8 +182,8 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
                                     options=entry.options, substitutions=source.substitutions)
             for ts in test_sets(cfg, dataset):
                 pairs = dataset.pairs(ts)
-                if cfg.max_images:
-                    pairs = pairs[:cfg.max_images]
+                if cfg.dataset.max_images:
+                    pairs = pairs[:cfg.dataset.max_images]
                 todo = _pending(cfg, store, entry, ts, pairs, scorer.columns, fig_set, fig_ids) if store else None
                 todo = broadcast_object(todo, info)
                 summary.skipped_images += len(pairs) - len(todo)
@@ -212,11 +211,11 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
 def _pending(cfg: BenchConfig, store: ResultStore, entry: MethodEntry, ts: str, pairs: list[Pair],
              metric_names: list[str], fig_set: str, fig_ids: list[str]) -> list[tuple[Pair, list[str], bool]]:
     """``[(pair, metrics still missing, write prediction)]`` for the images with something left to do."""
-    done = store.stored(entry.id, cfg.dataset, ts)
+    done = store.stored(entry.id, cfg.dataset.name, ts)
     out = []
     for p in pairs:
         missing = [m for m in metric_names if (p.id, m) not in done]
-        want_pred = cfg.save_predictions or (ts == fig_set and p.id in fig_ids)
+        want_pred = cfg.evaluate.save_predictions or (ts == fig_set and p.id in fig_ids)
         need_pred = want_pred and not cfg.runs.prediction(entry.id, ts, p.id).is_file()
         if missing or need_pred:
             out.append((p, missing, want_pred))
@@ -255,7 +254,7 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
         if np.isnan(value):
             raise HDRBenchError(f"metric '{column}' returned NaN for method '{source.entry.id}' on image "
                                 f"'{pair.id}'; nothing was stored for it")
-        rows.append(Score(source.entry.id, cfg.dataset, ts, pair.id, column, value,
+        rows.append(Score(source.entry.id, cfg.dataset.name, ts, pair.id, column, value,
                           lower_better=bool(metric.lower_better), protocol=protocol,
                           metric_params=json.dumps(metric.params, sort_keys=True, default=str),
                           checkpoint=source.checkpoint, substitutions=json.dumps(source.substitutions),

@@ -30,6 +30,11 @@ class Metric(nn.Module):
     lower_better: ClassVar[bool] = False
     domain: ClassVar[str] = "linear"
     default_params: ClassVar[dict[str, Any]] = {}
+    #: How tables and figures name the metric (default: the registered name in capitals), and in LaTeX.
+    label: ClassVar[str] = ""
+    label_latex: ClassVar[str] = ""
+    #: Decimal places in tables (None: 2 for values around 10 or more, else 4).
+    decimals: ClassVar[int | None] = None
 
     def __init__(self, **params: Any):
         super().__init__()
@@ -85,6 +90,18 @@ class Metric(nn.Module):
         return {"name": self.name, "kind": "metric", "lower_better": self.lower_better,
                 "domain": self.domain, "params": dict(self.params),
                 "summary": (type(self).__doc__ or "").strip().splitlines()[0] if type(self).__doc__ else ""}
+
+
+def display(name: str, latex: bool = False) -> tuple[str, int | None]:
+    """``(label, decimals)`` of metric ``name`` (a ``@crf`` suffix is kept); an unregistered name: capitals, None."""
+    from hdrbench.registry import METRICS
+
+    base, at, variant = name.partition("@")
+    if base not in METRICS:
+        return name.upper(), None
+    cls = METRICS.get(base)
+    label = (cls.label_latex or cls.label) if latex else cls.label
+    return (label or base.upper()) + (f"@{variant.upper()}" if at else ""), cls.decimals
 
 
 def create_metric(name: str, **params: Any) -> Metric:

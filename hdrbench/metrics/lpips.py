@@ -84,6 +84,8 @@ class LPIPS(Metric):
     ``x`` = values / ``norm`` reference; then ``2x − 1``. Lower is better (0 = identical).
     """
 
+    label = "LPIPS"
+    decimals = 4
     lower_better: ClassVar[bool] = True
     domain: ClassVar[str] = "mu-law"
     default_params: ClassVar[dict[str, Any]] = {"domain": "mu-law", "mu": 10.0, "norm": "none", "backbone": None}

@@ -48,11 +48,11 @@ from hdrbench.metrics.crf import crf_correct
 from hdrbench.metrics.psnr import hdrunet_psnr_params
 from hdrbench.metrics.transforms import luminance, reference_factor, to_absolute
 
-#: Protocol-level parameter names → the names a metric may declare for them (first match is used).
+#: Protocol-level parameter names → the names a metric declares for them (first match is used; a name
+#: without an entry, or without a match, is passed as it is).
 PARAM_ALIASES: dict[str, tuple[str, ...]] = {
-    "ppd": ("ppd", "pix_per_deg", "pixels_per_degree"),
-    "scale": ("scale", "luminance_scale", "input_scale"),
-    "color_encoding": ("color_encoding", "colour_encoding", "encoding"),
+    "ppd": ("pixels_per_degree",),
+    "scale": ("scale", "input_scale"),
 }
 CRF_DEFAULTS: dict[str, Any] = {"peak_luminance": 4000.0, "deg": 3, "lam": 0.01, "ptf": "pq", "cspace": "luv"}
 #: A ground truth peaking above ``PEAK_FACTOR`` × a protocol's ``peak`` does not fit it.

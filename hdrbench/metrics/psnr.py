@@ -43,6 +43,8 @@ class PSNRL(Metric):
     signal peak in the normalised units.
     """
 
+    label = "PSNR-L"
+    decimals = 2
     lower_better: ClassVar[bool] = False
     domain: ClassVar[str] = "linear"
     default_params: ClassVar[dict[str, Any]] = {"norm": "none", "peak": 1.0, "gamma": None}
@@ -66,6 +68,9 @@ class PSNRMu(Metric):
     ``tanh=True`` gives NTIRE 2021's ``log(1+μ·tanh(x))/log(1+μ)`` (with ``norm='gt-p99'``, ``mu=5000``).
     """
 
+    label = "PSNR-μ"
+    label_latex = r"PSNR-$\mu$"
+    decimals = 2
     lower_better: ClassVar[bool] = False
     domain: ClassVar[str] = "mu-law"
     default_params: ClassVar[dict[str, Any]] = {"mu": 10.0, "norm": "none", "tanh": False}

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hdrbench.config import DEFAULT_PROTOCOL
 from hdrbench.errors import HDRBenchWarning
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.protocols import Protocol, get_protocol
@@ -36,7 +37,7 @@ class Scorer:
     the protocol's parameters; ``crf``: report CRF-corrected scores too (default: the protocol's choice).
     """
 
-    def __init__(self, protocol: str | Protocol = "dcdr", metrics: Sequence[str] | None = None,
+    def __init__(self, protocol: str | Protocol = DEFAULT_PROTOCOL, metrics: Sequence[str] | None = None,
                  overrides: dict[str, dict[str, Any]] | None = None, crf: bool | None = None,
                  device: str | torch.device = "cpu", white: float | str | None = None):
         self.protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
@@ -112,7 +113,7 @@ def json_record(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "metrics": {k: (v if math.isfinite(v) else None) for k, v in record["metrics"].items()}}
 
 
-def score(pred: ImageLike, gt: ImageLike, protocol: str = "dcdr", metrics: Sequence[str] | None = None, *,
+def score(pred: ImageLike, gt: ImageLike, protocol: str = DEFAULT_PROTOCOL, metrics: Sequence[str] | None = None, *,
           white: float | str | None = None, params: dict[str, dict[str, Any]] | None = None,
           crf: bool | None = None, clamp: bool = False, clamp_gt: bool = False,
           device: str = "cpu") -> dict[str, Any]:

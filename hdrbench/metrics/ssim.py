@@ -97,6 +97,8 @@ class SSIM(Metric):
     ``data_range`` is 1 in both. Window settings: see :func:`ssim`.
     """
 
+    label = "SSIM"
+    decimals = 4
     lower_better: ClassVar[bool] = False
     domain: ClassVar[str] = "linear"
     default_params: ClassVar[dict[str, Any]] = {"domain": "linear", "mu": 10.0, "norm": "none", "data_range": 1.0,

@@ -64,7 +64,7 @@ def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str]
     from hdrbench.datasets.base import create_dataset
     from hdrbench.runs import figure_images
 
-    dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
+    dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
     test_set, ids = figure_images(cfg, dataset)
     pairs = {p.id: p for p in dataset.pairs(test_set)}
     rows = []
@@ -140,9 +140,9 @@ def metric_distributions(cfg: BenchConfig, scores: pd.DataFrame, stem: Path, for
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scores = scores[scores.dataset == cfg.dataset]
+    scores = scores[scores.dataset == cfg.dataset.name]
     sets = list(dict.fromkeys(scores.test_set))
-    metrics = [m for m in (cfg.metrics or list(dict.fromkeys(scores.metric))) if m in set(scores.metric)]
+    metrics = [m for m in (cfg.scored_metrics or list(dict.fromkeys(scores.metric))) if m in set(scores.metric)]
     ids = [m.id for m in cfg.methods if m.id in set(scores.method)]
     labels = [cfg.method(m).label for m in ids]
     fig, axes = plt.subplots(len(sets), len(metrics), figsize=(2.6 * len(metrics), 0.25 * len(ids) + 2.2 * len(sets)),
@@ -167,15 +167,15 @@ def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
 
     out = out_dir or cfg.runs.reports
     out.mkdir(parents=True, exist_ok=True)
-    formats = [str(f) for f in cfg.plot.get("formats", ["png", "pdf"])]
+    formats = [str(f) for f in cfg.plot.formats]
     table1 = next((t for t in cfg.tables if t.name == "table1"), None)
-    shown = cfg.plot.get("methods") or (table1.methods if table1 and table1.methods else [m.id for m in cfg.methods])
+    shown = cfg.plot.methods or (table1.methods if table1 and table1.methods else [m.id for m in cfg.methods])
     methods = [(m, cfg.method(m).label) for m in shown]
     ids, rows = _panels(cfg, methods)
     titles = ["LDR input"] + [label for _, label in methods] + ["Ground truth"]
-    box = int(cfg.plot.get("box", 0))
+    box = cfg.plot.box
     paths = _grid(cfg, titles, ids, rows, False, box, out / "figure5", formats)
-    if cfg.plot.get("tonemapped", True):
+    if cfg.plot.tonemapped:
         paths += _grid(cfg, titles, ids, rows, True, box, out / "figure5_tonemapped", formats)
     if cfg.runs.results.is_file():
         with ResultStore(cfg.runs.results) as store:

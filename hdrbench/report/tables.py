@@ -17,13 +17,11 @@ import pandas as pd
 
 from hdrbench.config import BenchConfig, TableSpec
 from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.base import display
 from hdrbench.report.stats import bootstrap_ci, paired_test
 
-DEFAULT_DECIMALS = {"psnr-l": 2, "psnr-mu": 2, "hdrvdp2": 2, "ssim": 4, "lpips": 4}
 RANK_COLOURS = {1: "red", 2: "blue", 3: "green"}
 RANK_MARKS = {1: " 🔴", 2: " 🔵", 3: " 🟢"}
-METRIC_LABELS = {"psnr-l": ("PSNR-L", "PSNR-L"), "psnr-mu": ("PSNR-μ", r"PSNR-$\mu$"), "ssim": ("SSIM", "SSIM"),
-                 "lpips": ("LPIPS", "LPIPS"), "hdrvdp2": ("HDR-VDP2", "HDR-VDP2")}
 
 
 @dataclass
@@ -57,9 +55,13 @@ def caption_text(title: str) -> str:
 
 
 def metric_label(metric: str, latex: bool = False) -> str:
-    if metric in METRIC_LABELS:
-        return METRIC_LABELS[metric][1 if latex else 0]
-    return latex_escape(metric.upper()) if latex else metric.upper()
+    """The metric's own display label (:attr:`hdrbench.metrics.Metric.label`); in LaTeX its ``label_latex``, else
+    the label with LaTeX's special characters escaped."""
+    plain = display(metric)[0]
+    if not latex:
+        return plain
+    own = display(metric, latex=True)[0]
+    return own if own != plain else latex_escape(plain)
 
 
 def test_set_label(test_set: str) -> str:
@@ -75,17 +77,17 @@ def format_params(n: int | None) -> str:
 
 def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, spec: TableSpec) -> Table:
     """Means, bootstrap intervals, ranks and paired p-values of ``spec`` from the store's DataFrames."""
-    scores = scores[scores.dataset == cfg.dataset]
+    scores = scores[scores.dataset == cfg.dataset.name]
     if scores.empty:
-        raise HDRBenchError(f"the result store has no scores for dataset '{cfg.dataset}'; run 'hdrbench evaluate' "
+        raise HDRBenchError(f"the result store has no scores for dataset '{cfg.dataset.name}'; run 'hdrbench evaluate' "
                             "first", cfg.runs.results)
     present = list(dict.fromkeys(scores.method))
     ids = [m for m in (spec.methods or [m.id for m in cfg.methods]) if m in present]
     if not ids:
         raise HDRBenchError(f"table '{spec.name}': none of its methods has scores yet", cfg.runs.results)
-    metrics = [m for m in (spec.metrics or cfg.metrics or list(dict.fromkeys(scores.metric)))
+    metrics = [m for m in (spec.metrics or cfg.scored_metrics or list(dict.fromkeys(scores.metric)))
                if m in set(scores.metric)]
-    order = cfg.test_sets or list(dict.fromkeys(scores.test_set))
+    order = cfg.dataset.test_sets or list(dict.fromkeys(scores.test_set))
     sets = [t for t in (spec.test_sets or order) if t in set(scores.test_set)]
     records = []
     for ts in sets:
@@ -99,14 +101,14 @@ def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, s
             for m in ids:
                 if m not in wide:
                     continue
-                lo, hi = bootstrap_ci(wide[m].dropna().to_numpy(), confidence=cfg.confidence,
-                                      resamples=cfg.bootstrap, seed=cfg.seed)
+                lo, hi = bootstrap_ci(wide[m].dropna().to_numpy(), confidence=cfg.report.confidence,
+                                      resamples=cfg.report.bootstrap, seed=cfg.benchmark.seed)
                 both = wide[[m, best]].dropna()
-                p = math.nan if m == best else paired_test(both[m].to_numpy(), both[best].to_numpy(), cfg.paired_test)
+                p = math.nan if m == best else paired_test(both[m].to_numpy(), both[best].to_numpy(), cfg.report.test)
                 records.append({"table": spec.name, "method": m, "test_set": ts, "metric": metric,
                                 "mean": float(means[m]), "ci_low": lo, "ci_high": hi,
                                 "n_images": int(wide[m].notna().sum()), "rank": int(ranks[m]),
-                                "lower_better": lower, "best": best, "test": cfg.paired_test, "p_vs_best": p})
+                                "lower_better": lower, "best": best, "test": cfg.report.test, "p_vs_best": p})
     cells = pd.DataFrame.from_records(records)
     labels = {m: cfg.method(m).label if any(e.id == m for e in cfg.methods) else m for m in ids}
     params = {}
@@ -117,12 +119,13 @@ def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, s
 
 
 def _decimals(cfg: BenchConfig, metric: str, values: pd.Series) -> int:
-    """``report.decimals``, else the paper's (PSNR and HDR-VDP2: 2, SSIM and LPIPS: 4), else by magnitude."""
+    """``report.decimals``, else the metric's own (:attr:`hdrbench.metrics.Metric.decimals`), else by magnitude."""
     base = metric.removesuffix("@crf")
-    if base in cfg.decimals:
-        return int(cfg.decimals[base])
-    if base in DEFAULT_DECIMALS:
-        return DEFAULT_DECIMALS[base]
+    if base in cfg.report.decimals:
+        return int(cfg.report.decimals[base])
+    own = display(base)[1]
+    if own is not None:
+        return own
     return 2 if values.abs().median() >= 10 else 4
 
 

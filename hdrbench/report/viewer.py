@@ -113,10 +113,10 @@ def _scores(cfg: BenchConfig) -> dict[str, Any]:
         return {"metrics": [], "methods": [], "test_sets": [], "values": {}}
     with ResultStore(cfg.runs.results) as store:
         scores = store.scores()
-    scores = scores[scores.dataset == cfg.dataset]
+    scores = scores[scores.dataset == cfg.dataset.name]
     ids = [m.id for m in cfg.methods if m.id in set(scores.method)]
-    metrics = [m for m in (cfg.metrics or []) if m in set(scores.metric)] + \
-        [m for m in dict.fromkeys(scores.metric) if m not in (cfg.metrics or [])]
+    metrics = [m for m in cfg.scored_metrics if m in set(scores.metric)] + \
+        [m for m in dict.fromkeys(scores.metric) if m not in cfg.scored_metrics]
     values: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for r in scores.itertuples():
         values.setdefault(r.test_set, {}).setdefault(r.metric, {}).setdefault(r.image, {})[r.method] = r.value
@@ -134,7 +134,7 @@ def _load_images(cfg: BenchConfig) -> tuple[str, list[dict[str, Any]], list[str]
     from hdrbench.report.plots import saved_prediction
     from hdrbench.runs import figure_images
 
-    dataset = create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options)
+    dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
     test_set, ids = figure_images(cfg, dataset)
     pairs = {p.id: p for p in dataset.pairs(test_set)}
     images, missing = [], set()
@@ -219,8 +219,8 @@ def write_viewer(cfg: BenchConfig, out_dir: Path | None = None) -> Viewer:
                       "panels": [{k: p[k] for k in ("title", "kind", "method")} for p in img["panels"]]})
     if factor > 1:
         notes.append(f"images reduced {factor}x (area average) to keep the viewer small")
-    data = {"benchmark": cfg.name, "dataset": cfg.dataset, "confidence": cfg.confidence,
-            "test": cfg.paired_test, "downsample": factor, "notes": notes,
+    data = {"benchmark": cfg.name, "dataset": cfg.dataset.name, "confidence": cfg.report.confidence,
+            "test": cfg.report.test, "downsample": factor, "notes": notes,
             "tables": _tables(cfg, out), "scores": _scores(cfg), "images": model}
     (data_dir / "data.js").write_text("window.HDR_VIEWER_DATA = " + json.dumps(data, separators=(",", ":"))
                                       + ";\n", encoding="utf-8")

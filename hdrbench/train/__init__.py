@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from hdrbench.config import BenchConfig, MethodEntry
+from hdrbench.config import BenchConfig, MethodEntry, TrainSettings
 from hdrbench.train.loop import TrainJob, TrainResult, stage_plan, train
 
 
@@ -17,15 +18,13 @@ def job_for(cfg: BenchConfig, entry: MethodEntry, **changes: Any) -> TrainJob:
     from hdrbench.method import create_method
 
     t = cfg.train
-    protocol = changes.get("protocol") or entry.protocol or t["protocol"]
+    recipes = changes.pop("recipes", None) or entry.recipes or t.recipes
     job = TrainJob(
-        method=create_method(entry.name, protocol=protocol, **entry.options),
-        dataset=create_dataset(cfg.dataset, cfg.dataset_root, **cfg.dataset_options),
-        run_dir=cfg.runs.checkpoint_dir(entry.id), protocol=protocol,
-        overrides={**t["recipe"], **entry.recipe}, train_split=cfg.train_split, seed=cfg.seed,
-        device=cfg.resolved_device(), checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
-        num_workers=t["num_workers"], tensorboard=t["tensorboard"], precision=t["precision"],
-        keep_checkpoints=t["keep_checkpoints"],
+        method=create_method(entry.name, recipes=recipes, **entry.options),
+        dataset=create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options),
+        run_dir=cfg.runs.checkpoint_dir(entry.id), recipes=recipes,
+        overrides={**t.recipe, **entry.recipe}, train_split=cfg.dataset.train_split, seed=cfg.benchmark.seed,
+        device=cfg.resolved_device(), **{f.name: getattr(t, f.name) for f in dataclasses.fields(TrainSettings)},
     )
     for key, value in changes.items():
         if value is not None:

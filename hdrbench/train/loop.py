@@ -35,6 +35,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from hdrbench.config import TrainSettings
 from hdrbench.datasets.base import PairedDataset
 from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
@@ -52,24 +53,26 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
-class TrainJob:
-    """Everything one training run needs; ``overrides`` are Recipe fields set by the benchmark/CLI."""
+class _What:
+    """What a training job trains, on what, into where (the first three fields of :class:`TrainJob`)."""
 
     method: Method
     dataset: PairedDataset
     run_dir: Path
-    protocol: str | None = None
+
+
+@dataclass
+class TrainJob(TrainSettings, _What):
+    """Everything one training run needs: ``TrainJob(method, dataset, run_dir, **settings)``; ``overrides`` are
+    Recipe fields set by the benchmark/CLI; the :class:`~hdrbench.config.TrainSettings` say how it is carried
+    out (dataclass fields are ordered from the last base: method, dataset, run_dir come first)."""
+
+    recipes: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     train_split: str | None = None
     seed: int = 0
     device: str = "cpu"
-    checkpoint_every: int = 500
-    log_every: int = 10
-    num_workers: int = -1  # < 0: chosen from the device and the CPU count (hdrbench.train.data.auto_workers)
     patch_cache: bool = True  # read patches from the split's memory-mapped cache (built on first use)
-    tensorboard: bool = True
-    precision: str = "fp32"
-    keep_checkpoints: int = 2
     progress: bool = True
 
 
@@ -88,8 +91,8 @@ class TrainResult:
         return self.weights is None
 
 
-def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) -> list[Stage]:
-    """The method's stages under ``protocol`` with the recipe ``overrides`` applied to each.
+def stage_plan(method: Method, recipes: str | None, overrides: dict[str, Any]) -> list[Stage]:
+    """The method's stages (recipes chosen by ``recipes``) with the recipe ``overrides`` applied to each.
 
     An ``iterations`` override is the total budget, shared among stages in proportion to their own
     iterations; each recipe's schedule is scaled to its budget (:func:`scale_schedule`).
@@ -99,7 +102,7 @@ def stage_plan(method: Method, protocol: str | None, overrides: dict[str, Any]) 
         rest["betas"] = tuple(rest["betas"])
     if "milestones" in rest:
         rest["milestones"] = tuple(rest["milestones"])
-    plan = [dataclasses.replace(s, recipe=s.recipe.replace(**rest)) for s in method.stages(protocol)]
+    plan = [dataclasses.replace(s, recipe=s.recipe.replace(**rest)) for s in method.stages(recipes)]
     if "iterations" in overrides:
         total = sum(s.recipe.iterations for s in plan) or 1
         budget = int(overrides["iterations"])
@@ -195,7 +198,7 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True  # fp32 training: TF32 tensor-core matmuls/convs allowed
         torch.backends.cudnn.allow_tf32 = True
-    plan = stage_plan(method, job.protocol, job.overrides)
+    plan = stage_plan(method, job.recipes, job.overrides)
     meta = {"plan": [[s.name, s.recipe.to_dict()] for s in plan], "seed": job.seed, "world_size": info.world_size,
             "options": method.options}
     if job.precision != "fp32":  # fp32 runs keep the metadata of runs made before the option existed

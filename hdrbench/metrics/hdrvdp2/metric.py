@@ -95,6 +95,8 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
 class HDRVDP2(Metric):
     """HDR-VDP-2 quality Q (2.2.1+ scale, 100 = identical, higher is better), torch port or original under Octave."""
 
+    label = "HDR-VDP2"
+    decimals = 2
     lower_better = False
     domain = "linear"
     default_params: dict[str, Any] = {"pixels_per_degree": 24.0, "input_scale": 1.0, "color_encoding": "rgb-native",
