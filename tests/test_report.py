@@ -116,4 +116,4 @@ def test_paired_tests_match_scipy_and_edge_cases():
 
 def test_params_format():
     assert format_params(1_500_000) == "1.5M" and format_params(27_800_000) == "27.8M"
-    assert format_params(None) == "—"
+    assert format_params(None) == "—" and format_params(0) == "0"

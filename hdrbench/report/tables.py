@@ -72,6 +72,8 @@ def format_params(n: int | None) -> str:
     """``1.5M`` / ``600.0K`` / ``—`` for unknown."""
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "—"
+    if n == 0:
+        return "0"  # a reference row with nothing to learn (identity)
     return f"{n / 1e6:.1f}M" if n >= 1e5 else f"{n / 1e3:.1f}K"
 
 
