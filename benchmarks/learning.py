@@ -198,7 +198,7 @@ def run_method(spec: Spec, args: argparse.Namespace, dataset: PairedDataset, vie
     method = create_method(spec.name, **spec.options)
     method.bind_dataset(dataset)
     run_dir = Path(args.out) / "checkpoints" / spec.label
-    job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, protocol="official",
+    job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, recipes="official",
                    overrides={**overrides, **spec.recipe},
                    seed=args.seed, device=args.device, checkpoint_every=args.eval_every, log_every=args.eval_every,
                    tensorboard=False, precision="fp32", num_workers=0, keep_checkpoints=10**9,
