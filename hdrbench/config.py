@@ -342,7 +342,9 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         if getattr(tr, key) <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)
     if "formats" in data.get("plot", {}):
-        _check_plot_formats(sec["plot"].formats, path)
+        from hdrbench.preflight import check_plot_formats
+
+        check_plot_formats(sec["plot"].formats, path)
     cfg = BenchConfig(path=path, name=name, output=_resolve(path.parent, bench.output or f"results/{name}"),
                       methods=_methods(data.get("methods"), path), tables=_tables(rep.tables, path), **sec)
     ids = {m.id for m in cfg.methods}
@@ -354,19 +356,6 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
             if mid not in ids:
                 raise _unknown_method_id(mid, cfg, f"report.tables.{t.name}.methods: ")
     return cfg
-
-
-def _check_plot_formats(formats: list[str], path: Path) -> None:
-    """Every ``plot.formats`` entry is a file type matplotlib writes (checked at load, before any work)."""
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    known = FigureCanvasBase.get_supported_filetypes()
-    for fmt in formats:
-        if str(fmt).lower().lstrip(".") not in known:
-            near = difflib.get_close_matches(str(fmt).lower(), sorted(known), n=3, cutoff=0.5)
-            hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
-            raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
-                                f"{', '.join(sorted(known))})", path)
 
 
 def _unknown_method_id(mid: str, cfg: BenchConfig, where: str) -> HDRBenchError:
@@ -384,35 +373,6 @@ def _unknown_method_id(mid: str, cfg: BenchConfig, where: str) -> HDRBenchError:
     return _unknown(mid, {m.id for m in cfg.methods}, where, cfg.path)
 
 
-def validate_names(cfg: BenchConfig) -> None:
-    """Check registered names (dataset, methods, metrics, recipe keys) so a typo fails before any work."""
-    from hdrbench.method import RECIPES, Recipe
-    from hdrbench.metrics.protocols import get_protocol
-    from hdrbench.registry import DATASETS, METHODS, METRICS
-
-    try:
-        get_protocol(cfg.evaluate.protocol)
-        metrics = cfg.scored_metrics
-        DATASETS.check(cfg.dataset.name)
-        for m in cfg.methods:
-            if not m.external:
-                METHODS.check(m.name)
-        for recipes in {cfg.train.recipes, *(m.recipes for m in cfg.methods if m.recipes)}:
-            if recipes not in RECIPES:
-                raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
-        for metric in metrics:
-            METRICS.check(metric)
-        for table in cfg.tables:
-            for metric in table.metrics:
-                if metric not in metrics:
-                    raise _unknown(metric, metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
-        Recipe().replace(**cfg.train.recipe)
-        for m in cfg.methods:
-            Recipe().replace(**m.recipe)
-    except HDRBenchError as exc:
-        raise HDRBenchError(exc.message if exc.path else str(exc), cfg.path) from None
-
-
 def load_config(path: str | os.PathLike, *, check_names: bool = True) -> BenchConfig:
     """Read and validate ``bench.toml``; ``check_names`` also resolves registered names."""
     p = Path(path)
@@ -425,5 +385,7 @@ def load_config(path: str | os.PathLike, *, check_names: bool = True) -> BenchCo
         raise HDRBenchError(f"not valid TOML ({exc})", p) from None
     cfg = parse_config(data, p)
     if check_names:
+        from hdrbench.preflight import validate_names
+
         validate_names(cfg)
     return cfg

@@ -1,13 +1,16 @@
-"""Checks a benchmark before any work: every mistake ``hdrbench run`` could meet after hours of training
-(a wrong dataset root or test-set name, a missing external folder or checkpoint, an absent device)
-is reported first, as one :class:`~hdrbench.errors.HDRBenchError` line naming the file to fix.
+"""Checks a benchmark before any work: registered names when it loads (:func:`validate_names`), then data,
+folders, checkpoints and device (:func:`check_benchmark`). Every mistake ``hdrbench run`` could meet after
+hours of training (a typo in a name, a wrong dataset root or test-set name, a missing external folder or
+checkpoint, an absent device) is reported first, as one :class:`~hdrbench.errors.HDRBenchError` line naming
+the file to fix.
 """
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
-from hdrbench.config import BenchConfig
+from hdrbench.config import BenchConfig, _unknown
 from hdrbench.errors import HDRBenchError
 
 
@@ -70,3 +73,45 @@ def _check_external(method_id: str, folder: Path, pairs: dict) -> None:
             if external_prediction(folder, ts, pair.id) is None:
                 raise HDRBenchError(f"method '{method_id}' has no prediction for image '{pair.id}' of test set "
                                     f"'{ts}' (expected {pair.id}.exr here or in {ts}/)", folder)
+
+
+def validate_names(cfg: BenchConfig) -> None:
+    """Check registered names (dataset, methods, metrics, recipe keys) so a typo fails before any work."""
+    from hdrbench.method import RECIPES, Recipe
+    from hdrbench.metrics.protocols import get_protocol
+    from hdrbench.registry import DATASETS, METHODS, METRICS
+
+    try:
+        get_protocol(cfg.evaluate.protocol)
+        metrics = cfg.scored_metrics
+        DATASETS.check(cfg.dataset.name)
+        for m in cfg.methods:
+            if not m.external:
+                METHODS.check(m.name)
+        for recipes in {cfg.train.recipes, *(m.recipes for m in cfg.methods if m.recipes)}:
+            if recipes not in RECIPES:
+                raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
+        for metric in metrics:
+            METRICS.check(metric)
+        for table in cfg.tables:
+            for metric in table.metrics:
+                if metric not in metrics:
+                    raise _unknown(metric, metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
+        Recipe().replace(**cfg.train.recipe)
+        for m in cfg.methods:
+            Recipe().replace(**m.recipe)
+    except HDRBenchError as exc:
+        raise HDRBenchError(exc.message if exc.path else str(exc), cfg.path) from None
+
+
+def check_plot_formats(formats: list[str], path: Path) -> None:
+    """Every ``plot.formats`` entry is a file type matplotlib writes (checked at load, before any work)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    known = FigureCanvasBase.get_supported_filetypes()
+    for fmt in formats:
+        if str(fmt).lower().lstrip(".") not in known:
+            near = difflib.get_close_matches(str(fmt).lower(), sorted(known), n=3, cutoff=0.5)
+            hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+            raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
+                                f"{', '.join(sorted(known))})", path)

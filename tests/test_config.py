@@ -115,7 +115,8 @@ def test_training_switch_is_recipes_and_the_old_spelling_still_reads(tmp_path):
 
 
 def test_unknown_recipes_fail_before_work(tmp_path):
-    from hdrbench.config import parse_config, validate_names
+    from hdrbench.config import parse_config
+    from hdrbench.preflight import validate_names
 
     cfg = parse_config({"dataset": {"name": "demo"}, "methods": [{"name": "hdrunet", "train": True}],
                         "train": {"recipes": "papr"}}, tmp_path / "b.toml")
@@ -124,7 +125,8 @@ def test_unknown_recipes_fail_before_work(tmp_path):
 
 
 def test_validation_does_not_change_the_config(tmp_path):
-    from hdrbench.config import parse_config, validate_names
+    from hdrbench.config import parse_config
+    from hdrbench.preflight import validate_names
 
     cfg = parse_config({"dataset": {"name": "demo"}, "methods": [{"name": "hdrunet", "train": True}]},
                        tmp_path / "b.toml")
