@@ -150,6 +150,35 @@ def test_run_and_report_commands_write_the_viewer(results, tmp_path, cli):
     assert f"viewer: {index} (1 images" in res.stdout and (tmp_path / "out" / "viewer" / "img-0.js").is_file()
 
 
+def test_profile_removal_outlasts_a_late_writer(tmp_path):
+    """chromium's helpers may still write into the profile while it is removed (CI saw 'Directory not empty')."""
+    import threading
+    import time
+
+    from hdrbench.report.viewer_browser import _remove_profile
+
+    profile = tmp_path / "profile"
+    (profile / "Default").mkdir(parents=True)
+    stop = time.monotonic() + 0.5
+
+    def late_writer() -> None:
+        k = 0
+        while time.monotonic() < stop:
+            try:
+                (profile / "Default").mkdir(parents=True, exist_ok=True)
+                (profile / "Default" / f"f{k}").write_bytes(b"x")
+            except OSError:
+                pass
+            k += 1
+
+    thread = threading.Thread(target=late_writer)
+    thread.start()
+    _remove_profile(profile, tries=40)  # must not raise while the writer runs
+    thread.join()
+    _remove_profile(profile)
+    assert not profile.exists()
+
+
 # ---------------------------------------------------------------- the page in headless chromium
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -87,10 +88,12 @@ def open_page(index: Path, *, width: int = 1400, height: int = 1000, exe: str | 
     exe = exe or find_chromium()
     if exe is None:
         raise HDRBenchError("no chromium found; install it (Debian: apt-get install chromium) or set HDRBENCH_CHROMIUM")
-    with tempfile.TemporaryDirectory(prefix="hdrbench-chromium-") as profile:
+    # chromium's helper processes may still write into the profile after the main one exits: the whole
+    # process group is stopped, and the profile's removal is retried rather than failing the caller.
+    with tempfile.TemporaryDirectory(prefix="hdrbench-chromium-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([exe, *FLAGS, f"--window-size={width},{height}", f"--user-data-dir={profile}",
                                  "--remote-debugging-port=0", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             port_file, end = Path(profile) / "DevToolsActivePort", time.monotonic() + 60
             while not (port_file.is_file() and port_file.read_text().strip()):
@@ -112,8 +115,34 @@ def open_page(index: Path, *, width: int = 1400, height: int = 1000, exe: str | 
             finally:
                 dt.ws.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            _stop(proc)
+            _remove_profile(Path(profile))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate chromium and its helper processes (its own process group); kill what outlives 10 s."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    try:  # helpers that ignored SIGTERM
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _remove_profile(profile: Path, tries: int = 20) -> None:
+    """Delete the temporary profile, retrying while late writers finish (what remains is left to the OS)."""
+    for _ in range(tries):
+        shutil.rmtree(profile, ignore_errors=True)
+        if not profile.exists():
+            return
+        time.sleep(0.1)
 
 
 def set_control(dt: DevTools, element_id: str, value: Any, event: str = "input") -> None:
