@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("--compare", type=Path, default=None,
                     help="Another checkout (e.g. an older commit, unpacked): its commands run interleaved ('before').")
     args = ap.parse_args()
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}  # torch's own thread count, as a user gets it
     with tempfile.TemporaryDirectory() as tmp:
         pred, gt = write_pair(Path(tmp))
         py = [args.python]

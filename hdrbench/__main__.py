@@ -1,5 +1,5 @@
 """``python -m hdrbench`` runs the CLI."""
 
-from hdrbench.cli import main
+from hdrbench.cli import entry
 
-main()
+entry()

@@ -239,8 +239,12 @@ class Method:
         return out.clamp_min(0) if self.clip_negative else out
 
     def parameter_count(self) -> int:
-        """Trainable parameters of the network for the current options."""
-        return count_parameters(self.build_network())
+        """Trainable parameters of the network for the current options (built for its shapes only,
+        :func:`hdrbench.nn.shapes.shapes_only`: nothing initialised, no weights read)."""
+        from hdrbench.nn.shapes import shapes_only
+
+        with shapes_only():
+            return count_parameters(self.build_network())
 
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly description (used by ``hdrbench list --json``)."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from hdrbench import io
 
@@ -47,15 +48,24 @@ def test_list_parameter_counts_equal_the_cpu_networks(cli):
         assert rows[name]["params"] == count_parameters(create_method(name).build_network()), name
 
 
-def test_shapes_only_restores_the_initialisers():
+def test_shapes_only_reads_no_weights_and_restores_the_initialisers(monkeypatch):
     import torch
 
-    from hdrbench.cli.list_cmd import shapes_only
+    from hdrbench import weights
+    from hdrbench.method import count_parameters, create_method
+    from hdrbench.nn.shapes import building_shapes_only, shapes_only
+
+    def no_reads(*args, **kwargs):
+        raise AssertionError("a weight file was read while building for shapes only")
 
     before = torch.nn.init.kaiming_uniform_
+    monkeypatch.setattr(weights, "resolve_backbone", no_reads)
     with shapes_only():
+        assert building_shapes_only()
         w = torch.zeros(4, 4)
         assert torch.nn.init.kaiming_uniform_(w) is w and not w.any()
-    assert torch.nn.init.kaiming_uniform_ is before
-    torch.nn.init.kaiming_uniform_(w)
-    assert w.any()
+        net = create_method("singlehdr").build_network()  # VGG16 encoder + inverse-EMoR table
+    assert not building_shapes_only() and torch.nn.init.kaiming_uniform_ is before
+    assert count_parameters(net) == 27_769_868  # the official network's count (test_contract_methods)
+    with pytest.raises(AssertionError, match="weight file was read"):
+        create_method("singlehdr").build_network()  # outside: the encoder's weights are read

@@ -185,3 +185,24 @@ def test_score_cli_with_hdrvdp_dir_on_the_release_layout_gives_the_shipped_q(tmp
               *extra])
         q.append(json.loads(capsys.readouterr().out)["metrics"]["hdrvdp2"])
     assert q[0] == q[1] and 0 < q[0] < 100
+
+
+def test_precomputed_matrices_equal_a_fresh_computation_from_the_spectra():
+    """default_lmsr_matrix reads lmsr_matrices.json (no scipy at score time); it must be what the shipped spectra
+    give through PCHIP and trapz (regenerate: python -m hdrbench.metrics.hdrvdp2.photoreceptors)."""
+    for display in RGB_DISPLAYS:
+        fresh = lmsr_matrix_from_hdrvdp_dir(DATA_DIR, 3, display)
+        np.testing.assert_array_equal(default_lmsr_matrix(3, display), fresh)
+    np.testing.assert_array_equal(default_lmsr_matrix(1), lmsr_matrix_from_hdrvdp_dir(DATA_DIR, 1))
+
+
+def test_scoring_hdrvdp2_imports_no_scipy_interpolate():
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\nfrom hdrbench.metrics import create_metric\n"
+            "x = torch.rand(1, 3, 64, 64)\ncreate_metric('hdrvdp2')(x * 0.9, x)\n"
+            "print('scipy.interpolate' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

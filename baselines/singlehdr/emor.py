@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
+from hdrbench.nn.shapes import building_shapes_only
 
 N_SAMPLES = 1024
 N_COMPONENTS = 11
@@ -56,9 +57,12 @@ class InverseEMoR(nn.Module):
 
     def __init__(self, path: str | Path = DATA_FILE):
         super().__init__()
-        g0, basis = load_inverse_emor(path)
-        self.register_buffer("g0", torch.from_numpy(g0).float(), persistent=False)
-        self.register_buffer("basis", torch.from_numpy(basis).float(), persistent=False)
+        if building_shapes_only():  # shapes only: the table (and scipy's spline) are not needed
+            g0, basis = torch.empty(N_SAMPLES), torch.empty(N_SAMPLES, N_COMPONENTS)
+        else:
+            g0, basis = (torch.from_numpy(a).float() for a in load_inverse_emor(path))
+        self.register_buffer("g0", g0, persistent=False)
+        self.register_buffer("basis", basis, persistent=False)
 
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
         return self.g0 + weights @ self.basis.T

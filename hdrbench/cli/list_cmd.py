@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -12,27 +10,10 @@ import click
 from hdrbench.registry import DATASETS, METHODS, METRICS
 
 
-@contextmanager
-def shapes_only() -> Iterator[None]:
-    """While active, ``torch.nn.init``'s in-place initialisers do nothing: networks built for their parameter
-    counts skip initialising tens of millions of weights (hdrtv, singlehdr: seconds). Restored on exit."""
-    import torch.nn.init as init
-
-    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_") and callable(getattr(init, n))]
-    saved = {n: getattr(init, n) for n in names}
-    try:
-        for n in names:
-            setattr(init, n, lambda tensor, *args, **kwargs: tensor)
-        yield
-    finally:
-        for n, f in saved.items():
-            setattr(init, n, f)
-
-
 def _describe_method(cls: Any) -> dict[str, Any]:
-    """A method's description; its network is built uninitialised (:func:`shapes_only`) for the parameter count."""
-    with shapes_only():
-        return cls().describe()
+    """A method's description; the parameter count comes from its network built for its shapes only
+    (:meth:`hdrbench.method.Method.parameter_count`: nothing initialised, no weights read)."""
+    return cls().describe()
 
 
 def _describe_metric(cls: Any) -> dict[str, Any]:

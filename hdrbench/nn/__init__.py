@@ -5,5 +5,6 @@
   (``IMAGENET_MEAN``/``IMAGENET_STD``, ``CAFFE_FEATURE_SCALE``);
 * :mod:`hdrbench.nn.vgg_autoencoder`: the VGG16 skip auto-encoder of HDRCNN and SingleHDR;
 * :mod:`hdrbench.nn.losses`: the tanh-L1 loss of HDRUNet and DCDR-UNet;
-* :mod:`hdrbench.nn.masks`: the highlight mask of HDRCNN, HDRTV and SingleHDR.
+* :mod:`hdrbench.nn.masks`: the highlight mask of HDRCNN, HDRTV and SingleHDR;
+* :mod:`hdrbench.nn.shapes`: building networks for their shapes only (parameter counts, no weights read).
 """

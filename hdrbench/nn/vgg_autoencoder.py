@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hdrbench.errors import HDRBenchError
+from hdrbench.nn.shapes import building_shapes_only
 from hdrbench.nn.vgg import CAFFE_FEATURE_SCALE, IMAGENET_MEAN, IMAGENET_STD, vgg_trunk
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ def load_vgg16_encoder(features: nn.Sequential, pretrained: bool) -> str:
     """
     if not pretrained:
         return "VGG16 encoder: random init (pretrained=false)"
+    if building_shapes_only():
+        return "VGG16 encoder: not loaded (network built for its shapes only)"
     from hdrbench.weights import resolve_backbone
 
     try:

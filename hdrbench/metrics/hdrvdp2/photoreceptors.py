@@ -94,9 +94,34 @@ def _lmsr_matrix_cached(hdrvdp_dir: Path, channels: int, rgb_display: str) -> np
     return lmsr_matrix(emission, load_spectral_table(files[0]), load_spectral_table(files[1]))
 
 
+#: The matrices :func:`default_lmsr_matrix` returns, computed from the shipped data files by
+#: :func:`lmsr_matrices_from_hdrvdp_dir` (``python -m hdrbench.metrics.hdrvdp2.photoreceptors`` rewrites it; a test
+#: checks it equals a fresh computation). Reading it spares every score scipy's interpolate module (~0.3 s).
+LMSR_TABLE = DATA_DIR / "lmsr_matrices.json"
+
+
+def lmsr_matrices_from_hdrvdp_dir(hdrvdp_dir: str | Path) -> dict[str, list[list[float]]]:
+    """Every photoreceptor matrix of an HDR-VDP folder: ``{rgb_display: (3, 4)}`` and ``{"luminance": (1, 4)}``."""
+    table = {d: lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir, 3, d).tolist() for d in RGB_DISPLAYS}
+    table["luminance"] = lmsr_matrix_from_hdrvdp_dir(hdrvdp_dir, 1).tolist()
+    return table
+
+
+@lru_cache(maxsize=1)
+def _shipped_lmsr_matrices() -> dict[str, np.ndarray]:
+    import json
+
+    try:
+        return {k: np.array(v, dtype=np.float64) for k, v in json.loads(LMSR_TABLE.read_text()).items()}
+    except (OSError, ValueError) as exc:
+        raise HDRBenchError(f"cannot read the photoreceptor matrices ({exc}); reinstall hdrbench", LMSR_TABLE) from None
+
+
 def default_lmsr_matrix(channels: int, rgb_display: str = "ccfl-lcd") -> np.ndarray:
-    """The ``(channels, 4)`` matrix from the shipped HDR-VDP 2.2.1 data (:data:`DATA_DIR`)."""
-    return lmsr_matrix_from_hdrvdp_dir(DATA_DIR, channels, rgb_display)
+    """The ``(channels, 4)`` matrix of the shipped HDR-VDP 2.2.1 data (:data:`DATA_DIR`, precomputed in
+    :data:`LMSR_TABLE`)."""
+    emission_file_name(channels, rgb_display)  # the same errors as for a folder's files
+    return _shipped_lmsr_matrices()["luminance" if channels == 1 else rgb_display].copy()
 
 
 class JNDTransducer:
@@ -135,3 +160,10 @@ def _jnd_tables(csf_sa: tuple, csf_sr_par: tuple, rod_sens: float) -> tuple[np.n
         return np.concatenate([[0.0], np.cumsum((d[1:] + d[:-1]) / 2 * np.diff(log_l))])
 
     return log_l, integrate(s_c), integrate(s_r)
+
+
+if __name__ == "__main__":  # regenerate LMSR_TABLE from the shipped spectra
+    import json
+
+    LMSR_TABLE.write_text(json.dumps(lmsr_matrices_from_hdrvdp_dir(DATA_DIR), indent=1) + "\n")
+    print(f"wrote {LMSR_TABLE}")
