@@ -128,3 +128,20 @@ def test_cli_corrupt_exr_one_line_exit_2(tmp_path, rng, cli):
     err = [ln for ln in lines if ln.startswith("hdrbench: error:")]
     assert len(err) == 1 and str(bad) in err[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_exr_reads_and_writes_use_openexr_threads_and_equal_a_single_threaded_read(tmp_path):
+    import OpenEXR
+
+    img = np.random.default_rng(3).random((257, 301, 3), dtype=np.float32) * 40
+    path = io.write_exr(tmp_path / "threads.exr", img)
+    assert OpenEXR.global_thread_count() == io.EXR_THREADS
+    threaded = io.read_hdr(path)
+    OpenEXR.set_global_thread_count(0)
+    try:
+        with OpenEXR.File(str(path)) as f:
+            single = np.array(f.channels()["RGB"].pixels, dtype=np.float32)
+    finally:
+        OpenEXR.set_global_thread_count(io.EXR_THREADS)
+    np.testing.assert_array_equal(threaded, single)
+    np.testing.assert_array_equal(threaded, img)
