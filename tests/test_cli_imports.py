@@ -44,9 +44,7 @@ def test_list_parameter_counts_equal_the_cpu_networks(cli):
     proc = cli("list", "--json", "--kind", "method")
     assert proc.returncode == 0, proc.stderr
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
-    from hdrbench.registry import METHODS
-
-    assert set(rows) == set(METHODS.names())
+    assert {"identity", "hdrcnn", "singlehdr", "fhdr", "hdrtv", "kunet", "hdrunet", "dcdr", "dcdr-no-dcrb"} <= set(rows)
     for name in rows:  # shapes-only counts against networks built, initialised and loaded for real
         assert rows[name]["params"] == count_parameters(create_method(name).build_network()), name
 
