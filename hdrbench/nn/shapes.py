@@ -3,7 +3,7 @@
 Inside :func:`shapes_only`, ``torch.nn.init``'s in-place initialisers do nothing, and code that would read
 weight files or data tables into a new network (ImageNet VGG16 encoders, SingleHDR's inverse-EMoR table) asks
 :func:`building_shapes_only` and skips the read. Parameters are still allocated (uninitialised ``torch.empty``
-memory, never touched). ``hdrbench list`` counts thirteen networks' parameters this way in a fraction of a
+memory, never touched). ``hdrbench list`` counts every registered network's parameters this way in a fraction of a
 second. (torch's ``meta`` device would allocate nothing, but its factory functions, e.g. ``arange``, go
 through decompositions that import ``torch._dynamo``: 1.4 s.)
 """
