@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +36,17 @@ def init_distributed(device: str) -> DistInfo:
     if not dist.is_initialized():
         backend = "nccl" if device.startswith("cuda") and torch.cuda.is_available() else "gloo"
         dist.init_process_group(backend=backend)
+        atexit.register(_destroy_process_group)  # also run by the CLI's fast exit (hdrbench.cli.entry)
     info = DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     if device.startswith("cuda") and torch.cuda.is_available():
         torch.cuda.set_device(info.local_rank)
     return info
+
+
+def _destroy_process_group() -> None:
+    """Leave the job cleanly at exit (NCCL warns, at interpreter teardown, about a group never destroyed)."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def rank_device(device: str, info: DistInfo) -> torch.device:
