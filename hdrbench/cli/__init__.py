@@ -91,7 +91,11 @@ def entry() -> None:
     about 0.4 s of a 2 s command; it frees nothing the operating system would not. So exit handlers (logging,
     temporary folders, worker pools) are run, the standard streams flushed, and the process ends with
     ``os._exit``. Not when another non-daemon thread still runs, nor with ``HDRBENCH_FULL_EXIT=1``.
+    Before the command, malloc is set to reuse freed memory (:mod:`hdrbench.cli.allocator`).
     """
+    from hdrbench.cli.allocator import retain_freed_memory
+
+    retain_freed_memory()
     try:
         main()
         code: int | str | None = 0

@@ -37,7 +37,7 @@ def eye_mtf(rho: np.ndarray, params: HDRVDPParams) -> np.ndarray:
     return mtf
 
 
-def fft_filter_padded(x: torch.Tensor, transfer_half: torch.Tensor, pad_value: torch.Tensor | float,
+def fft_filter_padded(x: torch.Tensor, transfer_half: torch.Tensor | None, pad_value: torch.Tensor | float,
                       out_hw: tuple[int, int], *, transfer_t: torch.Tensor | None = None) -> torch.Tensor:
     """Filter ``x`` (``(..., H, W)``) by a real transfer function on a larger ``out_hw`` lattice.
 
@@ -46,22 +46,23 @@ def fft_filter_padded(x: torch.Tensor, transfer_half: torch.Tensor, pad_value: t
     (``(PH, PW//2+1)``, the ``rfft2`` half of a real, even transfer function) and cropping the top-left
     ``H x W`` block of the inverse. Computed as the filtered ``x - pad`` (pruned transforms: only the rows
     and columns that are not padding) plus ``pad`` times the DC gain. Same dtype as ``x``. ``transfer_t``:
-    optionally, :func:`transposed_transfer` of ``transfer_half`` (precomputed by callers that reuse it).
+    instead of ``transfer_half`` (then ``None``), its :func:`transposed_transfer` (precomputed by callers that
+    reuse it).
     """
     h, w = x.shape[-2:]
     ph, pw = out_hw
     pad = torch.as_tensor(pad_value, dtype=x.dtype, device=x.device)
     pad = pad.reshape(*pad.shape, 1, 1)
-    transfer = transfer_half.to(device=x.device, dtype=x.dtype)
+    if transfer_t is None:
+        transfer_t = transposed_transfer(transfer_half)
+    transfer_t = transfer_t.to(device=x.device, dtype=x.dtype)
     # rows: real FFT along W; then the column transforms run on the contiguous transpose (faster than strided)
     cols = torch.fft.rfft(x - pad, n=pw, dim=-1).transpose(-1, -2).contiguous()  # (..., PW//2+1, H)
     spec = torch.fft.fft(cols, n=ph, dim=-1)
-    if transfer_t is None:
-        transfer_t = transposed_transfer(transfer)
-    torch.view_as_real(spec).mul_(transfer_t.to(device=x.device, dtype=x.dtype))
+    torch.view_as_real(spec).mul_(transfer_t)
     cols = torch.fft.ifft(spec, dim=-1)[..., :h].transpose(-1, -2)
     out = torch.fft.irfft(cols, n=pw, dim=-1)[..., :w]
-    return out + pad * transfer[..., :1, :1]
+    return out + pad * transfer_t[..., :1, :1, 0]
 
 
 def transposed_transfer(transfer_half: torch.Tensor) -> torch.Tensor:
@@ -79,24 +80,24 @@ def optical_glare(img: torch.Tensor, params: HDRVDPParams) -> torch.Tensor:
     if not params.do_mtf:
         return img
     h, w = img.shape[-2:]
-    key = (2 * h, 2 * w, params.pix_per_deg, tuple(params.mtf_params_a), params.mtf_params_b)
-    return fft_filter_padded(img, _mtf_half(*key, img.dtype), params.surround_l, (2 * h, 2 * w),
-                             transfer_t=_mtf_half_t(*key, img.dtype)).clamp(1e-5, 1e10)
-
-
-@lru_cache(maxsize=4)
-def _mtf_half(height: int, width: int, pix_per_deg: float, a: tuple, b: tuple, dtype: torch.dtype) -> torch.Tensor:
-    """The eye's MTF on the ``rfft2`` half of a ``height x width`` lattice, in ``dtype`` (cached: same for every
-    image pair). The frequencies are float64; the exponentials run in ``dtype`` (float32: 4x faster than float64
-    at 2048x1024 and within an ulp of the float64 values cast to float32, which the filtering uses)."""
-    rho = torch.from_numpy(cycdeg_grid(height, width, pix_per_deg, half=True)).to(dtype)
-    mtf = torch.zeros_like(rho)
-    for ak, bk in zip(a, b):
-        mtf.add_(torch.exp(rho * -bk), alpha=ak)
-    return mtf
+    mtf_t = _mtf_half_t(2 * h, 2 * w, params.pix_per_deg, tuple(params.mtf_params_a), tuple(params.mtf_params_b),
+                        img.dtype)
+    return fft_filter_padded(img, None, params.surround_l, (2 * h, 2 * w), transfer_t=mtf_t).clamp(1e-5, 1e10)
 
 
 @lru_cache(maxsize=4)
 def _mtf_half_t(height: int, width: int, pix_per_deg: float, a: tuple, b: tuple, dtype: torch.dtype) -> torch.Tensor:
-    """:func:`transposed_transfer` of :func:`_mtf_half` in ``dtype`` (cached)."""
-    return transposed_transfer(_mtf_half(height, width, pix_per_deg, a, b, dtype))
+    """The eye's MTF on the ``rfft2`` half of a ``height x width`` lattice as :func:`transposed_transfer` lays it
+    out, ``(width//2+1, height, 2)``, in ``dtype`` (cached: the same for every image pair of that size).
+
+    The frequencies are those of :func:`cycdeg_grid` (float64, built here in the transposed order); the
+    exponentials run in ``dtype`` (float32: within an ulp of the float64 values cast to float32, which the
+    filtering uses, and 4x faster at 2048x1024).
+    """
+    fy = torch.fft.fftfreq(height, dtype=torch.float64) * pix_per_deg
+    fx = torch.fft.rfftfreq(width, dtype=torch.float64) * pix_per_deg
+    rho = (fx[:, None].square() + fy[None, :].square()).sqrt_().to(dtype)
+    mtf = torch.zeros_like(rho)
+    for ak, bk in zip(a, b):
+        mtf.add_(torch.exp(rho * -bk), alpha=ak)
+    return mtf[..., None].expand(*mtf.shape, 2).contiguous()
