@@ -14,14 +14,12 @@ Arrays crossing this module's border are ``(H, W, 3)`` RGB numpy arrays:
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from hdrbench.errors import HDRBenchError
-
-os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
-import cv2  # noqa: E402  (the variable must be set before OpenCV is imported)
 
 LDR_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 HDR_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy", ".png", ".tif", ".tiff")
@@ -30,6 +28,15 @@ IMAGE_SUFFIXES = tuple(sorted(set(LDR_SUFFIXES + HDR_SUFFIXES)))
 HDR_WRITE_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy")
 #: Prefix of the EXR header attributes hdrbench writes (provenance: method, checkpoint, version...).
 EXR_ATTRIBUTE_PREFIX = "hdrbench:"
+
+
+@lru_cache(maxsize=1)
+def opencv():
+    """OpenCV, imported on first use (EXR-only work never needs it), with its OpenEXR codec enabled."""
+    os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")  # read when OpenCV is imported
+    import cv2
+
+    return cv2
 
 
 def _check_file(path: Path) -> None:
@@ -51,7 +58,7 @@ def _to_rgb3(img: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _read_cv2(path: Path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    img = opencv().imread(str(path), opencv().IMREAD_UNCHANGED)
     if img is None:
         raise HDRBenchError(f"cannot decode this {path.suffix} file (corrupt or truncated?)", path)
     if img.ndim == 3:
@@ -245,7 +252,7 @@ def write_png16(path: str | os.PathLike, img: np.ndarray) -> Path:
     img = _check_rgb(img, "write_png16")
     p = _prepare_out(path)
     q = np.round(np.clip(img, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    if not cv2.imwrite(str(p), q[..., ::-1]):
+    if not opencv().imwrite(str(p), q[..., ::-1]):
         raise HDRBenchError("could not write PNG (unwritable folder?)", p)
     return p
 
@@ -255,7 +262,7 @@ def write_ldr(path: str | os.PathLike, img: np.ndarray) -> Path:
     img = _check_rgb(img, "write_ldr")
     p = _prepare_out(path)
     q = np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
-    if not cv2.imwrite(str(p), q[..., ::-1]):
+    if not opencv().imwrite(str(p), q[..., ::-1]):
         raise HDRBenchError("could not write image (unwritable folder or unknown suffix?)", p)
     return p
 
@@ -286,7 +293,7 @@ def write_hdr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
         return p
     if suffix == ".hdr":
         p = _prepare_out(path)
-        if not cv2.imwrite(str(p), np.asarray(img, dtype=np.float32)[..., ::-1]):
+        if not opencv().imwrite(str(p), np.asarray(img, dtype=np.float32)[..., ::-1]):
             raise HDRBenchError("could not write Radiance .hdr file", p)
         return p
     check_hdr_output(path)

@@ -1,5 +1,5 @@
 """What each command imports (the start-up time a user waits for; timed by benchmarks/cli_startup.py):
-``--help`` no torch, ``score`` no torchvision and no cvvdp, ``list`` counts parameters without CPU weights."""
+``--help`` no torch, ``score`` of EXR files no torchvision, cvvdp or OpenCV, ``list`` counts parameters without CPU weights."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def test_score_imports_neither_torchvision_nor_cvvdp(tmp_path):
                          "--metric", "psnr-l", "--metric", "lpips")
     assert "torch" in mods and "hdrbench.metrics.lpips" in mods
     assert "torchvision" not in mods and "pycvvdp" not in mods and "torch._dynamo" not in mods
+    assert "cv2" not in mods  # EXR goes through OpenEXR; OpenCV is imported for PNG/TIFF/HDR files only
 
 
 def test_list_parameter_counts_equal_the_cpu_networks(cli):

@@ -12,7 +12,9 @@ import pytest
 from hdrbench.datasets import create_dataset
 from hdrbench.datasets.cityscapes import bright_count, gray_bt601, is_large_overexposed
 from hdrbench.errors import HDRBenchError
-from hdrbench.io import cv2, read_image
+from hdrbench.io import opencv, read_image
+
+cv2 = opencv()  # OpenCV with its OpenEXR codec enabled
 
 H, W = 64, 128  # 8192 pixels; 0.029 * 8192 = 237.568
 

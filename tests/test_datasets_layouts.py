@@ -9,8 +9,10 @@ import pytest
 
 from hdrbench.datasets import create_dataset
 from hdrbench.errors import HDRBenchError
-from hdrbench.io import cv2, write_exr, write_hdr
+from hdrbench.io import opencv, write_exr, write_hdr
 from hdrbench.registry import DATASETS
+
+cv2 = opencv()  # OpenCV with its OpenEXR codec enabled
 
 
 def write_png(path: Path, rgb: np.ndarray) -> Path:

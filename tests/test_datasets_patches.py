@@ -12,7 +12,9 @@ from hdrbench.datasets import PatchDataset, create_dataset
 from hdrbench.datasets.base import Pair, PairedDataset
 from hdrbench.datasets.patches import image_size
 from hdrbench.errors import HDRBenchError
-from hdrbench.io import cv2, write_exr
+from hdrbench.io import opencv, write_exr
+
+cv2 = opencv()  # OpenCV with its OpenEXR codec enabled
 
 
 class Synthetic(PairedDataset):

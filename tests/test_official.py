@@ -153,7 +153,7 @@ def test_predict_cli_official_checkpoint(tmp_path: Path, cli) -> None:
 
     folder = case("fhdr")
     png = tmp_path / "ldr.png"
-    io.cv2.imwrite(str(png), np.ascontiguousarray(ldr_of(folder)[..., ::-1]))
+    io.opencv().imwrite(str(png), np.ascontiguousarray(ldr_of(folder)[..., ::-1]))
     out = tmp_path / "out.exr"
     proc = cli("predict", "--method", "fhdr", "--option", "iterations=1", "--checkpoint", folder / "latest.ckpt",
                "--device", "cpu", png, out)
@@ -168,7 +168,7 @@ def test_cli_hdrtv_three_stage_files(tmp_path: Path, cli) -> None:
     files = hdrtv_files("agcm", "le", "hg")
     png = tmp_path / "sdr.png"
     ldr = ldr_of(case("hdrtv/agcm"))
-    io.cv2.imwrite(str(png), np.ascontiguousarray(ldr[..., ::-1]))
+    io.opencv().imwrite(str(png), np.ascontiguousarray(ldr[..., ::-1]))
     proc = cli("predict", "--method", "hdrtv", "--device", "cpu", *[a for f in files for a in ("--checkpoint", f)],
                png, tmp_path / "o.exr")
     assert proc.returncode == 0, proc.stderr

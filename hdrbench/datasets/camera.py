@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.io import cv2
+from hdrbench.io import opencv
+
+cv2 = opencv()  # OpenCV with its OpenEXR codec enabled
 
 CURVES_DIR = Path(__file__).with_name("camera_curves")
 #: An 8-bit value of 255 is produced by any linear input whose encoded value rounds up from 254.5 / 255.

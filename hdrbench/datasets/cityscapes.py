@@ -24,7 +24,9 @@ import numpy as np
 from hdrbench.datasets.base import Pair
 from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs, require_dir
 from hdrbench.errors import HDRBenchError
-from hdrbench.io import cv2, read_image
+from hdrbench.io import opencv, read_image
+
+cv2 = opencv()  # OpenCV with its OpenEXR codec enabled
 
 T_BRIGHT = 240
 BRIGHT_LAMBDA = 0.029

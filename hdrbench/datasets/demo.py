@@ -31,7 +31,9 @@ import numpy as np
 
 from hdrbench.datasets.synth import CAMERA_OPTIONS, Scene, SynthesizedPairs
 from hdrbench.errors import HDRBenchError
-from hdrbench.io import cv2, read_hdr
+from hdrbench.io import opencv, read_hdr
+
+cv2 = opencv()  # OpenCV with its OpenEXR codec enabled
 
 DATA_DIR = Path(__file__).with_name("demo_data")
 #: The fixed test scenes (``{source}_{name}``); every other panorama trains.

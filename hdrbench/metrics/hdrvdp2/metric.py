@@ -39,7 +39,7 @@ def _as_nchw(x: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
         raise HDRBenchError(f"hdrvdp2: {name} must be (H, W), (H, W, C) or (N, C, H, W), got {tuple(t.shape)}")
     if not torch.isfinite(t).all():
         raise HDRBenchError(f"hdrvdp2: {name} contains NaN or inf values")
-    return t.to(torch.float64)
+    return t if t.is_floating_point() else t.to(torch.float64)
 
 
 def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarray, color_encoding: str = "rgb-native",
@@ -61,6 +61,9 @@ def hdrvdp2(test: torch.Tensor | np.ndarray, reference: torch.Tensor | np.ndarra
     t, r = _as_nchw(test, "test"), _as_nchw(reference, "reference")
     if t.shape != r.shape:
         raise HDRBenchError(f"hdrvdp2: test {tuple(t.shape)} and reference {tuple(r.shape)} differ in shape")
+    # the encoding and the 0.1 % difference mask in the wider of the input's dtype and ``dtype``
+    work = torch.promote_types(torch.promote_types(t.dtype, r.dtype), dtype)
+    t, r = t.to(work), r.to(work)
     params = params or HDRVDPParams(pix_per_deg=float(pixels_per_degree), surround_l=surround_l)
     if color_encoding.lower() not in ("luma-display", "srgb-display"):
         t, r = t * input_scale, r * input_scale
