@@ -53,9 +53,9 @@ def png16(x: torch.Tensor) -> torch.Tensor:
 
 def cv2_resize(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     """``cv2.resize(img, (W, H))`` (bilinear) of each image of ``x`` ``(N, C, h, w)``, as the official scripts."""
-    from hdrbench.io import cv2
+    from hdrbench.io import opencv
 
-    out = [cv2.resize(np.ascontiguousarray(img.permute(1, 2, 0).cpu().numpy()), (hw[1], hw[0]))
+    out = [opencv().resize(np.ascontiguousarray(img.permute(1, 2, 0).cpu().numpy()), (hw[1], hw[0]))
            for img in x.float()]
     return torch.from_numpy(np.stack(out)).reshape(x.shape[0], hw[0], hw[1], -1).permute(0, 3, 1, 2).to(x.device)
 
