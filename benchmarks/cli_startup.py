@@ -6,7 +6,7 @@ load average, and each command's ratio to ``import torch``. Targets: ``--help`` 
 ``score`` of one 2048×1024 pair with PSNR-L ≤ 2 s and with the five paper metrics ≤ 5 s.
 
     .venv/bin/python benchmarks/cli_startup.py                   # 5 runs each
-    .venv/bin/python benchmarks/cli_startup.py --runs 3 --skip-five
+    .venv/bin/python benchmarks/cli_startup.py --runs 3 --skip-five --raw     # --raw: every run's time too
     .venv/bin/python benchmarks/cli_startup.py --compare /tmp/old-checkout   # also the same commands there,
                                                                               # interleaved ("before" rows)
 """
@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--cwd", type=Path, default=Path(__file__).resolve().parents[1],
                     help="Checkout whose hdrbench is timed (its root is the working directory).")
     ap.add_argument("--skip-five", action="store_true", help="Skip 'score' with the five paper metrics.")
+    ap.add_argument("--raw", action="store_true", help="Also print every run's time, in run order.")
     ap.add_argument("--compare", type=Path, default=None,
                     help="Another checkout (e.g. an older commit, unpacked): its commands run interleaved ('before').")
     args = ap.parse_args()
@@ -90,6 +91,9 @@ def main() -> None:
         med = statistics.median(times[name])
         mark = "" if target is None else (f"{target:.1f} " + ("ok" if med <= target else "MISS"))
         print(f"{name:<42}{med:9.2f}{min(times[name]):8.2f}{med / torch_s:9.2f}{mark:>9}")
+    if args.raw:
+        for name, *_ in runs:
+            print(f"{name:<42}" + " ".join(f"{t:.2f}" for t in times[name]))
 
 
 if __name__ == "__main__":
