@@ -1,5 +1,6 @@
 """What each command imports (the start-up time a user waits for; timed by benchmarks/cli_startup.py):
-``--help`` no torch, ``score`` of EXR files no torchvision, cvvdp or OpenCV, ``list`` counts parameters without CPU weights."""
+``--help`` no torch, ``score`` of EXR files no torchvision, cvvdp or OpenCV, ``list`` counts parameters
+without CPU weights."""
 
 from __future__ import annotations
 
