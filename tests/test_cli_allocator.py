@@ -34,15 +34,22 @@ def run(code: str, **env: str) -> str:
     return proc.stdout.strip()
 
 
-def test_retained_memory_is_faulted_in_once():
-    plain = int(run("print(faults())"))
+@pytest.fixture(scope="module")
+def plain_faults() -> int:
+    """The loop's faults under glibc's defaults: every pass maps fresh pages (the premise of the setting)."""
+    n = int(run("print(faults())"))
+    if n < 6 * 15_000:  # e.g. transparent huge pages set to "always": few faults either way
+        pytest.skip(f"fresh mappings take few page faults on this kernel ({n} for 6 x 64 MB)")
+    return n
+
+
+def test_retained_memory_is_faulted_in_once(plain_faults):
     retained = run("from hdrbench.cli.allocator import retain_freed_memory\n"
                    "print(retain_freed_memory(), faults())").split()
-    assert plain > 6 * 15_000  # glibc's default: every pass maps fresh pages (the premise of the setting)
     assert retained[0] == "True" and int(retained[1]) < 2 * 16_384  # the first pass only
 
 
-def test_the_console_entry_sets_it_and_the_variable_opts_out():
+def test_the_console_entry_sets_it_and_the_variable_opts_out(plain_faults):
     code = ("from unittest import mock\nimport hdrbench.cli as c\n"
             "with mock.patch.object(c, 'main', lambda: print(faults())):\n    c.entry()\n")
     assert int(run(code)) < 2 * 16_384
