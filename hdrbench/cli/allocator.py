@@ -5,8 +5,8 @@ glibc's malloc serves every block above its mmap threshold (128 KiB, rising to a
 new memory that the kernel must fault in and zero page by page: scoring one pair with the five paper metrics
 took ≈ 1.1 million page faults and ≈ 2.3 s of system time on 2 cores. With the threshold and the heap's trim
 threshold raised to their maximum, large blocks come from the heap and freed ones are reused (≈ 0.4 million
-faults, ≈ 1 s of system time; ``benchmarks/cli_startup.py`` measures the command). Peak memory rises by a few
-per cent (blocks of different sizes fragment the heap). This is what PyTorch's CPU performance guide gets from
+faults, ≈ 1 s of system time; ``benchmarks/cli_startup.py`` measures the command). Peak memory rises, as blocks
+of different sizes fragment the heap: 5 % for that ``score``, 14 % for the demo's ``run`` (docs/scoring.md). This is what PyTorch's CPU performance guide gets from
 jemalloc or tcmalloc, without a preloaded library.
 
 Only the ``hdrbench`` process sets it (:func:`hdrbench.cli.entry`), never a program that imports hdrbench;
