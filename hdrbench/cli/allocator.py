@@ -6,8 +6,8 @@ new memory that the kernel must fault in and zero page by page: scoring one pair
 took ≈ 1.1 million page faults and ≈ 2.3 s of system time on 2 cores. With the threshold and the heap's trim
 threshold raised to their maximum, large blocks come from the heap and freed ones are reused (≈ 0.4 million
 faults, ≈ 1 s of system time; ``benchmarks/cli_startup.py`` measures the command). Peak memory rises, as blocks
-of different sizes fragment the heap: 5 % for that ``score``, 14 % for the demo's ``run`` (docs/scoring.md). This is what PyTorch's CPU performance guide gets from
-jemalloc or tcmalloc, without a preloaded library.
+of different sizes fragment the heap: 5 % for that ``score``, 14 % for the demo's ``run`` (docs/scoring.md).
+This is what PyTorch's CPU performance guide gets from jemalloc or tcmalloc, without a preloaded library.
 
 Only the ``hdrbench`` process sets it (:func:`hdrbench.cli.entry`), never a program that imports hdrbench;
 ``HDRBENCH_MALLOC=default`` leaves the allocator as it is.
