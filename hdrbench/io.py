@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -31,7 +32,7 @@ EXR_ATTRIBUTE_PREFIX = "hdrbench:"
 
 
 @lru_cache(maxsize=1)
-def opencv():
+def opencv() -> ModuleType:
     """OpenCV, imported on first use (EXR-only work never needs it), with its OpenEXR codec enabled."""
     os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")  # read when OpenCV is imported
     import cv2
@@ -58,7 +59,8 @@ def _to_rgb3(img: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _read_cv2(path: Path) -> np.ndarray:
-    img = opencv().imread(str(path), opencv().IMREAD_UNCHANGED)
+    cv2 = opencv()
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise HDRBenchError(f"cannot decode this {path.suffix} file (corrupt or truncated?)", path)
     if img.ndim == 3:
