@@ -21,7 +21,7 @@ from hdrbench.errors import HDRBenchError
 from hdrbench.nn.masks import highlight_mask
 
 if TYPE_CHECKING:
-    from baselines.hdrtv import HDRTVNet
+    from baselines.hdrtv_network import HDRTVNet
 
 #: Where the official pipeline's HG mask comes from: the SDR (``generate_mask.py``) or HG's input (``test_HG.yml``).
 OFFICIAL_MASKS = ("sdr", "le")
