@@ -9,8 +9,7 @@ prints (see docs/scoring.md for which protocol fits your data).
 
 from hdrbench.errors import HDRBenchError, HDRBenchWarning
 from hdrbench.registry import DATASETS, METHODS, METRICS, register_dataset, register_method, register_metric
-
-__version__ = "0.1.0"
+from hdrbench.version import __version__
 
 
 def create_method(name: str, **options):

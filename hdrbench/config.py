@@ -21,20 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hdrbench.defaults import DEFAULT_PROTOCOL, DEFAULT_RECIPES, DEFAULT_TILE, PAIRED_TESTS, PRECISIONS
 from hdrbench.devices import check_device_spelling
 from hdrbench.errors import HDRBenchError
 from hdrbench.runs import RunLayout
 
-#: Tile size (pixels) of tiled inference in evaluation and ``hdrbench predict``; 0 runs whole images.
-DEFAULT_TILE = 512
-#: The scoring protocol when bench.toml or the command line names none (:mod:`hdrbench.metrics.protocols`).
-DEFAULT_PROTOCOL = "dcdr"
-#: The training switch when bench.toml names none: each method's own recipe (see :data:`hdrbench.method.RECIPES`).
-DEFAULT_RECIPES = "official"
-
-PAIRED_TESTS = ("wilcoxon", "ttest")
-#: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
-PRECISIONS = ("fp32", "bf16", "fp16")
 #: Old spellings still read, with a one-line deprecation message: key → (new key, value renames).
 DEPRECATED_KEYS: dict[str, tuple[str, dict[str, str]]] = {"protocol": ("recipes", {"dcdr": "paper"})}
 
@@ -138,7 +129,7 @@ def schema(cls: type) -> dict[str, tuple[type, ...]]:
     return out
 
 
-def _unknown(key: str, valid: Any, where: str, path: Path) -> HDRBenchError:
+def unknown_key(key: str, valid: Any, where: str, path: Path) -> HDRBenchError:
     close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.5)
     prefix = where if where.endswith(".") else ""
     hint = f"; did you mean '{prefix}{close[0]}'?" if close else f" (valid: {', '.join(sorted(valid))})"
@@ -150,7 +141,7 @@ def _check_table(table: Any, schema: dict[str, tuple[type, ...]], where: str, pa
         raise HDRBenchError(f"'{where.rstrip('.')}' must be a table ([{where.rstrip('.')}])", path)
     for key, value in table.items():
         if key not in schema:
-            raise _unknown(key, schema, where, path)
+            raise unknown_key(key, schema, where, path)
         types = schema[key]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             want = " or ".join(t.__name__ for t in types)
@@ -218,7 +209,7 @@ class BenchConfig:
         for m in self.methods:
             if m.id == method_id:
                 return m
-        raise _unknown(method_id, [m.id for m in self.methods], "methods: ", self.path)
+        raise unknown_key(method_id, [m.id for m in self.methods], "methods: ", self.path)
 
     @property
     def runs(self) -> RunLayout:
@@ -314,7 +305,7 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
     allowed = {**{k: None for k in SECTIONS}, "methods": None}
     for key in data:
         if key not in allowed:
-            raise _unknown(key, allowed, "", path)
+            raise unknown_key(key, allowed, "", path)
     if isinstance(data.get("train"), dict) and "amp" in data["train"]:
         raise HDRBenchError("'train.amp' was replaced by 'train.precision' = \"fp32\" (default), \"bf16\" or "
                             "\"fp16\" (autocast)", path)
@@ -342,8 +333,6 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         if getattr(tr, key) <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)
     if "formats" in data.get("plot", {}):
-        from hdrbench.preflight import check_plot_formats
-
         check_plot_formats(sec["plot"].formats, path)
     cfg = BenchConfig(path=path, name=name, output=_resolve(path.parent, bench.output or f"results/{name}"),
                       methods=_methods(data.get("methods"), path), tables=_tables(rep.tables, path), **sec)
@@ -370,11 +359,11 @@ def _unknown_method_id(mid: str, cfg: BenchConfig, where: str) -> HDRBenchError:
             return HDRBenchError(f"{where}'{mid}' is no method id of this file: the [[methods]] entry "
                                  f"'{entry.id}' names '{entry.name}', which is not a registered method (did you "
                                  f"mean name = '{mid}'?)", cfg.path)
-    return _unknown(mid, {m.id for m in cfg.methods}, where, cfg.path)
+    return unknown_key(mid, {m.id for m in cfg.methods}, where, cfg.path)
 
 
-def load_config(path: str | os.PathLike, *, check_names: bool = True) -> BenchConfig:
-    """Read and validate ``bench.toml``; ``check_names`` also resolves registered names."""
+def load_config(path: str | os.PathLike, *, names: bool = True) -> BenchConfig:
+    """Read and validate ``bench.toml``; ``names``: also check registered names (:func:`check_names`)."""
     p = Path(path)
     if not p.is_file():
         raise HDRBenchError("benchmark file not found (the demo is ./bench.toml)", p)
@@ -384,8 +373,52 @@ def load_config(path: str | os.PathLike, *, check_names: bool = True) -> BenchCo
     except tomllib.TOMLDecodeError as exc:
         raise HDRBenchError(f"not valid TOML ({exc})", p) from None
     cfg = parse_config(data, p)
-    if check_names:
-        from hdrbench.preflight import validate_names
-
-        validate_names(cfg)
+    if names:
+        check_names(cfg)
     return cfg
+
+
+def check_names(cfg: BenchConfig) -> None:
+    """Registered names (dataset, methods, metrics, recipes, recipe keys) and plot formats, so a typo fails before
+    any work."""
+    from hdrbench.defaults import RECIPES
+    from hdrbench.method import Recipe
+    from hdrbench.metrics.protocols import get_protocol
+    from hdrbench.registry import DATASETS, METHODS, METRICS
+
+    try:
+        get_protocol(cfg.evaluate.protocol)
+        metrics = cfg.scored_metrics
+        DATASETS.check(cfg.dataset.name)
+        for m in cfg.methods:
+            if not m.external:
+                METHODS.check(m.name)
+        for recipes in {cfg.train.recipes, *(m.recipes for m in cfg.methods if m.recipes)}:
+            if recipes not in RECIPES:
+                raise HDRBenchError(f"unknown recipes '{recipes}' (known: {', '.join(RECIPES)})")
+        for metric in metrics:
+            METRICS.check(metric)
+        for table in cfg.tables:
+            for metric in table.metrics:
+                if metric not in metrics:
+                    raise unknown_key(metric, metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
+        Recipe().replace(**cfg.train.recipe)
+        for m in cfg.methods:
+            Recipe().replace(**m.recipe)
+        check_plot_formats(cfg.plot.formats, cfg.path)
+    except HDRBenchError as exc:
+        raise HDRBenchError(exc.message if exc.path else str(exc), cfg.path) from None
+
+
+def check_plot_formats(formats: list[str], path: Path) -> None:
+    """Every ``plot.formats`` entry is a file type matplotlib writes."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    known = FigureCanvasBase.get_supported_filetypes()
+    for fmt in formats:
+        if str(fmt).lower().lstrip(".") not in known:
+            near = difflib.get_close_matches(str(fmt).lower(), sorted(known), n=3, cutoff=0.5)
+            hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+            raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
+                                f"{', '.join(sorted(known))})", path)
+

@@ -21,7 +21,7 @@ import math
 import torch
 from torch import nn
 
-from hdrbench.config import DEFAULT_TILE
+from hdrbench.defaults import DEFAULT_TILE
 from hdrbench.method import Method
 
 

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrbench.defaults import RECIPES
 from hdrbench.errors import HDRBenchError, check_known
 
 if TYPE_CHECKING:
@@ -89,8 +90,6 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
-#: Values of the training switch ``recipes``: each method's official recipe, or the paper's common protocol.
-RECIPES = ("official", "paper")
 #: The DCDR-UNet paper's common protocol (§4.1.3, §4.4.1): every method retrained on the non-overlapping
 #: 512×512 patches of the training images, batch 16, 2·10^5 iterations, Adam. The paper states no augmentation;
 #: we use random horizontal flips only (a street scene mirrored left-right is still a plausible street scene,

@@ -10,6 +10,8 @@
       predictions/<method id>/<test set>/<image>.exr    saved predictions (linear HDR)
       <table>.{md,csv,tex}, <figure>.{png,pdf}    the report (:mod:`hdrbench.report`)
       timings.json                                wall-clock of each ``hdrbench run``
+      benchmark.json                              the dataset the folder was built for
+      .lock                                       held by the run working in it (who, since when)
 
 External predictions (a method's ``external`` folder) are ``<folder>/<test set>/<image><suffix>`` or
 ``<folder>/<image><suffix>`` with a suffix of :data:`EXTERNAL_SUFFIXES`. Train, evaluate and report
@@ -18,15 +20,18 @@ all ask this module; nothing else builds these paths.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from hdrbench.errors import HDRBenchError
-
-if TYPE_CHECKING:
-    from hdrbench.config import BenchConfig
-    from hdrbench.datasets.base import PairedDataset
 
 #: A finished training run's weights, inside its checkpoint folder.
 FINAL = "final.safetensors"
@@ -63,6 +68,55 @@ class RunLayout:
     def final_weights(self, method_id: str) -> Path:
         return self.checkpoint_dir(method_id) / FINAL
 
+    @property
+    def record(self) -> Path:
+        """What the folder was built for (the dataset's name, root and options)."""
+        return self.output / "benchmark.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.output / ".lock"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for one command (train, evaluate, run): a second command on it fails at once, saying
+        who holds it. The lock is the kernel's (``flock``): a killed process releases it."""
+        self.output.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+                raise HDRBenchError(f"the output folder is in use by {holder}; wait for it to finish, or give this "
+                                    "benchmark another [benchmark] output", self.output) from None
+            os.ftruncate(fd, 0)
+            command = " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]) if sys.argv else "python"
+            who = f"pid {os.getpid()} ('{command}', since {time.strftime('%Y-%m-%d %H:%M:%S')})"
+            os.pwrite(fd, who.encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def check_built_for(self, dataset: dict[str, Any], *, write: bool) -> None:
+        """Refuse a folder built for another dataset (its checkpoints were trained on that one); ``write`` records
+        ``dataset`` in a new folder."""
+        if self.record.is_file():
+            try:
+                built = json.loads(self.record.read_text()).get("dataset")
+            except (OSError, ValueError):
+                built = None
+            if built is not None and built != json.loads(json.dumps(dataset, default=str)):
+                raise HDRBenchError(f"this output folder was built for dataset '{built.get('name')}' (root "
+                                    f"{built.get('root')}, options {built.get('options')}); its checkpoints do not fit "
+                                    "this benchmark's dataset: give it another [benchmark] output, or move the folder "
+                                    "away", self.record)
+        elif write:
+            self.output.mkdir(parents=True, exist_ok=True)
+            tmp = self.record.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps({"dataset": dataset}, indent=1, default=str))
+            os.replace(tmp, self.record)
+
     def prediction(self, method_id: str, test_set: str, image: str) -> Path:
         """A saved prediction (EXR, linear HDR) of ``method_id`` for ``image`` of ``test_set``."""
         return self.output / "predictions" / method_id / test_set / f"{image}.exr"
@@ -75,24 +129,3 @@ def external_prediction(folder: Path, test_set: str, image: str) -> Path | None:
             if (base / f"{image}{suffix}").is_file():
                 return base / f"{image}{suffix}"
     return None
-
-
-def test_sets(cfg: BenchConfig, dataset: PairedDataset) -> list[str]:
-    """The evaluated test sets: ``dataset.test_sets`` in bench.toml, else all of the dataset's."""
-    return cfg.dataset.test_sets or list(dataset.test_sets)
-
-
-def figure_images(cfg: BenchConfig, dataset: PairedDataset) -> tuple[str, list[str]]:
-    """``(test set, image ids)`` shown in the figure, whose predictions evaluation saves: ``plot.images``
-    (ids, or the first N; default 2)."""
-    test_set = cfg.plot.test_set or test_sets(cfg, dataset)[0]
-    chosen = cfg.plot.images
-    ids = [p.id for p in dataset.pairs(test_set)]
-    if cfg.dataset.max_images:
-        ids = ids[:cfg.dataset.max_images]  # only evaluated images have predictions
-    if isinstance(chosen, int):
-        return test_set, ids[:chosen]
-    missing = [c for c in chosen if c not in ids]
-    if missing:
-        raise HDRBenchError(f"plot.images: '{missing[0]}' is not an image of test set '{test_set}'", cfg.path)
-    return test_set, list(chosen)

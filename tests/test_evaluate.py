@@ -106,7 +106,7 @@ def test_nan_prediction_is_one_line_error_and_nothing_stored(tmp_path):
 def test_missing_checkpoint_and_missing_external_prediction(tmp_path):
     data = make_bench(tmp_path, external=False)
     data["methods"][0]["checkpoint"] = str(tmp_path / "nope.safetensors")
-    with pytest.raises(HDRBenchError, match="checkpoint not found"):
+    with pytest.raises(HDRBenchError, match="checkpoint of method 'small' not found"):
         evaluate(parse_config(data, tmp_path / "bench.toml"), progress=False)
     data = make_bench(tmp_path)
     (tmp_path / "ext" / "set_b" / "set_b_02.exr").unlink()
@@ -115,15 +115,23 @@ def test_missing_checkpoint_and_missing_external_prediction(tmp_path):
 
 
 def test_retrained_checkpoint_replaces_its_old_scores(tmp_path):
+    from hdrbench.plan import build_plan
+
     cfg = parse_config(make_bench(tmp_path, external=False), tmp_path / "bench.toml")
     evaluate(cfg, progress=False)
     before = rows(cfg)
     torch.manual_seed(5)
     save_weights(FakeMethod(options={"width": 4}).build_network(), tmp_path / "w4.safetensors", method="fake-net")
-    evaluate(cfg, progress=False)
+    summary = evaluate(cfg, progress=False)
+    assert summary.added == 3 * 2 * 2 and sum(summary.recomputed.values()) == summary.added  # only 'small' again
+    assert set(summary.recomputed) == {"method (weights, options or predictions)"}
     after = rows(cfg)
-    assert len(after) == len(before)
-    changed = {r[:5] for r in set(after) - set(before)}
+    assert len(after) == len(before) + summary.added  # the old rows stay in the store ...
+    with ResultStore(cfg.runs.results) as s:
+        current = build_plan(cfg, "report").current_scores(s.scores())
+    assert len(current) == len(before)  # ... but only the new weights' scores are current
+    now = sorted(map(tuple, current[KEY + ["value"]].itertuples(index=False)))
+    changed = {r[:5] for r in set(now) - set(before)}
     assert changed and {k[0] for k in changed} == {"small"}
 
 
@@ -153,7 +161,7 @@ def test_sigkill_mid_evaluation_then_rerun(tmp_path):
     assert len(rows(cfg)) == 5 * 2
     evaluate(cfg, progress=False)
     final = rows(cfg)
-    assert len(final) == len(set(r[:5] for r in final)) == 2 * 2 * 3 * 2
+    assert len(final) == len(set(r[:5] for r in final)) == 2 * 2 * 3 * 2  # whole images, no duplicate
     with ResultStore(cfg.runs.results) as s:
         assert s.count() == 24
     assert os.path.getsize(cfg.runs.results) > 0 and np.isfinite([r[5] for r in final]).all()

@@ -9,8 +9,9 @@ import subprocess
 
 import numpy as np
 import pytest
-import test_train_fakes  # noqa: F401  (registers fake-psnr / fake-mae)
+from test_train_fakes import FakeMethod, stamped  # also registers fake-psnr / fake-mae
 
+from hdrbench.checkpoint import save_weights
 from hdrbench.config import parse_config
 from hdrbench.evaluate import ResultStore, Score
 from hdrbench.report.tables import caption_text, latex_escape, write_reports
@@ -19,9 +20,11 @@ NASTY = {"a": "LDR^2.2 & 50% #1 {x}", "b": "HDR_CNN ~ $5 \\ μ-law — v2"}
 
 
 def store_with_nasty_labels(tmp_path):
+    save_weights(FakeMethod().build_network(), tmp_path / "x.safetensors", method="fake-net")
     methods = [{"name": "fake-net", "id": m, "label": label, "checkpoint": "x.safetensors"}
                for m, label in NASTY.items()]
-    data = {"benchmark": {"name": "tex", "output": str(tmp_path / "out")}, "dataset": {"name": "fake-data"},
+    data = {"benchmark": {"name": "tex", "output": str(tmp_path / "out")},
+            "dataset": {"name": "fake-data", "options": {"n_test": 5}},
             "methods": methods, "evaluate": {"metrics": ["fake-psnr", "fake-mae"]},
             "report": {"bootstrap": 100, "tables": {"table1": {"title": "Table 1. Results & 100% of {cases}_x",
                                                                "params": True}}}}
@@ -29,10 +32,10 @@ def store_with_nasty_labels(tmp_path):
     rng = np.random.default_rng(0)
     with ResultStore(cfg.runs.results) as store:
         for k, m in enumerate(NASTY):
-            store.add([Score(m, "fake-data", ts, f"{ts}_{i}", metric, float(v + k + rng.normal(0, 0.1)),
-                             lower_better=metric == "fake-mae")
-                       for ts in ("set_a", "set_b") for i in range(5)
-                       for metric, v in (("fake-psnr", 30.0), ("fake-mae", 0.1))])
+            store.add(stamped(cfg, [Score(m, "fake-data", ts, f"{ts}_{i:02d}", metric,
+                                          float(v + k + rng.normal(0, 0.1)), lower_better=metric == "fake-mae")
+                                    for ts in ("set_a", "set_b") for i in range(5)
+                                    for metric, v in (("fake-psnr", 30.0), ("fake-mae", 0.1))]))
             store.record_method(m, name="fake-net", label=NASTY[m], params=None if k else 1_000_000, checkpoint="h",
                                 source="network", options={}, substitutions=[])
     return cfg

@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import test_train_fakes  # noqa: F401  (registers fake-psnr / fake-mae)
 from scipy import stats
+from test_train_fakes import FakeMethod, stamped  # also registers fake-psnr / fake-mae
 
+from hdrbench.checkpoint import save_weights
 from hdrbench.config import parse_config
 from hdrbench.evaluate import ResultStore, Score
+from hdrbench.plan import build_plan
 from hdrbench.report.stats import bootstrap_ci, paired_test
 from hdrbench.report.tables import build_table, format_params, write_reports
 
@@ -19,8 +21,10 @@ MEANS = {"a": (30.0, 0.40), "b": (33.0, 0.10), "c": (31.0, 0.20), "d": (32.0, 0.
 
 
 def synthetic_store(tmp_path, n: int = 12):
+    save_weights(FakeMethod().build_network(), tmp_path / "x.safetensors", method="fake-net")
     methods = [{"name": "fake-net", "id": m, "label": m.upper(), "checkpoint": "x.safetensors"} for m in MEANS]
-    data = {"benchmark": {"name": "syn", "output": str(tmp_path / "out")}, "dataset": {"name": "fake-data"},
+    data = {"benchmark": {"name": "syn", "output": str(tmp_path / "out")},
+            "dataset": {"name": "fake-data", "options": {"n_test": n}},
             "methods": methods, "evaluate": {"metrics": ["fake-psnr", "fake-mae"]},
             "report": {"bootstrap": 500, "tables": {"table2": {"methods": ["a", "b"], "metrics": ["fake-mae"],
                                                                "title": "Ablation"}}}}
@@ -35,7 +39,7 @@ def synthetic_store(tmp_path, n: int = 12):
                     img = f"{ts}_{i:02d}"
                     rows.append(Score(m, "fake-data", ts, img, "fake-psnr", psnr + noise[i] + 0.01 * i * (k + 1)))
                     rows.append(Score(m, "fake-data", ts, img, "fake-mae", mae + 0.01 * noise[i], lower_better=True))
-            store.add(rows)
+            store.add(stamped(cfg, rows))
             store.record_method(m, name="fake-net", label=m.upper(), params=1_500_000 if m == "b" else 600_000,
                                 checkpoint="h", source="network", options={}, substitutions=[])
     return cfg
@@ -75,8 +79,8 @@ def test_csv_intervals_and_p_values(tmp_path):
     # a is worse than b on every image by 3 dB (untied differences): Wilcoxon exact two-sided p = 2 / 2**12
     assert row.p_vs_best == pytest.approx(2 / 2**12)
     assert set(cells.test) == {"wilcoxon"}
-    tbl = build_table(cfg, ResultStore(cfg.runs.results).scores(), ResultStore(cfg.runs.results).methods(),
-                      cfg.tables[0])
+    tbl = build_table(build_plan(cfg, "report"), ResultStore(cfg.runs.results).scores(),
+                      ResultStore(cfg.runs.results).methods(), cfg.tables[0])
     assert tbl.params == {"a": 600_000, "b": 1_500_000, "c": 600_000, "d": 600_000}
 
 

@@ -70,11 +70,11 @@ class FakeStagedMethod(FakeMethod):
 class FakeDataset(PairedDataset):
     """Deterministic synthetic pairs: HDR = smooth field with highlights, LDR = clipped gamma of it."""
 
-    default_options = {"n": 4, "size": 24}
+    default_options = {"n": 4, "size": 24, "n_test": 3}
     test_sets = ("set_a", "set_b")
 
     def pairs(self, split: str) -> list[Pair]:
-        n = self.options["n"] if split == "train" else 3
+        n = self.options["n"] if split == "train" else self.options["n_test"]
         base = Path(self.root or "/nonexistent")
         s = self.options["size"]
         return [Pair(f"{split}_{i:02d}", base / f"{split}_{i:02d}.png", base / f"{split}_{i:02d}.exr",
@@ -103,6 +103,22 @@ class FakePSNR(Metric):
     def compute(self, pred, gt):
         mse = ((pred.clamp(0, 1) - gt.clamp(0, 1)) ** 2).flatten(1).mean(1)
         return 10 * torch.log10(1 / mse.clamp_min(1e-12))
+
+
+def stamped(cfg, scores: list) -> list:
+    """``scores`` (``hdrbench.evaluate.Score`` rows made by hand) with the digests the benchmark's plan expects, as
+    if evaluation had computed them (report tests build synthetic stores this way)."""
+    import dataclasses
+
+    from hdrbench.plan import build_plan
+
+    want = build_plan(cfg, "report").expected().set_index(["method", "test_set", "image", "metric"])
+    out = []
+    for s in scores:
+        r = want.loc[(s.method, s.test_set, s.image, s.metric)]
+        out.append(dataclasses.replace(s, digest=r.digest, scoring_digest=r.scoring_digest,
+                                       source_digest=r.source_digest, pair_digest=r.pair_digest))
+    return out
 
 
 def register_fakes() -> None:

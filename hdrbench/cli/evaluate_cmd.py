@@ -16,13 +16,15 @@ def evaluate_cmd(config: str, methods: tuple[str, ...], save_predictions: bool, 
     """Run every method of CONFIG on every test image and store its metrics; a rerun skips what is stored."""
     from hdrbench.config import load_config
     from hdrbench.evaluate import evaluate
-    from hdrbench.preflight import check_benchmark
+    from hdrbench.plan import build_plan
 
     cfg = load_config(config)
     cfg.evaluate.save_predictions = save_predictions or cfg.evaluate.save_predictions
     cfg.benchmark.device = device or cfg.benchmark.device
-    check_benchmark(cfg, train=False, methods=list(methods) or None)
-    summary = evaluate(cfg, methods=list(methods) or None)
+    plan = build_plan(cfg, "evaluate", methods=list(methods) or None)
+    cfg.runs.check_built_for(plan.dataset_identity, write=False)
+    with cfg.runs.lock():
+        cfg.runs.check_built_for(plan.dataset_identity, write=True)
+        summary = evaluate(plan)
     misfit = f"; {summary.misfit_images} do not fit the protocol (see warnings)" if summary.misfit_images else ""
-    click.echo(f"{summary.added} scores added ({summary.scored_images} images scored, {summary.skipped_images} "
-               f"already stored{misfit}) -> {cfg.runs.results}")
+    click.echo(f"{summary.describe()}{misfit} -> {cfg.runs.results}")

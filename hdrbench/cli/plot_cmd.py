@@ -13,7 +13,8 @@ import click
 def plot_cmd(config: str, out: str | None) -> None:
     """Draw figure5 (linear), figure5_tonemapped and figure5_metrics for CONFIG."""
     from hdrbench.config import load_config
+    from hdrbench.plan import build_plan
     from hdrbench.report.plots import write_figures
 
-    paths = write_figures(load_config(config), Path(out) if out else None)
+    paths = write_figures(build_plan(load_config(config), "report"), Path(out) if out else None)
     click.echo("wrote " + ", ".join(str(p) for p in paths))

@@ -14,7 +14,7 @@ from hdrbench.cli.options import device_option
 from hdrbench.errors import HDRBenchError
 
 if TYPE_CHECKING:
-    from hdrbench.config import BenchConfig
+    from hdrbench.plan import Plan
 
 
 def _has_results(folder: Path) -> bool:
@@ -35,54 +35,62 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
     created without results in it."""
 
     from hdrbench.config import load_config
-    from hdrbench.preflight import check_benchmark
+    from hdrbench.plan import build_plan
 
     cfg = load_config(config)
     cfg.benchmark.device = device or cfg.benchmark.device
-    check_benchmark(cfg, train=not skip_train)
+    plan = build_plan(cfg, "evaluate" if skip_train else "train")
+    cfg.runs.check_built_for(plan.dataset_identity, write=False)
     existed = cfg.output.exists()
     try:
-        _run(cfg, skip_train)
+        with cfg.runs.lock():
+            cfg.runs.check_built_for(plan.dataset_identity, write=True)
+            _run(plan, skip_train)
     except (HDRBenchError, click.ClickException):
         if not existed and cfg.output.is_dir() and not _has_results(cfg.output):
             shutil.rmtree(cfg.output, ignore_errors=True)
         raise
 
 
-def _run(cfg: BenchConfig, skip_train: bool) -> None:
+def _run(plan: Plan, skip_train: bool) -> None:
     from hdrbench.distributed import init_distributed
     from hdrbench.evaluate import evaluate
+    from hdrbench.plan import build_plan
     from hdrbench.report.plots import write_figures
     from hdrbench.report.tables import write_reports
     from hdrbench.report.viewer import describe, write_viewer
     from hdrbench.train import job_for, train
 
+    cfg = plan.cfg
     t0 = time.perf_counter()
-    info = init_distributed(cfg.resolved_device())
+    info = init_distributed(plan.device)
     timings: dict[str, float] = {}
     say = click.echo if info.is_main else (lambda *a, **k: None)
     if not skip_train:
-        for entry in cfg.methods:
-            if entry.train:
-                result = train(job_for(cfg, entry))
+        for entry in plan.entries:
+            if entry.kind == "train":
+                result = train(job_for(plan, entry.config))
                 timings[f"train/{entry.id}"] = round(result.seconds, 2)
                 state = ("nothing to train" if result.untrainable else "done before" if result.skipped
                          else f"{result.steps} it, {result.seconds:.1f} s")
                 say(f"train {entry.id}: {state}")
+            elif entry.kind == "untrained":
+                say(f"train {entry.id}: nothing to train")
     t = time.perf_counter()
-    summary = evaluate(cfg)
+    plan = build_plan(cfg, "evaluate")  # the trained entries now have their weights
+    summary = evaluate(plan)
     timings["evaluate"] = round(time.perf_counter() - t, 2)
     misfit = f", {summary.misfit_images} images do not fit the protocol (see warnings)" if summary.misfit_images else ""
-    say(f"evaluate: {summary.added} scores added, {summary.skipped_images} images already stored{misfit}")
+    say(f"evaluate: {summary.describe()}{misfit}")
     if info.is_main:
         t = time.perf_counter()
-        paths = write_reports(cfg)
+        paths = write_reports(plan)
         timings["report"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
-        paths += write_figures(cfg)
+        paths += write_figures(plan)
         timings["plot"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
-        viewer = write_viewer(cfg)
+        viewer = write_viewer(plan)
         paths += viewer.files
         timings["viewer"] = round(time.perf_counter() - t, 2)
         timings["total"] = round(time.perf_counter() - t0, 2)

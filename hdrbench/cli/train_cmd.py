@@ -35,6 +35,7 @@ def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str
               precision: str | None, fresh: bool) -> None:
     """Train METHOD; rerunning the same command after a crash resumes from the last checkpoint."""
     from hdrbench.config import MethodEntry, load_config, parse_config
+    from hdrbench.plan import build_plan
     from hdrbench.train import job_for, train
 
     if old_recipes:
@@ -58,9 +59,17 @@ def train_cmd(method_id: str, dataset: str | None, root: str | None, config: str
                                     "patch_size": patch_size}.items() if v is not None}
     entry = MethodEntry(**{**entry.__dict__, "recipe": {**entry.recipe, **overrides}})
     run_dir = Path(out) if out else (cfg.runs.checkpoint_dir(entry.id) if config else Path("results/train") / entry.id)
-    job = job_for(cfg, entry, run_dir=run_dir, recipes=recipes, checkpoint_every=checkpoint_every,
+    cfg.benchmark.device = device or cfg.benchmark.device
+    plan = build_plan(cfg, "train", methods=[entry.id])
+    job = job_for(plan, entry, run_dir=run_dir, recipes=recipes, checkpoint_every=checkpoint_every,
                   device=device, seed=seed, precision=precision)
-    result = train(job, fresh=fresh)
+    if config and not out:  # training into the benchmark's own folder: hold it, and check what it was built for
+        cfg.runs.check_built_for(plan.dataset_identity, write=False)
+        with cfg.runs.lock():
+            cfg.runs.check_built_for(plan.dataset_identity, write=True)
+            result = train(job, fresh=fresh)
+    else:
+        result = train(job, fresh=fresh)
     if result.untrainable:
         click.echo(f"{entry.id}: nothing to train (method '{entry.name}' has no parameters)")
     elif result.skipped:

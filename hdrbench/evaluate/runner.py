@@ -1,11 +1,13 @@
-"""The evaluation runner: every (method, test set, image) of a benchmark, scored into the result store.
+"""The evaluation runner: every (method, test set, image) of a resolved plan, scored into the result store.
 
-For each method of ``bench.toml`` a *source* makes predictions: a trained or given checkpoint (hdrbench
-weights or official release files) loaded by :func:`hdrbench.models.open_model` and run with
-:func:`hdrbench.models.predict_image`, or a folder of external predictions. Each image's metrics are
-written in one transaction; images whose rows are all stored are skipped, so a killed run resumes where
-it stopped. Under ``torchrun`` the pending images are dealt round-robin to the ranks and rank 0 alone
-writes. Tensors: ``ldr`` (1, 3, H, W) display-referred [0, 1]; predictions and ground truth linear HDR.
+For each entry of the :class:`~hdrbench.plan.Plan` a *source* makes predictions: a network (trained here, given
+weights files, or an untrained method) loaded by :func:`hdrbench.models.open_model` and run with
+:func:`hdrbench.models.predict_image`, or a folder of external predictions. A score is pending when the store has
+no row of the plan's digest for it (:meth:`hdrbench.plan.Plan.expected`); when an older row of the same image and
+metric exists, the digest part that changed is the reason reported. Each image's metrics are written in one
+transaction, so a killed run resumes where it stopped. Under ``torchrun`` the pending images are dealt
+round-robin to the ranks and rank 0 alone writes. Tensors: ``ldr`` (1, 3, H, W) display-referred [0, 1];
+predictions and ground truth linear HDR.
 """
 
 from __future__ import annotations
@@ -14,26 +16,26 @@ import hashlib
 import json
 import logging
 import platform
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from hdrbench import io
-from hdrbench.config import BenchConfig, MethodEntry
-from hdrbench.datasets.base import Pair, PairedDataset, create_dataset
+from hdrbench.config import BenchConfig
+from hdrbench.datasets.base import Pair
 from hdrbench.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.errors import HDRBenchError
 from hdrbench.evaluate.store import ResultStore, Score
 from hdrbench.method import count_parameters
-from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer
+from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer, digest_of
 from hdrbench.metrics.validate import check_pair
 from hdrbench.models import open_model, predict_image
-from hdrbench.registry import METHODS
-from hdrbench.runs import external_prediction, figure_images, test_sets
+from hdrbench.plan import REASONS, Entry, Plan, as_plan
+from hdrbench.runs import external_prediction
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,10 @@ def check_prediction(pred: np.ndarray, gt: np.ndarray, method: str, pair: Pair,
 
 @dataclass
 class Source:
-    """Where a method's predictions come from (a network or an external folder)."""
+    """Where an entry's predictions come from (a network or an external folder)."""
 
-    entry: MethodEntry
-    checkpoint: str = ""  # sha256 of the weights file, or "external:<folder>"
+    entry: Entry
+    checkpoint: str = ""  # sha256 of the network's tensors, "untrained:<settings>" or "external:<folder>"
     params: int | None = None
     substitutions: list[str] = field(default_factory=list)
     predict: Callable[[str, Pair, np.ndarray], np.ndarray] | None = None
@@ -86,30 +88,14 @@ def weights_digest(net: torch.nn.Module, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def trained_checkpoint(cfg: BenchConfig, entry: MethodEntry) -> Path | list[Path]:
-    """The weights file(s) evaluated for ``entry`` (its ``checkpoint`` or the training run's final weights)."""
-    if isinstance(entry.checkpoint, list):
-        return [Path(c) for c in entry.checkpoint]
-    if entry.checkpoint:
-        return Path(entry.checkpoint)
-    path = cfg.runs.final_weights(entry.id)
-    if not path.is_file():
-        raise HDRBenchError(f"method '{entry.id}' has no trained weights yet; run 'hdrbench train --config "
-                            f"{cfg.path.name} --method {entry.id}' or 'hdrbench run {cfg.path.name}'", path)
-    return path
+def open_source(plan: Plan, entry: Entry, device: torch.device) -> Source:
+    """A :class:`Source` that predicts linear HDR ``(H, W, 3)`` for an LDR ``(H, W, 3)`` of a test set.
 
-
-def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
-                dataset: PairedDataset | None = None) -> Source:
-    """A :class:`Source` that predicts linear HDR ``(H, W, 3)`` for an LDR ``(H, W, 3)`` of ``test_set``.
-
-    ``dataset`` (the benchmark's) is shown to the method first (:meth:`~hdrbench.method.Method.bind_dataset`).
-    """
-    if entry.external:
-        folder = Path(entry.external)
-        if not folder.is_dir():
-            raise HDRBenchError(f"external predictions of '{entry.id}' not found (a folder of <image>.exr, or "
-                                "<test_set>/<image>.exr)", folder)
+    The plan's dataset is shown to the method first (:meth:`~hdrbench.method.Method.bind_dataset`)."""
+    cfg = entry.config
+    if entry.kind == "external":
+        folder = entry.external
+        assert folder is not None
 
         def read_external(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
             path = external_prediction(folder, test_set, pair.id)
@@ -121,28 +107,22 @@ def open_source(cfg: BenchConfig, entry: MethodEntry, device: torch.device,
                 raise HDRBenchError(f"prediction is {pred.shape}, the input is {ldr.shape}", path)
             return pred
 
-        return Source(entry, f"external:{folder}", entry.params, [], read_external)
-    trainable = METHODS.get(entry.name).trainable
-    checkpoint = trained_checkpoint(cfg, entry) if (trainable or entry.checkpoint) else None
-    loaded = open_model(entry.name, checkpoint, device, recipes=entry.recipes or cfg.train.recipes,
-                        dataset=dataset, **entry.options)
+        return Source(entry, f"external:{folder}", cfg.params, [], read_external)
+    weights = list(entry.weights) if entry.kind != "untrained" else None
+    loaded = open_model(cfg.name, weights, device, recipes=cfg.recipes or plan.cfg.train.recipes,
+                        dataset=plan.dataset, **cfg.options)
     method, net = loaded.method, loaded.net
     subs = json.loads(loaded.metadata.get("substitutions", "[]"))
-    if checkpoint is not None:
+    if weights:
         digest = weights_digest(net)
     else:  # nothing to learn: the network is its settings, which the digest then names
         digest = "untrained:" + hashlib.sha256(repr(net).encode()).hexdigest()[:16]
+    tile, overlap = plan.cfg.evaluate.tile, plan.cfg.evaluate.overlap
 
     def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
-        return predict_image(method, net, ldr, tile=cfg.evaluate.tile, overlap=cfg.evaluate.overlap)
+        return predict_image(method, net, ldr, tile=tile, overlap=overlap)
 
-    return Source(entry, digest, entry.params or count_parameters(net), subs, run_network)
-
-
-def build_scorer(cfg: BenchConfig) -> Scorer:
-    """The benchmark's :class:`~hdrbench.metrics.scoring.Scorer`: its protocol (default ``dcdr``), metrics
-    (default: the protocol's) and ``metric_params`` overrides from bench.toml."""
-    return Scorer(cfg.evaluate.protocol, metrics=cfg.scored_metrics, overrides=cfg.evaluate.metric_params)
+    return Source(entry, digest, cfg.params or count_parameters(net), subs, run_network)
 
 
 @dataclass
@@ -153,45 +133,59 @@ class EvalSummary:
     per_method: dict[str, int] = field(default_factory=dict)
     #: images scored this run whose ground truth does not fit the protocol (each also logged, and stored)
     misfit_images: int = 0
+    #: scores recomputed because a stored one of the same image and metric was computed otherwise, by reason
+    recomputed: Counter = field(default_factory=Counter)
+
+    def describe(self) -> str:
+        """One line: what was added, recomputed (and why) and kept."""
+        why = ", ".join(f"{n} for a changed {r}" for r, n in self.recomputed.most_common())
+        again = f", {sum(self.recomputed.values())} of them recomputed ({why})" if self.recomputed else ""
+        return (f"{self.added} scores added{again}; {self.scored_images} images scored, {self.skipped_images} "
+                "already stored")
 
 
-def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bool = True,
+@dataclass
+class _Todo:
+    """An image with something left to do: the columns to score (with their digests) and whether to save it."""
+
+    pair: Pair
+    columns: dict[str, tuple[str, str, str, str]]  # column -> (digest, scoring, source, pair digest)
+    save: bool
+
+
+def evaluate(plan: Plan | BenchConfig, *, methods: list[str] | None = None, progress: bool = True,
              on_image: Callable[[int], None] | None = None) -> EvalSummary:
-    """Score ``methods`` (ids; default all) on every test set into ``cfg.runs.results``; resumable.
+    """Score the plan's entries (ids ``methods``; default all) on every test set into its result store; resumable.
 
-    ``on_image(n)`` is called after the n-th image's rows are committed (tests use it to simulate a crash).
+    ``on_image(n)`` is called after the n-th image's rows are committed (tests use it to simulate a crash). A
+    :class:`~hdrbench.config.BenchConfig` is resolved first (:func:`hdrbench.plan.build_plan`).
     """
-    info = init_distributed(cfg.resolved_device())
-    device = torch.device(cfg.resolved_device() if not info.active or not cfg.resolved_device().startswith("cuda")
+    plan = as_plan(plan, "evaluate")
+    info = init_distributed(plan.device)
+    device = torch.device(plan.device if not info.active or not plan.device.startswith("cuda")
                           else f"cuda:{info.local_rank}")
-    dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
-    scorer = build_scorer(cfg)
-    fig_set, fig_ids = figure_images(cfg, dataset)
-    store = ResultStore(cfg.runs.results) if info.is_main else None
+    scorer = plan.scorer(device="cpu")
+    store = ResultStore(plan.layout.results) if info.is_main else None
     summary = EvalSummary()
     ver = versions()
     try:
-        for entry in [cfg.method(m) for m in methods] if methods else cfg.methods:
-            source = open_source(cfg, entry, device, dataset)
+        for entry in [plan.entry(m) for m in methods] if methods else plan.entries:
+            source = open_source(plan, entry, device)
+            expected = plan.expected([entry]) if store is not None else None
             if store is not None:
-                dropped = store.drop_stale(entry.id, source.checkpoint)
-                if dropped:
-                    log.warning("hdrbench: %s: dropped %d scores of an older checkpoint", entry.id, dropped)
-                store.record_method(entry.id, name=entry.name, label=entry.label, params=source.params,
-                                    checkpoint=source.checkpoint, source="external" if entry.external else "network",
-                                    options=entry.options, substitutions=source.substitutions)
-            for ts in test_sets(cfg, dataset):
-                pairs = dataset.pairs(ts)
-                if cfg.dataset.max_images:
-                    pairs = pairs[:cfg.dataset.max_images]
-                todo = _pending(cfg, store, entry, ts, pairs, scorer.columns, fig_set, fig_ids) if store else None
+                store.record_method(entry.id, name=entry.config.name, label=entry.label, params=source.params,
+                                    checkpoint=source.checkpoint, source=entry.kind, options=entry.config.options,
+                                    substitutions=source.substitutions)
+            for ts in plan.test_sets:
+                pairs = plan.pairs[ts]
+                todo = _pending(plan, store, expected, entry, ts, pairs, summary) if store is not None else None
                 todo = broadcast_object(todo, info)
                 summary.skipped_images += len(pairs) - len(todo)
                 bar = tqdm(total=len(todo), desc=f"evaluate {entry.id} {ts}", unit="img",
                            disable=not (progress and info.is_main) or not todo)
                 for start in range(0, len(todo), info.world_size):
                     mine = todo[start + info.rank] if start + info.rank < len(todo) else None
-                    rows = _score_image(cfg, source, dataset, ts, mine, scorer, ver) if mine else []
+                    rows = _score_image(plan, source, ts, mine, scorer, ver) if mine else []
                     for part in gather_to_main(rows, info):
                         if store is not None and part:
                             summary.added += store.add(part)
@@ -208,38 +202,67 @@ def evaluate(cfg: BenchConfig, *, methods: list[str] | None = None, progress: bo
     return summary
 
 
-def _pending(cfg: BenchConfig, store: ResultStore, entry: MethodEntry, ts: str, pairs: list[Pair],
-             metric_names: list[str], fig_set: str, fig_ids: list[str]) -> list[tuple[Pair, list[str], bool]]:
-    """``[(pair, metrics still missing, write prediction)]`` for the images with something left to do."""
-    done = store.stored(entry.id, cfg.dataset.name, ts)
+def _pending(plan: Plan, store: ResultStore, expected, entry: Entry, ts: str, pairs: list[Pair],
+             summary: EvalSummary) -> list[_Todo]:
+    """The images of ``ts`` with a score of the plan's digest missing, or a prediction to save."""
+    done = store.stored(entry.id, plan.cfg.dataset.name, ts)
+    want = expected[expected.test_set == ts]
+    by_image: dict[str, dict[str, tuple[str, str, str, str]]] = {}
+    for r in want.itertuples(index=False):
+        by_image.setdefault(r.image, {})[r.metric] = (r.digest, r.scoring_digest, r.source_digest, r.pair_digest)
     out = []
     for p in pairs:
-        missing = [m for m in metric_names if (p.id, m) not in done]
-        want_pred = cfg.evaluate.save_predictions or (ts == fig_set and p.id in fig_ids)
-        need_pred = want_pred and not cfg.runs.prediction(entry.id, ts, p.id).is_file()
+        missing = {}
+        for column, digests in by_image[p.id].items():
+            stored = done.get((p.id, column), [])
+            if any(d[0] == digests[0] for d in stored):
+                continue
+            missing[column] = digests
+            if stored:  # computed before, another way: say which part changed
+                old = stored[0]
+                parts = [name for name, a, b in zip(("scoring", "source", "pair"), old[1:], digests[1:]) if a != b]
+                summary.recomputed[REASONS[parts[0]] if parts else "store format (scores without a digest)"] += 1
+        want_pred = plan.cfg.evaluate.save_predictions or (ts == plan.figure_set and p.id in plan.figure_ids)
+        need_pred = want_pred and not saved_prediction_is_current(plan, entry, ts, p)
         if missing or need_pred:
-            out.append((p, missing, want_pred))
+            out.append(_Todo(p, missing, want_pred))
     return out
 
 
-def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: str,
-                 item: tuple[Pair, list[str], bool], scorer: Scorer, ver: str) -> list[Score]:
-    pair, missing, save = item
-    ldr, hdr = dataset.load_pair(pair)
+def prediction_digest(plan: Plan, entry: Entry, ts: str, pair: Pair) -> str:
+    """What a saved prediction of ``pair`` depends on (the source and the pair), written into its EXR header."""
+    return digest_of([plan.source_digest(entry, ts, pair), plan.pair_digest(pair)])
+
+
+def saved_prediction_is_current(plan: Plan, entry: Entry, ts: str, pair: Pair) -> bool:
+    """Whether ``predictions/<id>/<ts>/<image>.exr`` exists and was made by the plan's source from this pair."""
+    path = plan.layout.prediction(entry.id, ts, pair.id)
+    if not path.is_file():
+        return False
+    try:
+        return io.read_exr_attributes(path).get("digest") == prediction_digest(plan, entry, ts, pair)
+    except (HDRBenchError, OSError, RuntimeError):  # unreadable: write it again
+        return False
+
+
+def _score_image(plan: Plan, source: Source, ts: str, item: _Todo, scorer: Scorer, ver: str) -> list[Score]:
+    pair = item.pair
+    ldr, hdr = plan.dataset.load_pair(pair)
     assert source.predict is not None
     raw = source.predict(ts, pair, ldr)
     notes: list[str] = []
     pred, gt = check_prediction(raw, hdr, source.entry.id, pair, notes)
     for line in notes:
         log.warning("hdrbench: warning: %s", line)
-    if save:
-        from hdrbench import __version__
+    if item.save:
+        from hdrbench.version import __version__
 
-        io.write_exr(cfg.runs.prediction(source.entry.id, ts, pair.id), raw, attributes={
-            "method": source.entry.name, "method_id": source.entry.id,
-            "options": json.dumps(source.entry.options, sort_keys=True, default=str),
-            "checkpoint": source.checkpoint, "hdrbench_version": __version__, "input": str(pair.ldr)})
-    if not missing:
+        io.write_exr(plan.layout.prediction(source.entry.id, ts, pair.id), raw, attributes={
+            "method": source.entry.config.name, "method_id": source.entry.id,
+            "options": json.dumps(source.entry.config.options, sort_keys=True, default=str),
+            "checkpoint": source.checkpoint, "hdrbench_version": __version__, "input": str(pair.ldr),
+            "digest": prediction_digest(plan, source.entry, ts, pair)})
+    if not item.columns:
         return []
     gt_nchw = gt.permute(2, 0, 1)[None]
     misfit = scorer.protocol.check(gt_nchw)[0]
@@ -248,18 +271,19 @@ def _score_image(cfg: BenchConfig, source: Source, dataset: PairedDataset, ts: s
     values = scorer.score(pred.permute(2, 0, 1)[None], gt_nchw)
     protocol = scorer.protocol.name
     rows = []
-    for column in missing:
+    for column, (digest, scoring, src, pair_digest) in item.columns.items():
         value = float(values[column][0])
         metric = scorer.metrics[column.removesuffix(CRF_SUFFIX)]
         if np.isnan(value):
             raise HDRBenchError(f"metric '{column}' returned NaN for method '{source.entry.id}' on image "
                                 f"'{pair.id}'; nothing was stored for it")
-        rows.append(Score(source.entry.id, cfg.dataset.name, ts, pair.id, column, value,
+        rows.append(Score(source.entry.id, plan.cfg.dataset.name, ts, pair.id, column, value,
                           lower_better=bool(metric.lower_better), protocol=protocol,
                           metric_params=json.dumps(metric.params, sort_keys=True, default=str),
                           checkpoint=source.checkpoint, substitutions=json.dumps(source.substitutions),
-                          versions=ver, warning=misfit))
+                          versions=ver, warning=misfit, digest=digest, scoring_digest=scoring, source_digest=src,
+                          pair_digest=pair_digest))
     return rows
 
 
-__all__ = ["EvalSummary", "evaluate", "open_source", "trained_checkpoint"]
+__all__ = ["EvalSummary", "evaluate", "open_source"]

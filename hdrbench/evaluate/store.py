@@ -1,11 +1,16 @@
 """The result store: one SQLite file (``<output>/results.sqlite``) that a crashed run can resume into.
 
-Table ``scores`` holds one row per (method, dataset, test_set, image, metric) — the UNIQUE key — with
-its value and provenance: the evaluation protocol, the metric's parameters, the checkpoint hash, weight
-substitutions and package versions, and ``warning``: why the image does not fit the protocol (or "").
-Table ``methods`` holds each method's parameter count, checkpoint and
-source. All rows of one image are written in one transaction, so a ``kill -9`` leaves whole images;
-a rerun skips what is stored and ``INSERT OR IGNORE`` makes a repeated row impossible.
+Table ``scores`` holds one row per (method, dataset, test_set, image, metric, digest) — the UNIQUE key — with its
+value and provenance: the evaluation protocol, the metric's parameters, the checkpoint hash, weight substitutions,
+package versions and ``warning`` (why the image does not fit the protocol, or ""). ``digest`` covers everything that
+determines the value (:mod:`hdrbench.plan`); its three parts are stored beside it (``scoring_digest``,
+``source_digest``, ``pair_digest``) so a rerun can say why it recomputed a score. Rows of several digests live side
+by side (the same predictions under several protocols); a table shows only the plan's. Table ``methods`` holds each
+method's parameter count, checkpoint and source. All rows of one image are written in one transaction, so a
+``kill -9`` leaves whole images; ``INSERT OR IGNORE`` makes a repeated row impossible.
+
+Stores of the first format (no digests, ``PRAGMA user_version`` 0) are migrated when opened: their rows are kept
+with the digest ``legacy``, which no plan asks for, so they are recomputed and never reported.
 """
 
 from __future__ import annotations
@@ -28,17 +33,21 @@ CREATE TABLE IF NOT EXISTS scores (
     method TEXT NOT NULL, dataset TEXT NOT NULL, test_set TEXT NOT NULL, image TEXT NOT NULL,
     metric TEXT NOT NULL, value REAL NOT NULL, lower_better INTEGER NOT NULL DEFAULT 0,
     protocol TEXT, metric_params TEXT, checkpoint TEXT, substitutions TEXT, versions TEXT,
+    warning TEXT NOT NULL DEFAULT '', digest TEXT NOT NULL, scoring_digest TEXT NOT NULL DEFAULT '',
+    source_digest TEXT NOT NULL DEFAULT '', pair_digest TEXT NOT NULL DEFAULT '',
     created TEXT DEFAULT CURRENT_TIMESTAMP,
-    UNIQUE (method, dataset, test_set, image, metric)
+    UNIQUE (method, dataset, test_set, image, metric, digest)
 );
 CREATE TABLE IF NOT EXISTS methods (
     method TEXT PRIMARY KEY, name TEXT NOT NULL, label TEXT, params INTEGER, checkpoint TEXT,
     source TEXT, options TEXT, substitutions TEXT, updated TEXT DEFAULT CURRENT_TIMESTAMP
 );
 """
-KEY = ("method", "dataset", "test_set", "image", "metric")
-#: Columns added after the first release, with their SQL type: added to older stores when opened.
-ADDED_COLUMNS = {"scores": {"warning": "TEXT NOT NULL DEFAULT ''"}}
+KEY = ("method", "dataset", "test_set", "image", "metric", "digest")
+#: The store format this version writes (``PRAGMA user_version``); 0 is the first, digest-less one.
+VERSION = 2
+#: The digest given to rows migrated from a digest-less store: no plan asks for it.
+LEGACY = "legacy"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class Score:
     substitutions: str = "[]"
     versions: str = "{}"
     warning: str = ""  # the image does not fit the protocol (one line), or ""
+    digest: str = LEGACY
+    scoring_digest: str = ""
+    source_digest: str = ""
+    pair_digest: str = ""
 
 
 class ResultStore:
@@ -69,15 +82,32 @@ class ResultStore:
         try:
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
+            version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if version > VERSION:
+                raise HDRBenchError(f"this result store was written by a newer hdrbench (format {version}, this one "
+                                    f"reads {VERSION}); upgrade hdrbench or move the file away", self.path)
+            if version < VERSION and "scores" in tables:
+                self._migrate()
             self.db.executescript(SCHEMA)
-            for table, cols in ADDED_COLUMNS.items():
-                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
-                for col, kind in cols.items():
-                    if col not in have:
-                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {kind}")
+            self.db.execute(f"PRAGMA user_version={VERSION}")
         except sqlite3.DatabaseError as exc:
             raise HDRBenchError(f"not a usable result store ({exc}); move it away to start a new one", self.path
                                 ) from None
+
+    def _migrate(self) -> None:
+        """Format 0 → 2: the rows are kept under the digest :data:`LEGACY` (recomputed, never reported)."""
+        have = [r[1] for r in self.db.execute("PRAGMA table_info(scores)")]
+        keep = [c for c in ("method", "dataset", "test_set", "image", "metric", "value", "lower_better", "protocol",
+                            "metric_params", "checkpoint", "substitutions", "versions", "warning", "created")
+                if c in have]
+        cols = ", ".join(keep)
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("ALTER TABLE scores RENAME TO scores_v0")
+            self.db.execute(SCHEMA.split(";")[0])
+            self.db.execute(f"INSERT INTO scores ({cols}, digest) SELECT {cols}, '{LEGACY}' FROM scores_v0")
+            self.db.execute("DROP TABLE scores_v0")
 
     def close(self) -> None:
         self.db.close()
@@ -93,7 +123,7 @@ class ResultStore:
         rows = [tuple(getattr(s, f) for f in Score.__dataclass_fields__) for s in scores]
         for r in rows:
             if math.isnan(r[5]):
-                raise HDRBenchError(f"refusing to store a NaN score ({dict(zip(KEY, r[:5]))})", self.path)
+                raise HDRBenchError(f"refusing to store a NaN score ({dict(zip(KEY[:5], r[:5]))})", self.path)
         cols = ", ".join(Score.__dataclass_fields__)
         marks = ", ".join("?" * len(Score.__dataclass_fields__))
         before = self.db.total_changes
@@ -102,18 +132,16 @@ class ResultStore:
             self.db.executemany(f"INSERT OR IGNORE INTO scores ({cols}) VALUES ({marks})", rows)
         return self.db.total_changes - before
 
-    def stored(self, method: str, dataset: str, test_set: str) -> set[tuple[str, str]]:
-        """``{(image, metric)}`` already stored for this method and test set."""
-        cur = self.db.execute("SELECT image, metric FROM scores WHERE method=? AND dataset=? AND test_set=?",
+    def stored(self, method: str, dataset: str, test_set: str) -> dict[tuple[str, str], list[tuple[str, ...]]]:
+        """``{(image, metric): [(digest, scoring_digest, source_digest, pair_digest), …]}`` stored for this method
+        and test set, newest first."""
+        cur = self.db.execute("SELECT image, metric, digest, scoring_digest, source_digest, pair_digest FROM scores "
+                              "WHERE method=? AND dataset=? AND test_set=? ORDER BY created DESC, rowid DESC",
                               (method, dataset, test_set))
-        return set(cur.fetchall())
-
-    def drop_stale(self, method: str, checkpoint: str) -> int:
-        """Delete ``method``'s scores computed from another checkpoint (a retrained network); returns rows."""
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            cur = self.db.execute("DELETE FROM scores WHERE method=? AND checkpoint<>?", (method, checkpoint))
-        return cur.rowcount
+        out: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+        for image, metric, *digests in cur.fetchall():
+            out.setdefault((image, metric), []).append(tuple(digests))
+        return out
 
     def record_method(self, method: str, *, name: str, label: str, params: int | None, checkpoint: str,
                       source: str, options: dict[str, Any], substitutions: list[str]) -> None:

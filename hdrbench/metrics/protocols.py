@@ -100,9 +100,9 @@ class Protocol:
         """The protocol's parameters for metric ``name`` with ``overrides`` on top (protocol-level names)."""
         return {**self.params.get(name, {}), **overrides}
 
-    def create(self, name: str, **overrides: Any) -> Metric:
-        """Build metric ``name`` with this protocol's parameters; protocol-level names (``ppd``, ``scale``,
-        ``color_encoding``) are mapped to the name the metric declares."""
+    def metric_arguments(self, name: str, **overrides: Any) -> dict[str, Any]:
+        """The keyword arguments metric ``name`` is built with: the protocol's parameters and ``overrides``, with
+        protocol-level names (``ppd``, ``scale``, ``color_encoding``) mapped to the names the metric declares."""
         from hdrbench.registry import METRICS
 
         declared = METRICS.get(name).default_params
@@ -110,7 +110,23 @@ class Protocol:
         for key, value in self.metric_params(name, **overrides).items():
             target = next((k for k in PARAM_ALIASES.get(key, (key,)) if k in declared), key)
             params[target] = value
-        return create_metric(name, **params)
+        return params
+
+    def resolved_params(self, name: str, **overrides: Any) -> dict[str, Any]:
+        """Every parameter of metric ``name`` as this protocol builds it (the metric's defaults under
+        :meth:`metric_arguments`), without building it: what a stored score's digest covers."""
+        from hdrbench.registry import METRICS
+
+        return {**METRICS.get(name).default_params, **self.metric_arguments(name, **overrides)}
+
+    def create(self, name: str, **overrides: Any) -> Metric:
+        """Build metric ``name`` with this protocol's parameters (:meth:`metric_arguments`)."""
+        return create_metric(name, **self.metric_arguments(name, **overrides))
+
+    def preparation(self) -> dict[str, Any]:
+        """What happens to every pair before any metric sees it (normalisation, clip, white): part of every
+        score's digest. The wording fields (summary, assumptions) are not."""
+        return {"name": self.name, "normalize": self.normalize, "clip": self.clip, "white": self.white}
 
     def with_white(self, white: float | str) -> Protocol:
         """This protocol with reference white declared: a value (in the files' units) or ``p99``/``gt-p99``."""

@@ -9,6 +9,8 @@ prints; :func:`hdrbench.score` is its documented public face.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import warnings
@@ -19,13 +21,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from hdrbench.config import DEFAULT_PROTOCOL
+from hdrbench.defaults import DEFAULT_PROTOCOL
 from hdrbench.errors import HDRBenchWarning
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.protocols import Protocol, get_protocol
 from hdrbench.metrics.validate import check_pair
 
 CRF_SUFFIX = "@crf"
+#: How a protocol's ``normalize`` reads in a table caption.
+NORM_WORDS = {"none": "values as given", "max1": "both ÷ max(1, max gt)", "gt-max": "both ÷ max gt",
+              "gt-p99": "both ÷ p99 of gt"}
 #: What :func:`score_record` accepts for an image: a path, or an ``(H, W, 3)`` linear HDR array or tensor.
 ImageLike = str | os.PathLike | np.ndarray | torch.Tensor
 
@@ -45,6 +50,7 @@ class Scorer:
             self.protocol = self.protocol.with_white(white)
         names = list(metrics) if metrics else list(self.protocol.metrics)
         overrides = overrides or {}
+        self.overrides = {k.lower(): dict(v) for k, v in overrides.items()}
         self.metrics: dict[str, Metric] = {n.lower(): self.protocol.create(n, **overrides.get(n.lower(), {}))
                                            for n in dict.fromkeys(names)}
         self.crf = self.protocol.crf_correction if crf is None else bool(crf)
@@ -56,6 +62,10 @@ class Scorer:
     def columns(self) -> list[str]:
         """Result names in order: each metric, then (with CRF) each ``<metric>@crf``."""
         return list(self.metrics) + ([n + CRF_SUFFIX for n in self.metrics] if self.crf else [])
+
+    def digests(self) -> dict[str, str]:
+        """``{column: digest}`` of what determines each column's value (:func:`column_digests`)."""
+        return column_digests(self.protocol, list(self.metrics), self.overrides, self.crf)
 
     def score(self, pred: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-image scores ``{column: (N,) float64}`` of validated linear HDR ``(N, 3, H, W)`` tensors."""
@@ -85,6 +95,54 @@ class Scorer:
         """Protocol and per-metric parameters, JSON-able, to store beside the scores."""
         return {"protocol": self.protocol.describe(), "crf_correction": self.crf,
                 "metrics": {n: m.describe() for n, m in self.metrics.items()}}
+
+
+def column_configs(protocol: Protocol, metrics: Sequence[str], overrides: dict[str, dict[str, Any]] | None = None,
+                   crf: bool | None = None) -> dict[str, dict[str, Any]]:
+    """``{column: everything that determines its values}`` for a protocol's metrics, without building them: the
+    protocol's preparation, the metric's resolved parameters and, for ``<metric>@crf``, the CRF fit's parameters."""
+    overrides = {k.lower(): v for k, v in (overrides or {}).items()}
+    crf = protocol.crf_correction if crf is None else bool(crf)
+    out: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(m.lower() for m in metrics):
+        base = {"prepare": protocol.preparation(), "metric": name,
+                "params": protocol.resolved_params(name, **overrides.get(name, {}))}
+        out[name] = base
+        if crf:
+            out[name + CRF_SUFFIX] = {**base, "crf": dict(protocol.crf_params)}
+    return {k: out[k] for k in [*(c for c in out if not c.endswith(CRF_SUFFIX)),
+                                *(c for c in out if c.endswith(CRF_SUFFIX))]}
+
+
+def digest_of(value: Any, length: int = 16) -> str:
+    """sha256 of ``value``'s canonical JSON (sorted keys; tuples as lists; other objects by ``str``)."""
+    text = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def column_digests(protocol: Protocol, metrics: Sequence[str], overrides: dict[str, dict[str, Any]] | None = None,
+                   crf: bool | None = None) -> dict[str, str]:
+    """``{column: digest}`` of :func:`column_configs`: two scores share a digest only if they were computed the
+    same way."""
+    return {c: digest_of(v) for c, v in column_configs(protocol, metrics, overrides, crf).items()}
+
+
+def reading(protocol: Protocol, column: str, overrides: dict[str, dict[str, Any]] | None = None) -> str:
+    """How a column's numbers were computed, in words for a caption, e.g. ``PSNR-μ (mu = 10, norm = none;
+    values as given, prediction clipped to [0, 1]; dcdr protocol)``."""
+    from hdrbench.metrics.base import display
+
+    base = column.removesuffix(CRF_SUFFIX)
+    params = protocol.metric_params(base, **(overrides or {}).get(base, {}))
+    shown = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in params.items())
+    prep = NORM_WORDS.get(protocol.normalize, protocol.normalize)
+    if protocol.white != 1.0:
+        prep += f", reference white {protocol.white:g}"
+    if protocol.clip:
+        prep += ", prediction clipped to [0, 1]"
+    if column.endswith(CRF_SUFFIX):
+        prep += ", prediction CRF-corrected"
+    return f"{display(base)[0]} ({shown + '; ' if shown else ''}{prep}; {protocol.name} protocol)"
 
 
 def _read(x: ImageLike, default_name: str) -> tuple[np.ndarray | torch.Tensor, str]:

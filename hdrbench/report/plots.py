@@ -21,7 +21,9 @@ from scipy import ndimage
 from hdrbench import io
 from hdrbench.config import BenchConfig
 from hdrbench.errors import HDRBenchError
+from hdrbench.plan import Plan, as_plan
 from hdrbench.report.tables import metric_label, test_set_label
+from hdrbench.runs import external_prediction
 
 LDR_CLIP = 0.99
 
@@ -47,36 +49,37 @@ def tonemap(hdr: np.ndarray, scale: float, gamma: float = 2.2) -> np.ndarray:
     return np.clip(np.nan_to_num(hdr) * scale, 0.0, 1.0) ** (1.0 / gamma)
 
 
-def saved_prediction(cfg: BenchConfig, method_id: str, test_set: str, image: str) -> Path:
-    """Where ``method_id``'s prediction of ``image`` is (the EXR written by ``hdrbench evaluate``, else an external
-    method's own file); the evaluation's path when neither exists."""
-    from hdrbench.runs import external_prediction
+def saved_prediction(plan: Plan, method_id: str, test_set: str, image: str) -> Path:
+    """Where ``method_id``'s prediction of ``image`` is: an external method's own file, else the EXR written by
+    ``hdrbench evaluate``, which must have been made by the plan's source (a stale one is an error)."""
+    from hdrbench.evaluate.runner import saved_prediction_is_current
 
-    path = cfg.runs.prediction(method_id, test_set, image)
-    external = cfg.method(method_id).external
-    if external and not path.is_file():
-        path = external_prediction(Path(external), test_set, image) or path
+    entry = plan.entry(method_id)
+    pair = next(p for p in plan.pairs[test_set] if p.id == image)
+    if entry.external is not None:
+        found = external_prediction(entry.external, test_set, image)
+        if found is not None:
+            return found
+    path = plan.layout.prediction(method_id, test_set, image)
+    if not path.is_file():
+        raise HDRBenchError(f"no saved prediction of '{method_id}' for figure image '{image}'; run 'hdrbench "
+                            "evaluate' with the same [plot] settings first", path)
+    if not saved_prediction_is_current(plan, entry, test_set, pair):
+        raise HDRBenchError(f"the saved prediction of '{method_id}' for figure image '{image}' was made by other "
+                            "weights, options or inputs; run 'hdrbench evaluate' to make it again", path)
     return path
 
 
-def _panels(cfg: BenchConfig, methods: list[tuple[str, str]]) -> tuple[list[str], list[list[np.ndarray]]]:
+def _panels(plan: Plan, methods: list[tuple[str, str]]) -> tuple[list[str], list[list[np.ndarray]]]:
     """``(image ids, rows)``: each row is [ldr, prediction per method..., gt] as float (H, W, 3)."""
-    from hdrbench.datasets.base import create_dataset
-    from hdrbench.runs import figure_images
-
-    dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
-    test_set, ids = figure_images(cfg, dataset)
-    pairs = {p.id: p for p in dataset.pairs(test_set)}
+    test_set, ids = plan.figure_set, plan.figure_ids
+    pairs = {p.id: p for p in plan.pairs[test_set]}
     rows = []
     for image in ids:
-        ldr, hdr = dataset.load_pair(pairs[image])
+        ldr, hdr = plan.dataset.load_pair(pairs[image])
         row = [ldr]
         for method_id, _ in methods:
-            path = saved_prediction(cfg, method_id, test_set, image)
-            if not path.is_file():
-                raise HDRBenchError(f"no saved prediction of '{method_id}' for figure image '{image}'; run "
-                                    "'hdrbench evaluate' with the same [plot] settings first", path)
-            row.append(io.read_hdr(path))
+            row.append(io.read_hdr(saved_prediction(plan, method_id, test_set, image)))
         rows.append(row + [hdr])
     return ids, rows
 
@@ -133,18 +136,18 @@ def _save(fig, stem: Path, formats: list[str], dpi: int) -> list[Path]:
     return paths
 
 
-def metric_distributions(cfg: BenchConfig, scores: pd.DataFrame, stem: Path, formats: list[str]) -> list[Path]:
-    """Box plots of per-image scores: one panel per (test set, metric), one box per method."""
+def metric_distributions(plan: Plan, scores: pd.DataFrame, stem: Path, formats: list[str]) -> list[Path]:
+    """Box plots of the plan's current per-image scores: one panel per (test set, metric), one box per method."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scores = scores[scores.dataset == cfg.dataset.name]
-    sets = list(dict.fromkeys(scores.test_set))
-    metrics = [m for m in (cfg.scored_metrics or list(dict.fromkeys(scores.metric))) if m in set(scores.metric)]
-    ids = [m.id for m in cfg.methods if m.id in set(scores.method)]
-    labels = [cfg.method(m).label for m in ids]
+    scores = plan.current_scores(scores)
+    sets = [t for t in plan.test_sets if t in set(scores.test_set)]
+    metrics = [m for m in plan.columns if m in set(scores.metric)]
+    ids = [e.id for e in plan.entries if e.id in set(scores.method)]
+    labels = [plan.entry(m).label for m in ids]
     fig, axes = plt.subplots(len(sets), len(metrics), figsize=(2.6 * len(metrics), 0.25 * len(ids) + 2.2 * len(sets)),
                              squeeze=False)
     for r, ts in enumerate(sets):
@@ -161,17 +164,19 @@ def metric_distributions(cfg: BenchConfig, scores: pd.DataFrame, stem: Path, for
     return _save(fig, stem, formats, dpi=130)
 
 
-def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
+def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list[Path]:
     """``figure5`` (linear), ``figure5_tonemapped`` and ``figure5_metrics``, each as PNG and PDF."""
     from hdrbench.evaluate.store import ResultStore
 
+    plan = as_plan(plan, "report")
+    cfg = plan.cfg
     out = out_dir or cfg.runs.reports
     out.mkdir(parents=True, exist_ok=True)
     formats = [str(f) for f in cfg.plot.formats]
     table1 = next((t for t in cfg.tables if t.name == "table1"), None)
-    shown = cfg.plot.methods or (table1.methods if table1 and table1.methods else [m.id for m in cfg.methods])
-    methods = [(m, cfg.method(m).label) for m in shown]
-    ids, rows = _panels(cfg, methods)
+    shown = cfg.plot.methods or (table1.methods if table1 and table1.methods else [e.id for e in plan.entries])
+    methods = [(m, plan.entry(m).label) for m in shown]
+    ids, rows = _panels(plan, methods)
     titles = ["LDR input"] + [label for _, label in methods] + ["Ground truth"]
     box = cfg.plot.box
     paths = _grid(cfg, titles, ids, rows, False, box, out / "figure5", formats)
@@ -181,5 +186,5 @@ def write_figures(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
         with ResultStore(cfg.runs.results) as store:
             scores = store.scores()
         if not scores.empty:
-            paths += metric_distributions(cfg, scores, out / "figure5_metrics", formats)
+            paths += metric_distributions(plan, scores, out / "figure5_metrics", formats)
     return paths

@@ -8,6 +8,7 @@ Table 1. In every column the best, second and third methods are ranked direction
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pandas as pd
 from hdrbench.config import BenchConfig, TableSpec
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import display
+from hdrbench.plan import Plan, as_plan
 from hdrbench.report.stats import bootstrap_ci, paired_test
 
 RANK_COLOURS = {1: "red", 2: "blue", 3: "green"}
@@ -34,12 +36,16 @@ class Table:
     columns: list[tuple[str, str]]
     cells: pd.DataFrame
     params: dict[str, int | None]
+    #: How each metric column was computed (:meth:`hdrbench.plan.Plan.reading`), for the caption.
+    readings: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Images per test set in the plan; a method scored on fewer is marked in every format.
+    images: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 #: LaTeX's special characters and what prints them literally.
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "—": "---",
-                  "μ": r"$\mu$"}
+                  "μ": r"$\mu$", "÷": r"$\div$"}
 #: Packages the LaTeX table needs (written into its header comment).
 LATEX_PACKAGES = ("booktabs", "xcolor", "graphicx")
 
@@ -77,20 +83,22 @@ def format_params(n: int | None) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e5 else f"{n / 1e3:.1f}K"
 
 
-def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, spec: TableSpec) -> Table:
-    """Means, bootstrap intervals, ranks and paired p-values of ``spec`` from the store's DataFrames."""
-    scores = scores[scores.dataset == cfg.dataset.name]
+def build_table(plan: Plan, scores: pd.DataFrame, methods: pd.DataFrame, spec: TableSpec) -> Table:
+    """Means, bootstrap intervals, ranks and paired p-values of ``spec`` from the store's DataFrames; only the rows
+    the plan asks for count (:meth:`~hdrbench.plan.Plan.current_scores`)."""
+    cfg = plan.cfg
+    scores = plan.current_scores(scores)
     if scores.empty:
-        raise HDRBenchError(f"the result store has no scores for dataset '{cfg.dataset.name}'; run 'hdrbench evaluate' "
+        raise HDRBenchError(f"the result store has no current scores for this benchmark (dataset "
+                            f"'{cfg.dataset.name}', protocol '{cfg.evaluate.protocol}'); run 'hdrbench evaluate' "
                             "first", cfg.runs.results)
     present = list(dict.fromkeys(scores.method))
-    ids = [m for m in (spec.methods or [m.id for m in cfg.methods]) if m in present]
+    ids = [m for m in (spec.methods or [e.id for e in plan.entries]) if m in present]
     if not ids:
-        raise HDRBenchError(f"table '{spec.name}': none of its methods has scores yet", cfg.runs.results)
-    metrics = [m for m in (spec.metrics or cfg.scored_metrics or list(dict.fromkeys(scores.metric)))
-               if m in set(scores.metric)]
-    order = cfg.dataset.test_sets or list(dict.fromkeys(scores.test_set))
-    sets = [t for t in (spec.test_sets or order) if t in set(scores.test_set)]
+        raise HDRBenchError(f"table '{spec.name}': none of its methods has current scores yet; run 'hdrbench "
+                            "evaluate' first", cfg.runs.results)
+    metrics = [m for m in (spec.metrics or plan.columns) if m in set(scores.metric)]
+    sets = [t for t in (spec.test_sets or plan.test_sets) if t in set(scores.test_set)]
     records = []
     for ts in sets:
         for metric in metrics:
@@ -110,14 +118,29 @@ def build_table(cfg: BenchConfig, scores: pd.DataFrame, methods: pd.DataFrame, s
                 records.append({"table": spec.name, "method": m, "test_set": ts, "metric": metric,
                                 "mean": float(means[m]), "ci_low": lo, "ci_high": hi,
                                 "n_images": int(wide[m].notna().sum()), "rank": int(ranks[m]),
-                                "lower_better": lower, "best": best, "test": cfg.report.test, "p_vs_best": p})
+                                "lower_better": lower, "best": best, "test": cfg.report.test, "p_vs_best": p,
+                                "protocol": cfg.evaluate.protocol, "reading": plan.reading(metric)})
     cells = pd.DataFrame.from_records(records)
-    labels = {m: cfg.method(m).label if any(e.id == m for e in cfg.methods) else m for m in ids}
+    labels = {m: plan.entry(m).label if any(e.id == m for e in plan.entries) else m for m in ids}
     params = {}
     for m in ids:
         row = methods[methods.method == m]
         params[m] = int(row.params.iloc[0]) if len(row) and pd.notna(row.params.iloc[0]) else None
-    return Table(spec, ids, labels, [(t, m) for t in sets for m in metrics], cells, params)
+    return Table(spec, ids, labels, [(t, m) for t in sets for m in metrics], cells, params,
+                 readings={m: plan.reading(m) for m in metrics}, images={t: len(plan.pairs[t]) for t in sets})
+
+
+def scoring_note(table: Table) -> str:
+    """What the numbers are: each column's reading and, where a method has fewer images than the plan, which."""
+    parts = [f"{r}" for r in table.readings.values()]
+    short = table.cells[table.cells.n_images < table.cells.test_set.map(table.images)] if len(table.cells) else \
+        table.cells
+    notes = "Scoring: " + "; ".join(parts) + "."
+    if len(short):
+        which = sorted({f"{table.labels[r.method]} on {r.test_set} ({r.n_images} of {table.images[r.test_set]} "
+                        "images)" for r in short.itertuples()})
+        notes += " Over fewer images than the others (not yet evaluated): " + ", ".join(which) + "."
+    return notes
 
 
 def _decimals(cfg: BenchConfig, metric: str, values: pd.Series) -> int:
@@ -146,6 +169,8 @@ def _grid(cfg: BenchConfig, table: Table, latex: bool) -> pd.DataFrame:
                 column.append("---" if latex else "—")
                 continue
             text, rank = f"{sub.at[m, 'mean']:.{places}f}", int(sub.at[m, "rank"])
+            if int(sub.at[m, "n_images"]) < table.images.get(ts, 0):
+                text += "*"  # over fewer images than the others: the scoring note says which
             if latex:
                 column.append(rf"\textcolor{{{RANK_COLOURS[rank]}}}{{{text}}}" if rank in RANK_COLOURS else text)
             else:
@@ -168,7 +193,7 @@ def to_markdown(cfg: BenchConfig, table: Table) -> str:
     title = table.spec.title or table.spec.name
     legend = ("🔴 best, 🔵 second, 🟢 third (direction-aware); mean over images; intervals and p-values "
               f"in {table.spec.name}.csv")
-    return f"**{title}**\n\n{grid.to_markdown()}\n\n{legend}\n"
+    return f"**{title}**\n\n{grid.to_markdown()}\n\n{legend}\n\n{scoring_note(table)}\n"
 
 
 def to_latex(cfg: BenchConfig, table: Table) -> str:
@@ -177,7 +202,8 @@ def to_latex(cfg: BenchConfig, table: Table) -> str:
     body = grid.to_latex(escape=False, multicolumn=True, multicolumn_format="c",
                          column_format="l" + "c" * grid.shape[1])  # booktabs rules by default
     caption = latex_escape(caption_text(table.spec.title or table.spec.name)) + \
-        r" (\textcolor{red}{red}: the best, \textcolor{blue}{blue}: the second, \textcolor{green}{green}: the third)"
+        r" (\textcolor{red}{red}: the best, \textcolor{blue}{blue}: the second, \textcolor{green}{green}: the third)." \
+        + " " + latex_escape(scoring_note(table))
     label = re.sub(r"[^A-Za-z0-9:._-]", "-", table.spec.name)
     return (f"% needs \\usepackage{{{','.join(LATEX_PACKAGES)}}}\n\\begin{{table*}}[t]\n\\centering\n"
             f"\\resizebox{{\\textwidth}}{{!}}{{%\n{body}}}\n\\caption{{{caption}}}\n\\label{{tab:{label}}}\n"
@@ -198,17 +224,19 @@ def write_table(cfg: BenchConfig, table: Table, out_dir: Path) -> list[Path]:
     return paths
 
 
-def write_reports(cfg: BenchConfig, out_dir: Path | None = None) -> list[Path]:
-    """Every table of ``cfg`` (Table 1 always, the ablations as configured) from its result store."""
+def write_reports(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list[Path]:
+    """Every table of the benchmark (Table 1 always, the ablations as configured) from its result store."""
     from hdrbench.evaluate.store import ResultStore
 
+    plan = as_plan(plan, "report")
+    cfg = plan.cfg
     if not cfg.runs.results.is_file():
         raise HDRBenchError("no result store yet; run 'hdrbench evaluate' (or 'hdrbench run') first", cfg.runs.results)
     with ResultStore(cfg.runs.results) as store:
         scores, methods = store.scores(), store.methods()
     paths: list[Path] = []
     for spec in cfg.tables:
-        paths += write_table(cfg, build_table(cfg, scores, methods, spec), out_dir or cfg.runs.reports)
+        paths += write_table(cfg, build_table(plan, scores, methods, spec), out_dir or cfg.runs.reports)
     return paths
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 from hdrbench import io
 from hdrbench.config import BenchConfig
 from hdrbench.errors import HDRBenchError
+from hdrbench.plan import Plan, as_plan
 from hdrbench.report.tables import _decimals, metric_label, test_set_label
 
 #: Upper bound on the written pixel data of all images (bytes of base64 text); reduced images keep MIN_SIDE pixels.
@@ -105,45 +106,42 @@ def _tables(cfg: BenchConfig, out: Path) -> list[dict[str, Any]]:
     return tables
 
 
-def _scores(cfg: BenchConfig) -> dict[str, Any]:
-    """Per-image scores of the result store: ``values[test_set][metric][image][method]``."""
+def _scores(plan: Plan) -> dict[str, Any]:
+    """The plan's current per-image scores: ``values[test_set][metric][image][method]``."""
     from hdrbench.evaluate.store import ResultStore
 
+    cfg = plan.cfg
     if not cfg.runs.results.is_file():
         return {"metrics": [], "methods": [], "test_sets": [], "values": {}}
     with ResultStore(cfg.runs.results) as store:
-        scores = store.scores()
-    scores = scores[scores.dataset == cfg.dataset.name]
-    ids = [m.id for m in cfg.methods if m.id in set(scores.method)]
-    metrics = [m for m in cfg.scored_metrics if m in set(scores.metric)] + \
-        [m for m in dict.fromkeys(scores.metric) if m not in cfg.scored_metrics]
+        scores = plan.current_scores(store.scores())
+    ids = [e.id for e in plan.entries if e.id in set(scores.method)]
+    metrics = [m for m in plan.columns if m in set(scores.metric)]
     values: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for r in scores.itertuples():
         values.setdefault(r.test_set, {}).setdefault(r.metric, {}).setdefault(r.image, {})[r.method] = r.value
-    return {"methods": [{"id": m, "label": cfg.method(m).label} for m in ids],
-            "metrics": [{"id": m, "label": metric_label(m),
+    return {"methods": [{"id": m, "label": plan.entry(m).label} for m in ids],
+            "metrics": [{"id": m, "label": metric_label(m), "reading": plan.reading(m),
                          "lower_better": bool(scores.lower_better[scores.metric == m].iloc[0]),
                          "decimals": _decimals(cfg, m, scores.value[scores.metric == m])} for m in metrics],
-            "test_sets": [{"id": t, "label": test_set_label(t)} for t in dict.fromkeys(scores.test_set)],
+            "test_sets": [{"id": t, "label": test_set_label(t)} for t in plan.test_sets if t in set(scores.test_set)],
             "values": values}
 
 
-def _load_images(cfg: BenchConfig) -> tuple[str, list[dict[str, Any]], list[str]]:
+def _load_images(plan: Plan) -> tuple[str, list[dict[str, Any]], list[str]]:
     """``(test set, images, notes)``; each image: id, panel titles and kinds, float (H, W, 3) arrays."""
-    from hdrbench.datasets.base import create_dataset
     from hdrbench.report.plots import saved_prediction
-    from hdrbench.runs import figure_images
 
-    dataset = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
-    test_set, ids = figure_images(cfg, dataset)
-    pairs = {p.id: p for p in dataset.pairs(test_set)}
+    test_set, ids = plan.figure_set, plan.figure_ids
+    pairs = {p.id: p for p in plan.pairs[test_set]}
     images, missing = [], set()
     for image in ids:
-        ldr, hdr = dataset.load_pair(pairs[image])
+        ldr, hdr = plan.dataset.load_pair(pairs[image])
         panels = [{"title": "LDR input", "kind": "ldr", "method": None, "data": ldr}]
-        for entry in cfg.methods:
-            path = saved_prediction(cfg, entry.id, test_set, image)
-            if not path.is_file():
+        for entry in plan.entries:
+            try:
+                path = saved_prediction(plan, entry.id, test_set, image)
+            except HDRBenchError:  # missing or stale: said once in the notes
                 missing.add(entry.id)
                 continue
             pred = io.read_hdr(path)
@@ -154,8 +152,8 @@ def _load_images(cfg: BenchConfig) -> tuple[str, list[dict[str, Any]], list[str]
             panels.append({"title": entry.label, "kind": "pred", "method": entry.id, "data": pred})
         panels.append({"title": "Ground truth", "kind": "gt", "method": None, "data": hdr})
         images.append({"id": image, "panels": panels})
-    notes = [f"no saved prediction of {', '.join(sorted(missing))} for the figure images; run 'hdrbench evaluate' "
-             "with the same [plot] settings"] if missing else []
+    notes = [f"no current saved prediction of {', '.join(sorted(missing))} for the figure images; run 'hdrbench "
+             "evaluate' with the same [plot] settings"] if missing else []
     return test_set, images, notes
 
 
@@ -185,7 +183,7 @@ def _encode_images(images: list[dict[str, Any]]) -> tuple[int, list[tuple[list[n
         factor += 1
 
 
-def write_viewer(cfg: BenchConfig, out_dir: Path | None = None) -> Viewer:
+def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewer:
     """Write ``index.html`` and ``viewer/`` into ``out_dir`` (default: where the tables are written).
 
     Needs the report's ``<table>.csv`` files (``hdrbench report``) and, for the comparison view, the dataset
@@ -193,14 +191,16 @@ def write_viewer(cfg: BenchConfig, out_dir: Path | None = None) -> Viewer:
     """
     from hdrbench.report.plots import select_box
 
+    plan = as_plan(plan, "report")
+    cfg = plan.cfg
     out = Path(out_dir or cfg.runs.reports)
     data_dir = out / DATA_DIR
     if data_dir.is_dir():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
-    notes: list[str] = []
+    notes: list[str] = ["Scoring: " + "; ".join(plan.reading(c) for c in plan.columns) + "."]
     try:
-        test_set, images, more = _load_images(cfg)
+        test_set, images, more = _load_images(plan)
         notes += more
     except HDRBenchError as exc:
         test_set, images = "", []
@@ -219,9 +219,10 @@ def write_viewer(cfg: BenchConfig, out_dir: Path | None = None) -> Viewer:
                       "panels": [{k: p[k] for k in ("title", "kind", "method")} for p in img["panels"]]})
     if factor > 1:
         notes.append(f"images reduced {factor}x (area average) to keep the viewer small")
-    data = {"benchmark": cfg.name, "dataset": cfg.dataset.name, "confidence": cfg.report.confidence,
+    data = {"benchmark": cfg.name, "dataset": cfg.dataset.name, "protocol": cfg.evaluate.protocol,
+            "confidence": cfg.report.confidence,
             "test": cfg.report.test, "downsample": factor, "notes": notes,
-            "tables": _tables(cfg, out), "scores": _scores(cfg), "images": model}
+            "tables": _tables(cfg, out), "scores": _scores(plan), "images": model}
     (data_dir / "data.js").write_text("window.HDR_VIEWER_DATA = " + json.dumps(data, separators=(",", ":"))
                                       + ";\n", encoding="utf-8")
     files.append(data_dir / "data.js")

@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from hdrbench.config import TrainSettings
 from hdrbench.datasets.base import PairedDataset
+from hdrbench.defaults import PRECISIONS as PRECISION_NAMES
 from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Stage
@@ -49,7 +50,7 @@ from hdrbench.weights import substitutions
 LOG_FILE = "train_log.csv"
 #: ``[train] precision``: the dtype of the forward/loss under ``torch.autocast`` (``fp32``: no autocast; fp32
 #: matmuls may use TF32 tensor cores on CUDA). ``fp16`` scales the loss (``torch.amp.GradScaler``).
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = dict(zip(PRECISION_NAMES, (None, torch.bfloat16, torch.float16), strict=True))
 
 
 @dataclass

@@ -1,0 +1,23 @@
+"""The defaults that several layers need, stated once (a torch-free leaf: every module may import it).
+
+``config`` (what ``bench.toml`` means when it says nothing), ``inference`` (tiling), ``metrics.scoring`` (the
+protocol of ``hdrbench score``) and ``train`` (precisions) read them here; nothing here imports hdrbench.
+"""
+
+from __future__ import annotations
+
+#: Tile size (pixels) of tiled inference in evaluation and ``hdrbench predict``; 0 runs whole images.
+DEFAULT_TILE = 512
+#: The smallest tile (pixels) that is not 0 (whole image): smaller tiles re-run the network's context for
+#: every few pixels and take hours on an ordinary image.
+MIN_TILE = 16
+#: The scoring protocol when bench.toml or the command line names none (:mod:`hdrbench.metrics.protocols`).
+DEFAULT_PROTOCOL = "dcdr"
+#: Values of the training switch ``recipes``: each method's official recipe, or the paper's common protocol.
+RECIPES = ("official", "paper")
+#: The training switch when bench.toml names none: each method's own recipe.
+DEFAULT_RECIPES = RECIPES[0]
+#: Paired tests of the report (the first is the default).
+PAIRED_TESTS = ("wilcoxon", "ttest")
+#: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
+PRECISIONS = ("fp32", "bf16", "fp16")
