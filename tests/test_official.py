@@ -340,13 +340,16 @@ def test_evaluate_source_uses_official_checkpoint() -> None:
     """The evaluation runner's prediction source goes through the same loader and predict_image."""
     from hdrbench.config import EvaluateSection, MethodEntry, TrainSection
     from hdrbench.evaluate.runner import open_source
+    from hdrbench.plan import Entry
 
     folder = case("fhdr")
-    entry = MethodEntry(name="fhdr", checkpoint=str(folder / "latest.ckpt"), options={"iterations": 1})
+    config = MethodEntry(name="fhdr", checkpoint=str(folder / "latest.ckpt"), options={"iterations": 1})
+    entry = Entry(config, "checkpoint", (folder / "latest.ckpt",))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        cfg = SimpleNamespace(evaluate=EvaluateSection(), train=TrainSection())  # what the source reads
-        source = open_source(cfg, entry, torch.device("cpu"))  # type: ignore[arg-type]
+        # what the source reads of a plan: its settings and its dataset
+        plan = SimpleNamespace(cfg=SimpleNamespace(evaluate=EvaluateSection(), train=TrainSection()), dataset=None)
+        source = open_source(plan, entry, torch.device("cpu"))  # type: ignore[arg-type]
     assert source.params == 571_267 and len(source.checkpoint) == 16  # the weights' digest is recorded
     pred = source.predict("test", None, ldr_of(folder).astype(np.float32) / 255.0)
     official = np.load(folder / "output.npy")[0].transpose(1, 2, 0)

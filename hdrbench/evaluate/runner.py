@@ -29,7 +29,7 @@ from hdrbench.config import BenchConfig
 from hdrbench.datasets.base import Pair
 from hdrbench.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.errors import HDRBenchError
-from hdrbench.evaluate.store import ResultStore, Score
+from hdrbench.evaluate.store import LEGACY, ResultStore, Score
 from hdrbench.method import count_parameters
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer, digest_of
 from hdrbench.metrics.validate import check_pair
@@ -221,7 +221,8 @@ def _pending(plan: Plan, store: ResultStore, expected, entry: Entry, ts: str, pa
             if stored:  # computed before, another way: say which part changed
                 old = stored[0]
                 parts = [name for name, a, b in zip(("scoring", "source", "pair"), old[1:], digests[1:]) if a != b]
-                summary.recomputed[REASONS[parts[0]] if parts else "store format (scores without a digest)"] += 1
+                legacy = old[0] == LEGACY or not parts
+                summary.recomputed["store format (scores without a digest)" if legacy else REASONS[parts[0]]] += 1
         want_pred = plan.cfg.evaluate.save_predictions or (ts == plan.figure_set and p.id in plan.figure_ids)
         need_pred = want_pred and not saved_prediction_is_current(plan, entry, ts, p)
         if missing or need_pred:
