@@ -147,9 +147,8 @@ class Plan:
 
     @cached_property
     def dataset_identity(self) -> dict[str, Any]:
-        """The dataset's name, root and resolved options: what the output folder is built for."""
-        return {"name": self.cfg.dataset.name, "root": str(self.dataset.root) if self.dataset.root else None,
-                "options": dict(self.dataset.options)}
+        """The dataset's name, root and resolved options (:meth:`PairedDataset.identity`)."""
+        return self.dataset.identity()
 
     def pair_digest(self, pair: Pair) -> str:
         """The test pair's identity: the dataset's, and its two files (path, size, modification time)."""

@@ -99,16 +99,18 @@ class RunLayout:
             os.close(fd)  # closing the descriptor releases the lock
 
     def check_built_for(self, dataset: dict[str, Any], *, write: bool) -> None:
-        """Refuse a folder built for another dataset (its checkpoints were trained on that one); ``write`` records
-        ``dataset`` in a new folder."""
+        """Refuse a folder built for another dataset (another name or root: its checkpoints were trained on that one;
+        changed options of the same dataset are the scoring digests' and the training metadata's business);
+        ``write`` records ``dataset`` (``{"name", "root", "options"}``) in a new folder."""
         if self.record.is_file():
             try:
                 built = json.loads(self.record.read_text()).get("dataset")
             except (OSError, ValueError):
                 built = None
-            if built is not None and built != json.loads(json.dumps(dataset, default=str)):
+            now = json.loads(json.dumps(dataset, default=str))
+            if built is not None and (built.get("name"), built.get("root")) != (now["name"], now["root"]):
                 raise HDRBenchError(f"this output folder was built for dataset '{built.get('name')}' (root "
-                                    f"{built.get('root')}, options {built.get('options')}); its checkpoints do not fit "
+                                    f"{built.get('root')}); its checkpoints do not fit "
                                     "this benchmark's dataset: give it another [benchmark] output, or move the folder "
                                     "away", self.record)
         elif write:

@@ -159,7 +159,7 @@ def test_evaluate_stores_and_counts_protocol_misfits(tmp_path, caplog):
     ckpt = save_weights(torch_net, tmp_path / "w.safetensors", method="fake-net", options={})
     data = {"benchmark": {"name": "m", "output": str(tmp_path / "out"), "device": "cpu"},
             "dataset": {"name": "fake-scene", "test_sets": ["set_a"]},
-            "evaluate": {"protocol": "dcdr", "metrics": ["psnr-l"]}, "plot": {"images": 0},
+            "evaluate": {"protocol": "dcdr", "metrics": ["psnr-l"]}, "plot": {"images": 1},
             "methods": [{"name": "fake-net", "checkpoint": str(ckpt)}]}
     # an older store, made before the warning column existed, is extended when opened
     (tmp_path / "out").mkdir()

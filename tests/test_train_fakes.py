@@ -70,7 +70,7 @@ class FakeStagedMethod(FakeMethod):
 class FakeDataset(PairedDataset):
     """Deterministic synthetic pairs: HDR = smooth field with highlights, LDR = clipped gamma of it."""
 
-    default_options = {"n": 4, "size": 24, "n_test": 3}
+    default_options = {"n": 4, "size": 24, "n_test": 3, "nan_image": None}
     test_sets = ("set_a", "set_b")
 
     def pairs(self, split: str) -> list[Pair]:
@@ -85,6 +85,8 @@ class FakeDataset(PairedDataset):
         s = self.options["size"]
         hdr = (g.random((s, s, 3)) * 1.5).astype(np.float32)
         ldr = np.clip(hdr, 0, 1) ** (1 / 2.2)
+        if pair.id == self.options["nan_image"]:  # a broken test image (tests of the checks before training)
+            hdr[0, 0, 0] = np.nan
         return ldr.astype(np.float32), hdr
 
 

@@ -76,6 +76,11 @@ class PairedDataset:
         (real photographs: Cityscapes, folders of pairs)."""
         return None
 
+    def identity(self) -> dict[str, Any]:
+        """What this instance reads: its name, root and resolved options (recorded by training runs and output
+        folders, and part of every score's digest)."""
+        return {"name": self.name, "root": str(self.root) if self.root else None, "options": dict(self.options)}
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "kind": "dataset", "summary": self.summary,
                 "hdr_convention": self.hdr_convention, "test_sets": list(self.test_sets),

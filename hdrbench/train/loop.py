@@ -48,6 +48,9 @@ from hdrbench.train.state import load_checkpoint, save_checkpoint, set_rng_state
 from hdrbench.weights import substitutions
 
 LOG_FILE = "train_log.csv"
+#: Metadata keys added after the first release: a run that did not record one is taken to match it (it cannot
+#: say), so finished runs of earlier versions are not retrained on upgrade.
+SINCE_LATER = ("dataset",)
 #: ``[train] precision``: the dtype of the forward/loss under ``torch.autocast`` (``fp32``: no autocast; fp32
 #: matmuls may use TF32 tensor cores on CUDA). ``fp16`` scales the loss (``torch.amp.GradScaler``).
 PRECISIONS = dict(zip(PRECISION_NAMES, (None, torch.bfloat16, torch.float16), strict=True))
@@ -201,7 +204,7 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
         torch.backends.cudnn.allow_tf32 = True
     plan = stage_plan(method, job.recipes, job.overrides)
     meta = {"plan": [[s.name, s.recipe.to_dict()] for s in plan], "seed": job.seed, "world_size": info.world_size,
-            "options": method.options}
+            "options": method.options, "dataset": job.dataset.identity()}
     if job.precision != "fp32":  # fp32 runs keep the metadata of runs made before the option existed
         meta["precision"] = job.precision
     if fresh and info.is_main and run_dir.exists():
@@ -249,7 +252,8 @@ def _final_matches(final: Path, meta: dict[str, Any]) -> bool:
 
     _, saved = read_weights(final)
     want = json.loads(json.dumps(meta, default=str))
-    return all(json.loads(saved.get(k, "null")) == v for k, v in want.items())
+    return all(json.loads(saved.get(k, "null")) == v for k, v in want.items()
+               if k in saved or k not in SINCE_LATER)
 
 
 def _run_stage(run: _Run, si: int, stage: Stage, s0: int, s1: int, begin: int, resume: Any) -> None:

@@ -100,6 +100,8 @@ def load_checkpoint(run_dir: Path, net: nn.Module, *, method: str, meta: dict[st
     info = json.loads(latest.read_text())
     for key, value in meta.items():
         now = json.loads(json.dumps(value, default=str))
+        if key == "dataset" and key not in info:  # recorded since a later version: an older run cannot say
+            continue
         if now != info.get(key):
             changes = "; ".join(differences(info.get(key), now, key)[:3])
             raise HDRBenchError(f"this run folder holds a training with other settings ({changes}); a changed "
