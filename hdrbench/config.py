@@ -4,18 +4,15 @@ A benchmark file names a dataset and its test sets, the methods to compare (each
 from a checkpoint, or read as a folder of external predictions), training budgets, metrics and their
 protocol, the report tables and the figure. Every key is checked on load: an unknown key is an
 :class:`~hdrbench.errors.HDRBenchError` naming the key and the closest valid one. See the README's
-*bench.toml reference* for every key; each section is one dataclass below, whose fields are its keys
-and defaults.
+*bench.toml reference* for every key; each section is one dataclass of :mod:`hdrbench.sections` (re-exported
+here), whose fields are its keys and defaults.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import os
 import tomllib
-import types
-import typing
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,108 +22,22 @@ from hdrbench.defaults import DEFAULT_PROTOCOL, DEFAULT_RECIPES, DEFAULT_TILE, P
 from hdrbench.devices import check_device_spelling
 from hdrbench.errors import HDRBenchError
 from hdrbench.runs import RunLayout
+from hdrbench.sections import (
+    SECTIONS,
+    BenchmarkSection,
+    DatasetSection,
+    EvaluateSection,
+    MethodEntry,
+    PlotSection,
+    ReportSection,
+    TableSpec,
+    TrainSection,
+    TrainSettings,
+    schema,
+)
 
 #: Old spellings still read, with a one-line deprecation message: key → (new key, value renames).
 DEPRECATED_KEYS: dict[str, tuple[str, dict[str, str]]] = {"protocol": ("recipes", {"dcdr": "paper"})}
-
-
-@dataclass
-class BenchmarkSection:
-    """``[benchmark]``: the run's name (default: the file's stem), output folder (``results/<name>``), seed of
-    initialisation, patches and bootstrap, and device (``auto``: CUDA when available)."""
-
-    name: str = ""
-    output: str = ""
-    seed: int = 0
-    device: str = "auto"
-
-
-@dataclass
-class DatasetSection:
-    """``[dataset]``: a registered dataset, its folder and options, the split trained on (the dataset's), the
-    test sets scored (the dataset's) and the first N images per test set (0 = all)."""
-
-    name: str = ""
-    root: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    train_split: str | None = None
-    test_sets: list[str] = field(default_factory=list)
-    max_images: int = 0
-
-
-@dataclass
-class TrainSettings:
-    """How a training run is carried out (shared by ``[train]`` and :class:`hdrbench.train.TrainJob`): checkpoint
-    period and how many to keep, logging period, DataLoader workers (-1: automatic), TensorBoard events, and
-    the arithmetic (:data:`PRECISIONS`: fp32, TF32 matmuls on CUDA; or a bf16/fp16 autocast)."""
-
-    checkpoint_every: int = 500
-    log_every: int = 10
-    num_workers: int = -1
-    tensorboard: bool = True
-    precision: str = "fp32"
-    keep_checkpoints: int = 2
-
-
-@dataclass
-class TrainSection(TrainSettings):
-    """``[train]``: the training switch (``official`` recipes or the ``paper`` protocol), recipe overrides for
-    every method, and the :class:`TrainSettings`."""
-
-    recipes: str = DEFAULT_RECIPES
-    recipe: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class EvaluateSection:
-    """``[evaluate]``: scoring protocol, metric names (empty: the protocol's), per-metric parameter overrides,
-    tiled inference (tile, context: the method's margin) and whether to keep every prediction."""
-
-    protocol: str = DEFAULT_PROTOCOL
-    metrics: list[str] = field(default_factory=list)
-    metric_params: dict[str, Any] = field(default_factory=dict)
-    tile: int = DEFAULT_TILE
-    overlap: int | None = None
-    save_predictions: bool = False
-
-
-@dataclass
-class ReportSection:
-    """``[report]``: tables, bootstrap resamples and level, the paired test, decimals per metric."""
-
-    tables: dict[str, Any] = field(default_factory=dict)
-    bootstrap: int = 2000
-    confidence: float = 0.95
-    test: str = PAIRED_TESTS[0]
-    decimals: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class PlotSection:
-    """``[plot]``: the figure's test set (the first) and images (ids, or the first N), its methods (Table 1's),
-    the zoom box side (0: H/5), the tone-mapped copy and the file formats."""
-
-    test_set: str | None = None
-    images: list[str] | int = 2
-    methods: list[str] = field(default_factory=list)
-    tonemapped: bool = True
-    box: int = 0
-    formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
-
-
-SECTIONS: dict[str, type] = {"benchmark": BenchmarkSection, "dataset": DatasetSection, "train": TrainSection,
-                             "evaluate": EvaluateSection, "report": ReportSection, "plot": PlotSection}
-
-
-def schema(cls: type) -> dict[str, tuple[type, ...]]:
-    """``{key: accepted TOML value types}`` derived from the fields of dataclass ``cls``."""
-    hints = typing.get_type_hints(cls)
-    out: dict[str, tuple[type, ...]] = {}
-    for f in dataclasses.fields(cls):
-        hint = hints[f.name]
-        members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-        out[f.name] = tuple(typing.get_origin(m) or m for m in members if m is not type(None))
-    return out
 
 
 def unknown_key(key: str, valid: Any, where: str, path: Path) -> HDRBenchError:
@@ -147,44 +58,6 @@ def _check_table(table: Any, schema: dict[str, tuple[type, ...]], where: str, pa
             want = " or ".join(t.__name__ for t in types)
             raise HDRBenchError(f"key '{where}{key}' must be {want}, not {type(value).__name__} ({value!r})", path)
     return table
-
-
-@dataclass
-class MethodEntry:
-    """One compared method: ``name`` is the registered method (or a free name for ``external``).
-
-    ``id`` (default ``name``) is the row key in the store and the tables; ``label`` the displayed name.
-    Exactly one source: ``train = true`` (trained by ``hdrbench train``/``run`` into the output folder),
-    ``checkpoint`` (a weights file, or a list of official release files that make one network) or
-    ``external`` (a folder of predicted EXR/HDR files).
-    """
-
-    name: str
-    id: str = ""
-    label: str = ""
-    train: bool = False
-    checkpoint: str | list[str] | None = None
-    external: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    recipe: dict[str, Any] = field(default_factory=dict)
-    params: int | None = None
-    recipes: str | None = None
-
-    def __post_init__(self) -> None:
-        self.id = self.id or self.name
-        self.label = self.label or self.id
-
-
-@dataclass
-class TableSpec:
-    """A report table: rows ``methods`` (ids; empty = all), columns test sets × ``metrics``."""
-
-    name: str
-    title: str = ""
-    methods: list[str] = field(default_factory=list)
-    metrics: list[str] = field(default_factory=list)
-    test_sets: list[str] = field(default_factory=list)
-    params: bool = False
 
 
 @dataclass
@@ -422,3 +295,8 @@ def check_plot_formats(formats: list[str], path: Path) -> None:
             raise HDRBenchError(f"plot.formats: '{fmt}' is not a figure format matplotlib writes ({hint}known: "
                                 f"{', '.join(sorted(known))})", path)
 
+
+__all__ = ["DEFAULT_PROTOCOL", "DEFAULT_RECIPES", "DEFAULT_TILE", "DEPRECATED_KEYS", "PAIRED_TESTS", "PRECISIONS",
+           "SECTIONS", "BenchConfig", "BenchmarkSection", "DatasetSection", "EvaluateSection", "MethodEntry",
+           "PlotSection", "ReportSection", "TableSpec", "TrainSection", "TrainSettings", "check_names",
+           "check_plot_formats", "load_config", "parse_config", "schema", "unknown_key"]

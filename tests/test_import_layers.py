@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("blocks", ("hdrbench.nn", "hdrbench.metrics", "hdrbench.method")),
     ("data", ("hdrbench.datasets",)),
     ("methods", ("dcdr", "baselines", "hdrbench.models", "hdrbench.inference")),
-    ("benchmark", ("hdrbench.config", "hdrbench.runs", "hdrbench.plan", "hdrbench.preflight")),
+    ("benchmark", ("hdrbench.sections", "hdrbench.config", "hdrbench.runs", "hdrbench.plan", "hdrbench.preflight")),
     ("work", ("hdrbench.train", "hdrbench.evaluate")),
     ("report", ("hdrbench.report",)),
     ("interface", ("hdrbench.cli", "hdrbench.__main__", "hdrbench")),

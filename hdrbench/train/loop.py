@@ -35,13 +35,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from hdrbench.config import TrainSettings
 from hdrbench.datasets.base import PairedDataset
 from hdrbench.defaults import PRECISIONS as PRECISION_NAMES
 from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Stage
 from hdrbench.runs import FINAL
+from hdrbench.sections import TrainSettings
 from hdrbench.train.data import training_batches
 from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
 from hdrbench.train.state import load_checkpoint, save_checkpoint, set_rng_state, write_final
