@@ -30,8 +30,9 @@ class DCDR(Method):
     dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (``"auto"``: per the VGG
     weights' input convention, see :mod:`dcdr.loss`)."""
 
-    citation = ("H. Kim, S. Kim et al. (Samsung Research America). DCDR-UNet: Deformable Convolution Based Detail "
-                "Restoration via U-shape Network for Single Image HDR Reconstruction. CVPR Workshops (NTIRE) 2024.")
+    citation = ("J. Kim, Z. Zhu, T. Bau, C. Liu (Samsung Research America). DCDR-UNet: Deformable Convolution "
+                "Based Detail Restoration via U-shape Network for Single Image HDR Reconstruction. CVPR Workshops "
+                "(NTIRE) 2024.")
     summary = ("U-Net with deformable-conv residual blocks (DCRB), SFT conditioning and a tone net; "
                "Tanh_L1 + 0.1 VGG loss; 1.52 M params")
     default_options: dict[str, Any] = {
