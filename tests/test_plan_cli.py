@@ -132,3 +132,29 @@ def test_a_folder_built_for_another_dataset_is_refused(tmp_path, run_main):
     code, _, err = run_main("run", other)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "this output folder was built for dataset 'fake-data'" in err and "another [benchmark] output" in err
+
+
+def test_run_after_a_changed_dataset_option_equals_a_fresh_run(tmp_path, run_main):
+    """A changed dataset option retrains (the earlier training is kept aside) and rescores: the tables are a fresh
+    run's."""
+    import pandas as pd
+
+    bench = write(tmp_path, methods=IDENTITY + NET)
+    assert run_main("run", bench)[0] == 0
+    changed = write(tmp_path, methods=IDENTITY + NET, dataset_extra="options = { size = 16 }")
+    code, out, err = run_main("run", changed)
+    assert code == 0, err
+    assert "train fake-net: settings changed (dataset.options.size: 24 -> 16)" in out
+    assert (tmp_path / "out" / "checkpoints" / "fake-net.earlier-1" / "final.safetensors").is_file()
+    # identity: new pairs; fake-net: new weights too (the first part that changed names the reason)
+    assert ("24 scores added, 24 of them recomputed (12 for a changed test pair (dataset files or options), 12 for a "
+            "changed method (weights, options or predictions))") in out
+    fresh_dir = tmp_path / "fresh"
+    fresh_dir.mkdir()
+    fresh = write(fresh_dir, methods=IDENTITY + NET, dataset_extra="options = { size = 16 }")
+    assert run_main("run", fresh)[0] == 0
+
+    def cells(folder: Path) -> pd.DataFrame:
+        return pd.read_csv(folder / "table1.csv")[["method", "test_set", "metric", "mean", "n_images"]]
+
+    assert cells(tmp_path / "out").equals(cells(fresh_dir / "out"))

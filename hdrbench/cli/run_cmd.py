@@ -69,7 +69,10 @@ def _run(plan: Plan, skip_train: bool) -> None:
     if not skip_train:
         for entry in plan.entries:
             if entry.kind == "train":
-                result = train(job_for(plan, entry.config))
+                result = train(job_for(plan, entry.config, on_change="keep"))
+                if result.moved is not None:
+                    say(f"train {entry.id}: settings changed ({'; '.join(result.changes[:3])}); the earlier training "
+                        f"is kept in {result.moved}")
                 timings[f"train/{entry.id}"] = round(result.seconds, 2)
                 state = ("nothing to train" if result.untrainable else "done before" if result.skipped
                          else f"{result.steps} it, {result.seconds:.1f} s")

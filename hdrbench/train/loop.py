@@ -40,7 +40,7 @@ from hdrbench.defaults import PRECISIONS as PRECISION_NAMES
 from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method, Stage
-from hdrbench.runs import FINAL
+from hdrbench.runs import FINAL, LATEST
 from hdrbench.sections import TrainSettings
 from hdrbench.train.data import training_batches
 from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
@@ -78,6 +78,9 @@ class TrainJob(TrainSettings, _What):
     device: str = "cpu"
     patch_cache: bool = True  # read patches from the split's memory-mapped cache (built on first use)
     progress: bool = True
+    #: A run folder holding a training with other settings: ``error`` (say so, as ``hdrbench train`` does) or
+    #: ``keep`` (move it aside to ``<folder>.earlier-<n>`` and train again, as ``hdrbench run`` does).
+    on_change: str = "error"
 
 
 @dataclass
@@ -88,6 +91,9 @@ class TrainResult:
     seconds: float
     skipped: bool = False
     net: nn.Module | None = None  # the trained network (None when skipped)
+    #: where an earlier training with other settings was moved (``on_change="keep"``), and what had changed
+    moved: Path | None = None
+    changes: list[str] = field(default_factory=list)
 
     @property
     def untrainable(self) -> bool:
@@ -209,6 +215,12 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
         meta["precision"] = job.precision
     if fresh and info.is_main and run_dir.exists():
         shutil.rmtree(run_dir)
+    changes = settings_changed(run_dir, meta) if job.on_change == "keep" else []
+    moved = None
+    if changes:
+        moved = _earlier(run_dir)
+        if info.is_main:
+            run_dir.rename(moved)
     barrier(info)
     total = sum(s.recipe.iterations for s in plan)
     final = run_dir / FINAL
@@ -244,7 +256,37 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
         write_final(run_dir, net, method=method.name, options=method.options,
                     meta={**meta, "iterations": total, "substitutions": substitutions(net, loss_fn)})
     barrier(info)
-    return TrainResult(final, total, start, time.perf_counter() - t0, net=net)
+    return TrainResult(final, total, start, time.perf_counter() - t0, net=net, moved=moved, changes=changes)
+
+
+def settings_changed(run_dir: Path, meta: dict[str, Any]) -> list[str]:
+    """What differs between the training in ``run_dir`` (finished or not) and ``meta`` (``["key: old -> new"]``);
+    empty when the folder holds no training or the same one."""
+    from hdrbench.checkpoint import read_weights
+    from hdrbench.train.state import differences
+
+    final, latest = run_dir / FINAL, run_dir / LATEST
+    if final.is_file():
+        if _final_matches(final, meta):
+            return []
+        _, raw = read_weights(final)
+        saved = {k: json.loads(raw[k]) for k in meta if k in raw}
+    elif latest.is_file():
+        saved = json.loads(latest.read_text())
+    else:
+        return []
+    want = json.loads(json.dumps(meta, default=str))
+    out = [d for k, v in want.items() if k in saved or k not in SINCE_LATER
+           for d in differences(saved.get(k), v, k)]
+    return out or ["the earlier run's metadata"]
+
+
+def _earlier(run_dir: Path) -> Path:
+    """A free name beside ``run_dir`` for an earlier training: ``<name>.earlier-<n>``."""
+    n = 1
+    while run_dir.with_name(f"{run_dir.name}.earlier-{n}").exists():
+        n += 1
+    return run_dir.with_name(f"{run_dir.name}.earlier-{n}")
 
 
 def _final_matches(final: Path, meta: dict[str, Any]) -> bool:
