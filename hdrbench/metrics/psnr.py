@@ -55,11 +55,20 @@ class PSNRL(Metric):
         if self.params["gamma"]:
             self.domain = f"gamma {self.params['gamma']}"
 
-    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    @property
+    def peak(self) -> float:
+        return float(self.params["peak"])
+
+    def difference(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        """The per-value difference ``(N, 3, H, W)`` whose mean square the PSNR takes (normalised units)."""
         if self.params["gamma"]:
             pred, gt = pred ** (1.0 / self.params["gamma"]), gt ** (1.0 / self.params["gamma"])
         f = reference_factor(gt, self.params["norm"])
-        return psnr(pred / f, gt / f, float(self.params["peak"]))
+        return pred / f - gt / f
+
+    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        d = self.difference(pred, gt)
+        return psnr(d, torch.zeros_like(d), self.peak)
 
 
 class PSNRMu(Metric):
@@ -81,16 +90,22 @@ class PSNRMu(Metric):
         if float(self.params["mu"]) <= 0:
             raise HDRBenchError(f"metric '{self.name}': mu must be > 0 (got {self.params['mu']})")
 
-    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    peak = 1.0
+
+    def difference(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        """``T(pred) − T(gt)`` per value ``(N, 3, H, W)``: what the PSNR's mean square is taken of."""
         f = reference_factor(gt, self.params["norm"])
         mu = float(self.params["mu"])
         if self.params["tanh"]:
             pred, gt = pred.double() / f, gt.double() / f
-            return psnr(tanh_mu_law(pred, mu), tanh_mu_law(gt, mu), 1.0)
+            return tanh_mu_law(pred, mu) - tanh_mu_law(gt, mu)
         # T(p) - T(g) = log1p(μ(p - g) / (1 + μg)) / log(1 + μ): exact in float32, no cancellation
         pred, gt = pred / f, gt / f
-        diff = torch.log1p(mu * (pred - gt) / (1 + mu * gt)) / math.log1p(mu)
-        return psnr(diff, torch.zeros_like(diff), 1.0)
+        return torch.log1p(mu * (pred - gt) / (1 + mu * gt)) / math.log1p(mu)
+
+    def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+        d = self.difference(pred, gt)
+        return psnr(d, torch.zeros_like(d), 1.0)
 
 
 class PU21PSNR(Metric):
