@@ -7,6 +7,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,6 +143,103 @@ def test_each_reason_is_said(code, needle, tmp_path, rng, monkeypatch):
         io.write_exr(tmp_path / "out.exr", _img(rng))
     assert str(exc.value).startswith(str(tmp_path / "out.exr"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_real_low_level_failure_leaves_no_partial_file(tmp_path, rng):
+    """No monkeypatch: the process's file-size limit (ulimit -f) makes the kernel refuse the EXR's bytes midway."""
+    pytest.importorskip("resource")
+    src = tmp_path / "in.png"
+    io.write_ldr(src, rng.random((128, 128, 3)))
+    old = tmp_path / "out.exr"
+    old.write_bytes(b"older result")
+    code = (f"import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000)); from hdrbench.cli import main; "
+            f"main(['predict', '--method', 'identity', {str(src)!r}, {str(old)!r}])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    _assert_one_line(proc.returncode, proc.stderr, str(old), "file size limit")
+    assert old.read_bytes() == b"older result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.exr"]
+
+
+# -- the commands -----------------------------------------------------------------------------------------
+@pytest.fixture
+def pair(tmp_path, rng) -> tuple[Path, Path]:
+    g = _img(rng) * 0.9 + 0.05
+    io.write_exr(tmp_path / "gt.exr", g)
+    io.write_exr(tmp_path / "pred.exr", g * 0.95)
+    return tmp_path / "pred.exr", tmp_path / "gt.exr"
+
+
+def test_score_out_on_a_full_disk_keeps_the_older_csv_and_sidecar(pair, tmp_path, run_main, monkeypatch):
+    out = tmp_path / "scores.csv"
+    code, _, err = run_main("score", *pair, "--metric", "psnr-l", "--out", out)
+    assert code == 0, err
+    before = out.read_bytes(), (tmp_path / "scores.csv.json").read_bytes()
+    monkeypatch.setattr(_RawFile, "write", lambda self, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    code, stdout, err = run_main("score", *pair, "--metric", "psnr-l", "--out", out)
+    _assert_one_line(code, err, str(out), "no space left on the device")
+    assert "psnr-l" in stdout  # the means were printed before the write failed
+    assert (out.read_bytes(), (tmp_path / "scores.csv.json").read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gt.exr", "pred.exr", "scores.csv", "scores.csv.json"]
+
+
+def test_score_out_fails_before_scoring(pair, tmp_path, run_main, monkeypatch):
+    import hdrbench.metrics.scoring as scoring
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before checking --out")
+
+    monkeypatch.setattr(scoring, "score_record", no_scoring)
+    (tmp_path / "somefile").write_text("x")
+    code, _, err = run_main("score", *pair, "--metric", "psnr-l", "--out", tmp_path / "somefile" / "s.csv")
+    _assert_one_line(code, err, "is a file, not a folder")
+    monkeypatch.setattr("hdrbench.writing.MIN_FREE_BYTES", 1 << 62)  # a full disk
+    code, _, err = run_main("score", *pair, "--metric", "psnr-l", "--out", tmp_path / "s.csv")
+    _assert_one_line(code, err, "no space left on the device")
+
+
+def test_predict_on_a_full_disk_leaves_no_exr(tmp_path, rng, run_main, disk_full):
+    io.write_ldr(tmp_path / "in.png", _img(rng))
+    (tmp_path / "old.exr").write_bytes(b"older result")
+    disk_full()
+    for target in ("new.exr", "old.exr"):
+        code, _, err = run_main("predict", "--method", "identity", tmp_path / "in.png", tmp_path / target)
+        _assert_one_line(code, err, target, "no space left on the device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "old.exr"]
+    assert (tmp_path / "old.exr").read_bytes() == b"older result"
+
+
+def test_predict_under_a_file_is_one_line(tmp_path, rng, run_main):
+    io.write_ldr(tmp_path / "in.png", _img(rng))
+    (tmp_path / "somefile").write_text("x")
+    code, _, err = run_main("predict", "--method", "identity", tmp_path / "in.png", tmp_path / "somefile" / "o.exr")
+    _assert_one_line(code, err, "is a file, not a folder")
+
+
+def _hdr_sources(folder: Path, rng: np.random.Generator) -> Path:
+    folder.mkdir()
+    for i in range(2):
+        img = (rng.random((32, 40, 3)) * 2).astype(np.float32)
+        img[2:6, 2:6] = 200.0
+        io.write_exr(folder / f"s{i}.exr", img)
+    return folder
+
+
+def test_data_synth_on_a_full_disk_leaves_no_folder(tmp_path, rng, run_main, disk_full):
+    src = _hdr_sources(tmp_path / "hdr", rng)
+    disk_full()
+    code, _, err = run_main("data", "synth", "--hdr-dir", src, "--out", tmp_path / "pairs")
+    _assert_one_line(code, err, "no space left on the device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hdr"]  # no pairs/, no pairs.tmp-*/
+
+
+def test_data_synth_and_testsets_under_a_file_fail_before_work(tmp_path, rng, run_main):
+    src = _hdr_sources(tmp_path / "hdr", rng)
+    (tmp_path / "somefile").write_text("x")
+    code, _, err = run_main("data", "synth", "--hdr-dir", src, "--out", tmp_path / "somefile" / "pairs")
+    _assert_one_line(code, err, "is a file, not a folder")
+    code, _, err = run_main("data", "testsets", "--dataset", "demo", "--out", tmp_path / "somefile" / "lists")
+    _assert_one_line(code, err, "is a file, not a folder")
 
 
 def test_weights_prepare_into_an_unusable_cache_fails_before_downloading(tmp_path, run_main, monkeypatch):
