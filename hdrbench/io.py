@@ -233,12 +233,28 @@ def write_exr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
     OpenEXR = _openexr()
 
     img = _check_rgb(img, "write_exr")
+    if half and (n := half_overflow(img)):
+        raise HDRBenchError(f"{n} values exceed half-float's range (|x| > {HALF_MAX:g}, max {np.abs(img).max():.4g}); "
+                            "as half they would be inf: write float32 (no --half / half=False)", path)
     data = np.ascontiguousarray(img, dtype=np.float16 if half else np.float32)
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
               **{EXR_ATTRIBUTE_PREFIX + k: str(v) for k, v in (attributes or {}).items()}}
     with atomic_write(path) as out, OpenEXR.File(header, {"RGB": data}) as f:
         f.write(out)  # OpenEXR streams into the temporary file
     return Path(path)
+
+
+#: The largest finite half-float (IEEE 754 binary16) value; larger ones become inf in a half EXR.
+HALF_MAX = 65504.0
+
+
+def half_overflow(img: np.ndarray) -> int:
+    """How many finite values of ``img`` become inf as half floats (they round above :data:`HALF_MAX`)."""
+    a = np.asarray(img)
+    if not a.size or float(np.nanmax(np.abs(a), initial=0.0)) < HALF_MAX:
+        return 0
+    with np.errstate(over="ignore"):
+        return int((np.isfinite(a) & ~np.isfinite(a.astype(np.float16))).sum())
 
 
 def read_exr_attributes(path: str | os.PathLike) -> dict[str, str]:
