@@ -5,10 +5,86 @@ its scores, ``data synth`` refuses a headroom that whitens the ground truth and 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
+import hdrbench
 from hdrbench import io
 from hdrbench.errors import HDRBenchError
+from hdrbench.metrics.validate import SCALE_LIMIT, check_pair, scale_note
+
+
+def _gt(rng: np.random.Generator, h: int = 40, w: int = 48) -> np.ndarray:
+    """Display-referred [0, 1] ground truth: mid-tones 0.02-0.5 and a bright patch at 1."""
+    img = (rng.random((h, w, 3)) * 0.48 + 0.02).astype(np.float32)
+    img[:6, :6] = 1.0
+    return img
+
+
+def _good(gt: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.clip(gt * rng.uniform(0.9, 1.1, gt.shape), 0, 1).astype(np.float32)
+
+
+def _notes(pred: np.ndarray, gt: np.ndarray) -> list[str]:
+    notes: list[str] = []
+    check_pair(pred, gt, "p.exr", "g.exr", notes=notes)
+    return notes
+
+
+@pytest.mark.parametrize("factor", [64.0, 1 / 64, 10.0, 0.1])
+def test_a_prediction_in_other_units_is_noted(factor, rng):
+    gt = _gt(rng)
+    (line,) = _notes(_good(gt, rng) * np.float32(factor), gt)
+    ratio = float(line.split("predicted values are ")[1].split("x ")[0])
+    assert line.startswith("p.exr: ") and ratio == pytest.approx(factor, rel=0.1)
+    assert "different units" in line and "\n" not in line
+
+
+@pytest.mark.parametrize("factor", [1.0, 0.5, 2.0, 6.0, 1 / 6])
+def test_a_prediction_within_the_limit_is_not(factor, rng):
+    gt = _gt(rng)
+    assert _notes(_good(gt, rng) * np.float32(factor), gt) == []
+
+
+def test_highlights_do_not_count_midtones_do(rng):
+    """A method that gets the highlights 50x too bright but the mid-tones right is in the right units."""
+    gt = _gt(rng)
+    pred = _good(gt, rng)
+    pred[:6, :6] = 50.0
+    assert _notes(pred, gt) == []
+
+
+def test_black_and_constant_predictions_are_noted(rng):
+    gt = _gt(rng)
+    (black,) = _notes(np.zeros_like(gt), gt)
+    assert "all zeros (black)" in black
+    (flat,) = _notes(np.full_like(gt, 0.25), gt)
+    assert "constant (every value 0.25)" in flat
+    assert _notes(np.full_like(gt, 0.25), np.full_like(gt, 0.3)) == []  # both flat: not a units problem
+
+
+def test_both_layouts_and_the_rule_directly(rng):
+    gt = torch.from_numpy(_gt(rng))
+    nchw = gt.permute(2, 0, 1)[None].contiguous()
+    assert scale_note(nchw * 64, nchw) is not None and scale_note(nchw, nchw) is None
+    assert scale_note(gt * (SCALE_LIMIT * 1.2), gt) is not None
+    assert scale_note(gt * (SCALE_LIMIT * 0.8), gt) is None
+
+
+def test_score_api_and_cli_keep_the_note_with_the_scores(rng, tmp_path, run_main):
+    gt = _gt(rng)
+    pred = gt * 64
+    with pytest.warns(hdrbench.HDRBenchWarning, match="64x the ground truth's scale"):
+        rec = hdrbench.score(pred, gt, metrics=["psnr-l"])
+    assert any("different units" in w for w in rec["warnings"])
+    io.write_exr(tmp_path / "gt.exr", gt)
+    io.write_exr(tmp_path / "pred.exr", pred)
+    code, _, err = run_main("score", tmp_path / "pred.exr", tmp_path / "gt.exr", "--metric", "psnr-l",
+                            "--out", tmp_path / "s.csv")
+    assert code == 0, err
+    assert "hdrbench: warning:" in err and "64x the ground truth's scale" in err
+    assert "different units" in pd.read_csv(tmp_path / "s.csv")["warnings"][0]
 
 
 # -- predict --half -------------------------------------------------------------------------------------------
