@@ -87,6 +87,48 @@ def test_score_api_and_cli_keep_the_note_with_the_scores(rng, tmp_path, run_main
     assert "different units" in pd.read_csv(tmp_path / "s.csv")["warnings"][0]
 
 
+# -- data synth -----------------------------------------------------------------------------------------------
+@pytest.fixture
+def hdr_dir(tmp_path, rng):
+    folder = tmp_path / "hdr"
+    folder.mkdir()
+    for i in range(2):
+        img = (rng.random((48, 64, 3)) ** 3 * 4).astype(np.float32)
+        img[3:9, 3:9] = 300.0
+        io.write_exr(folder / f"s{i}.exr", img)
+    return folder
+
+
+@pytest.mark.parametrize("headroom", ["0", "0.5", "-4", "\"big\""])
+def test_synth_refuses_a_headroom_below_1(headroom, hdr_dir, tmp_path, run_main):
+    code, out, err = run_main("data", "synth", "--hdr-dir", hdr_dir, "--out", tmp_path / "pairs",
+                              "-o", f"hdr_headroom={headroom}")
+    assert code == 2, err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("hdrbench: error:")]
+    assert "hdr_headroom" in line and ">= 1" in line and "Traceback" not in err
+    assert not (tmp_path / "pairs").exists()
+
+
+def test_synth_warns_when_the_ground_truth_is_clipped(hdr_dir, tmp_path, run_main):
+    code, out, err = run_main("data", "synth", "--hdr-dir", hdr_dir, "--out", tmp_path / "k1", "-o", "hdr_headroom=1")
+    assert code == 0, err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("hdrbench: warning:")]
+    clipped = pd.read_csv(tmp_path / "k1" / "manifest.csv")["hdr_clipped_fraction"].mean()
+    assert clipped > 0.01 and f"{100 * clipped:.1f} %" in line and "raise it" in line
+    assert "NOT fit" in out and "fits it" not in out
+    code, out, err = run_main("data", "synth", "--hdr-dir", hdr_dir, "--out", tmp_path / "k64",
+                              "-o", "hdr_headroom=64")
+    assert code == 0, err
+    assert "warning" not in err and "the default dcdr protocol fits it" in out
+
+
+def test_ground_truth_refuses_a_zero_headroom_in_the_library_too():
+    from hdrbench.datasets.synth import ground_truth
+
+    with pytest.raises(HDRBenchError, match="hdr_headroom"):
+        ground_truth(np.ones((4, 4, 3), np.float32), 0)
+
+
 # -- predict --half -------------------------------------------------------------------------------------------
 def _exr_dtype(path) -> np.dtype:
     import OpenEXR
