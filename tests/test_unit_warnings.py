@@ -55,6 +55,15 @@ def test_highlights_do_not_count_midtones_do(rng):
     assert _notes(pred, gt) == []
 
 
+def test_a_repaired_prediction_is_checked_too(rng):
+    gt = _gt(rng)
+    pred = gt * 64
+    pred[0, 0, 0] = np.nan
+    notes: list[str] = []
+    check_pair(pred, gt, "p.exr", "g.exr", clamp=True, notes=notes)
+    assert len(notes) == 2 and "--clamp repaired 1 NaN/inf" in notes[0] and "different units" in notes[1]
+
+
 def test_black_and_constant_predictions_are_noted(rng):
     gt = _gt(rng)
     (black,) = _notes(np.zeros_like(gt), gt)

@@ -233,7 +233,13 @@ def test_data_synth_on_a_full_disk_leaves_no_folder(tmp_path, rng, run_main, dis
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hdr"]  # no pairs/, no pairs.tmp-*/
 
 
-def test_data_synth_and_testsets_under_a_file_fail_before_work(tmp_path, rng, run_main):
+def test_data_synth_and_testsets_under_a_file_fail_before_work(tmp_path, rng, run_main, monkeypatch):
+    import hdrbench.datasets.synth as synth
+
+    def no_photographs(*args, **kwargs):
+        raise AssertionError("photographed before checking --out")
+
+    monkeypatch.setattr(synth, "write_pairs", no_photographs)
     src = _hdr_sources(tmp_path / "hdr", rng)
     (tmp_path / "somefile").write_text("x")
     code, _, err = run_main("data", "synth", "--hdr-dir", src, "--out", tmp_path / "somefile" / "pairs")
