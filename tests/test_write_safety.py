@@ -277,3 +277,21 @@ def test_checkpoint_on_a_full_disk_keeps_the_older_one(tmp_path, monkeypatch):
     assert not torch.equal(state["weight"], net.weight) and meta["method"] == "m"
     assert [p.name for p in tmp_path.iterdir()] == ["w.safetensors"]
     assert json.loads(meta["options"]) == {}
+
+
+def test_training_checkpoint_on_a_full_disk_keeps_the_last_good_one(tmp_path, monkeypatch):
+    import torch
+
+    from hdrbench.train.state import LATEST, save_checkpoint
+
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    kw = {"stage": 0, "method": "m", "options": {}, "opt": opt, "sched": sched, "scaler": None, "meta": {}}
+    save_checkpoint(tmp_path, net, step=1, **kw)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.setattr(_RawFile, "write", lambda self, data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(HDRBenchError, match="no space left"):
+        save_checkpoint(tmp_path, net, step=2, **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert json.loads((tmp_path / LATEST).read_text())["step"] == 1
