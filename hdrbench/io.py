@@ -26,7 +26,14 @@ from types import ModuleType
 import numpy as np
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.writing import atomic_write, check_output, write_bytes, write_error, write_text  # noqa: F401 (API)
+from hdrbench.writing import (  # re-exported: writes live in io for its callers
+    atomic_write,
+    check_output,
+    database_error,  # noqa: F401
+    write_bytes,
+    write_error,  # noqa: F401
+    write_text,  # noqa: F401
+)
 
 LDR_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 HDR_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy", ".png", ".tif", ".tiff")

@@ -84,6 +84,23 @@ def write_error(path: str | os.PathLike, exc: OSError) -> HDRBenchError:
     return HDRBenchError(f"cannot write ({reason}); check the folder, its permissions and free space{kept}", p)
 
 
+def database_error(path: str | os.PathLike, exc: Exception) -> HDRBenchError:
+    """One line for a failed write to the SQLite file ``path`` (``sqlite3.OperationalError`` carries no errno:
+    its message tells disk full and read-only apart), as :func:`write_error` words it; the transaction was rolled
+    back, so the file holds what it held before."""
+    text = str(exc).lower()
+    kept = "this write was rolled back; scores stored before are kept"
+    if "readonly" in text or "read-only" in text:
+        return HDRBenchError(f"cannot write: the database is read-only (its file, its folder or the file system); "
+                             f"make it writable or choose another output folder ({kept})", path)
+    code = errno.ENOSPC if "full" in text else errno.EACCES if "unable to open" in text else None
+    if code is None:
+        return HDRBenchError(f"cannot write the database ({exc}); check the folder, its permissions and free space "
+                             "(scores stored before are kept)", path)
+    err = write_error(path, OSError(code, os.strerror(code)))
+    return HDRBenchError(err.message.replace("nothing was written; an existing file there is unchanged", kept), path)
+
+
 def check_output(path: str | os.PathLike) -> Path:
     """``path`` as a Path if a file can be written there, else one :class:`HDRBenchError` line; writes nothing.
 

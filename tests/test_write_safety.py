@@ -295,3 +295,23 @@ def test_training_checkpoint_on_a_full_disk_keeps_the_last_good_one(tmp_path, mo
         save_checkpoint(tmp_path, net, step=2, **kw)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert json.loads((tmp_path / LATEST).read_text())["step"] == 1
+
+
+def test_database_errors_are_one_line(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "results.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t (x TEXT)")
+    con.commit()
+    con.close()
+    ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as real:
+        ro.execute("INSERT INTO t VALUES ('a')")
+    ro.close()
+    line = str(io.database_error(db, real.value))
+    assert line.startswith(str(db)) and "read-only" in line and "scores stored before are kept" in line
+    full = str(io.database_error(db, sqlite3.OperationalError("database or disk is full")))
+    assert "no space left on the device" in full and "\n" not in full
+    other = str(io.database_error(db, sqlite3.OperationalError("database is locked")))
+    assert "database is locked" in other
