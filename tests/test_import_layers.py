@@ -17,7 +17,8 @@ PACKAGES = ("hdrbench", "dcdr", "baselines")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("hdrbench.errors", "hdrbench.defaults", "hdrbench.version", "hdrbench.distributed",
               "hdrbench.registry", "hdrbench.devices", "hdrbench.keyvalue", "hdrbench.io", "hdrbench.checkpoint",
-              "hdrbench.official", "hdrbench.weights", "hdrbench.cli.allocator", "hdrbench.report.stats")),
+              "hdrbench.official", "hdrbench.weights", "hdrbench.writing", "hdrbench.cli.allocator",
+              "hdrbench.report.stats")),
     ("blocks", ("hdrbench.nn", "hdrbench.metrics", "hdrbench.method")),
     ("data", ("hdrbench.datasets",)),
     ("methods", ("dcdr", "baselines", "hdrbench.models", "hdrbench.inference")),

@@ -48,11 +48,12 @@ def test_dcdr_on_scene_referred_data_warns_and_the_black_prediction_shows_why(rn
                          "--json", "--out", tmp_path / "s.csv")
     assert code == 0, err
     lines = [ln for ln in err.splitlines() if ln.startswith("hdrbench: warning:")]
-    assert len(lines) == 2  # the per-image line and the summary count
-    assert "protocol 'dcdr' assumes display-referred" in lines[0] and "peaks at 5e+03" in lines[0]
-    assert "--protocol scene" in lines[0] and "1 of 1 pair(s) do not fit" in lines[1]
+    assert len(lines) == 3  # the black prediction, the per-image misfit line and the summary count
+    assert "predicted image is all zeros" in lines[0]
+    assert "protocol 'dcdr' assumes display-referred" in lines[1] and "peaks at 5e+03" in lines[1]
+    assert "--protocol scene" in lines[1] and "1 of 1 pair(s) do not fit" in lines[2]
     rec = json.loads(out)
-    assert rec["warnings"] and "dcdr" in rec["warnings"][0]
+    assert len(rec["warnings"]) == 2 and "dcdr" in rec["warnings"][1]
     side = json.loads((tmp_path / "s.csv.json").read_text())
     assert side["protocol_misfits"] == 1 and side["hdrbench_version"] == hdrbench.__version__
     assert "protocol 'dcdr'" in open(tmp_path / "s.csv").read()  # stored with the scores
@@ -73,12 +74,15 @@ def test_scene_protocol_separates_black_from_good(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error", HDRBenchWarning)
         s_good = hdrbench.score(good, gt, protocol="scene", metrics=["pu21-psnr", "psnr-mu"])["metrics"]
+    with pytest.warns(HDRBenchWarning, match="all zeros") as caught:  # the only warning: scene fits the data
         s_black = hdrbench.score(black, gt, protocol="scene", metrics=["pu21-psnr", "psnr-mu"])["metrics"]
+    assert len(caught) == 1
     assert s_good["pu21-psnr"] > s_black["pu21-psnr"] + 20
     assert s_good["psnr-mu"] > s_black["psnr-mu"] + 20
-    with pytest.warns(HDRBenchWarning, match="protocol 'dcdr'"):
+    with pytest.warns(HDRBenchWarning) as caught:
         d_good = hdrbench.score(good, gt, metrics=["psnr-l"])["metrics"]["psnr-l"]
         d_black = hdrbench.score(black, gt, metrics=["psnr-l"])["metrics"]["psnr-l"]
+    assert sum("protocol 'dcdr'" in str(w.message) for w in caught) == 2
     assert abs(d_good - d_black) < 0.5  # dcdr cannot tell them apart on such data
 
 

@@ -85,7 +85,11 @@ def testsets_cmd(name: str, root: str | None, out_dir: str, t_bright: int | None
     """
     import pandas as pd
 
+    from hdrbench import io
+
     opts = parse_options(options)
+    out = Path(out_dir)
+    io.check_output(out / "test_set.csv")  # before reading the dataset
     if t_bright is not None:
         opts["t_bright"] = t_bright
     if lam is not None:
@@ -101,11 +105,8 @@ def testsets_cmd(name: str, root: str | None, out_dir: str, t_bright: int | None
             rows = [{"id": p.id, "ldr": str(p.ldr), "hdr": str(p.hdr), "bright_fraction": _bright(p.ldr)}
                     for p in ds.pairs(test_set)]
             tables[test_set] = pd.DataFrame(rows, columns=["id", "ldr", "hdr", "bright_fraction"])
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     for test_set, table in tables.items():
-        path = out / f"{test_set}.csv"
-        table.to_csv(path, index=False)
+        path = io.write_text(out / f"{test_set}.csv", table.to_csv(index=False))
         click.echo(f"{test_set}: {len(table)} pairs -> {path}")
 
 
@@ -128,12 +129,15 @@ def _bright(path: Path) -> float:
                    "shot_noise, jpeg_quality, seed, hdr_headroom.")
 def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
     """Photograph every HDR image with the virtual camera and write LDR/HDR pairs with a manifest."""
-    from hdrbench.datasets.synth import write_pairs
+    from hdrbench import io
+    from hdrbench.datasets.synth import ground_truth_too_clipped, write_pairs
 
     opts = parse_options(options)
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise HDRBenchError("output folder exists and is not empty; choose a new --out", out)
+    io.check_output(out / "manifest.json")  # before photographing: the pairs are built beside OUT, then renamed
+    io.check_output(out.with_name(f"{out.name}.tmp"))
     ds = _dataset("hdr_folder", hdr_dir, opts)
     rows = write_pairs(out, ds.scenes("test"), ds.camera, ds.options["hdr_headroom"])
     mean_clip = sum(r["clip_fraction_achieved"] for r in rows) / len(rows)
@@ -147,10 +151,20 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
                    f"negative values in {len(neg)} image(s) (min {low:.3g}) and {bad} NaN/inf values "
                    "(per image in manifest.csv)", err=True)
     peak = max(r["hdr_peak"] for r in rows)
-    if ds.options["hdr_headroom"] is None:
+    gt_clip = sum(r["hdr_clipped_fraction"] for r in rows) / len(rows)
+    worst = max(rows, key=lambda r: r["hdr_clipped_fraction"])
+    if ds.options["hdr_headroom"] is not None and ground_truth_too_clipped(gt_clip, mean_clip):
+        click.echo(f"hdrbench: warning: the ground truth itself is clipped (white) in {100 * gt_clip:.1f} % of its "
+                   f"pixels on average (up to {100 * worst['hdr_clipped_fraction']:.1f} % in '{worst['id']}'; the "
+                   f"LDR: {100 * mean_clip:.1f} %): hdr_headroom={ds.options['hdr_headroom']:g} leaves too little "
+                   "range above the LDR's clipping point to score reconstruction; raise it (64 = 6 stops) or leave it "
+                   "unset for float EXR ground truth (per image in manifest.csv: hdr_clipped_fraction)", err=True)
+        click.echo(f"ground truth: display-referred [0, 1] 16-bit PNG, {100 * gt_clip:.1f} % clipped: NOT fit for "
+                   "scoring (see the warning)")
+    elif ds.options["hdr_headroom"] is None:
         click.echo(f"ground truth: scene-referred float EXR, 1.0 = the LDR's saturation point (peak {peak:.3g}): "
-                   "score it with --protocol scene; -o hdr_headroom=K writes [0, 1] 16-bit ground truth for the "
-                   "default dcdr protocol")
+                   "score it with --protocol scene; -o hdr_headroom=K (K >= 1, e.g. 64) writes [0, 1] 16-bit ground "
+                   "truth for the default dcdr protocol")
     else:
         click.echo("ground truth: display-referred [0, 1] 16-bit PNG (clipped at the headroom): the default dcdr "
                    "protocol fits it")

@@ -52,6 +52,18 @@ def provenance(method: Any, options: dict, checkpoints: list[str], random_init: 
             "output": "linear HDR as the method predicts it"}
 
 
+def _fits_half(hdr: Any, target: Path) -> bool:
+    """True when ``hdr`` survives conversion to half floats; else a one-line warning (the file is then written
+    as float32: fp16 overflow would store inf)."""
+    from hdrbench import io
+
+    n = io.half_overflow(hdr)
+    if n:
+        click.echo(f"hdrbench: warning: {target}: {n} values exceed half-float's maximum {io.HALF_MAX:g} (max "
+                   f"{float(hdr.max()):.4g}) and would be inf: written as float32 EXR instead of --half", err=True)
+    return not n
+
+
 @click.command("predict")
 @click.option("--method", "method_name", required=True, help="Registered method name (see 'hdrbench list').")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), multiple=True,
@@ -63,7 +75,8 @@ def provenance(method: Any, options: dict, checkpoints: list[str], random_init: 
 @click.option("--overlap", type=int, default=None, help="Tile context in pixels (default: the method's).")
 @device_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")
-@click.option("--half", is_flag=True, help="Write half-float EXR.")
+@click.option("--half", is_flag=True, help="Write half-float EXR (an image with values above 65504, half's "
+              "maximum, is written as float32 with a warning, never as inf).")
 @click.argument("inp", type=click.Path(exists=False))
 @click.argument("out", type=click.Path())
 def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool, options: tuple[str, ...],
@@ -99,6 +112,8 @@ def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool
         hdr = predict_image(method, net, f, tile=tile, overlap=overlap)
         if not np.isfinite(hdr).all():
             raise HDRBenchError(f"prediction of {method_name} has NaN/inf values", f)
-        io.write_hdr(target, hdr, half=half, attributes={**attributes, "input": str(f)})
+        as_half = half and _fits_half(hdr, target)
+        io.write_hdr(target, hdr, half=as_half, attributes={
+            **attributes, "input": str(f), "precision": "half" if as_half else "float32"})
         if len(pairs) == 1:
             click.echo(f"{f} -> {target}  ({hdr.shape[1]}x{hdr.shape[0]}, max {hdr.max():.4g})")

@@ -53,6 +53,7 @@ def run_cmd(config: str, skip_train: bool, device: str | None) -> None:
 
 
 def _run(plan: Plan, skip_train: bool) -> None:
+    from hdrbench import io
     from hdrbench.distributed import init_distributed
     from hdrbench.evaluate import evaluate
     from hdrbench.plan import build_plan
@@ -100,7 +101,7 @@ def _run(plan: Plan, skip_train: bool) -> None:
         log_path = cfg.runs.timings  # one entry per run: a resumed run adds its own
         runs = json.loads(log_path.read_text()) if log_path.is_file() else []
         runs.append({"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **timings})
-        log_path.write_text(json.dumps(runs, indent=1))
+        io.write_text(log_path, json.dumps(runs, indent=1))
         say((cfg.runs.reports / "table1.md").read_text(encoding="utf-8"))
         say(describe(viewer))
         say(f"{cfg.name}: {timings['total']:.0f} s this run; wrote {len(paths)} files to {cfg.output}")

@@ -118,6 +118,11 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
     if out is not None and out.suffix.lower() != ".csv":
         raise HDRBenchError("--out writes a CSV of per-pair scores: give it a .csv name", out)
     pairs = _pairs(pred, gt)
+    from hdrbench import io
+
+    if out is not None:  # before scoring: a full disk or read-only folder must not cost the work
+        io.check_output(out)
+        io.check_output(sidecar_path(out))
     from tqdm import tqdm
 
     from hdrbench.metrics.scoring import Scorer, json_record, score_record
@@ -133,22 +138,10 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
             click.echo(f"hdrbench: warning: {line}", err=True)
         if as_json:
             click.echo(json.dumps(json_record(record)))
-    if out is not None:
-        import pandas as pd
-
-        out.parent.mkdir(parents=True, exist_ok=True)
-        rows = [{"pred": r["pred"], "gt": r["gt"], **r["metrics"], "warnings": " | ".join(r["warnings"])}
-                for r in records]
-        pd.DataFrame(rows, columns=["pred", "gt", *scorer.columns, "warnings"]).to_csv(out, index=False)
-        from hdrbench.io import read_exr_attributes
-
-        made = {str(p): a for p, _ in pairs if (a := read_exr_attributes(p))}
-        side = {**provenance(scorer), "pairs": len(records), "protocol_misfits": misfits, "predictions": made}
-        out.with_name(out.name + ".json").write_text(json.dumps(side, indent=2, default=str))
     if misfits:
         click.echo(f"hdrbench: warning: {misfits} of {len(records)} pair(s) do not fit protocol "
                    f"'{scorer.protocol.name}' (see the warnings above and docs/scoring.md)", err=True)
-    if not as_json:
+    if not as_json:  # printed before writing --out: a failed write still leaves the means on screen
         label = "" if len(records) == 1 else f" (mean of {len(records)} pairs)"
         click.echo(f"protocol {scorer.protocol.name}{label}")
         for col in scorer.columns:
@@ -157,5 +150,29 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
             name = col.removesuffix("@crf")
             arrow = "↓" if scorer.metrics[name].lower_better else "↑"
             click.echo(f"  {col:<16} {mean:10.4f} {arrow}")
-        if out is not None:
+    if out is not None:
+        write_scores(out, scorer, records, pairs, misfits)
+        if not as_json:
             click.echo(f"wrote {out}")
+
+
+def sidecar_path(out: Path) -> Path:
+    """The JSON sidecar of a ``--out`` CSV: ``OUT.json``."""
+    return out.with_name(out.name + ".json")
+
+
+def write_scores(out: Path, scorer: Any, records: list[dict[str, Any]], pairs: list[tuple[Path, Path]],
+                 misfits: int) -> None:
+    """Write the per-pair CSV ``out`` and its sidecar together: both files are replaced, or neither is."""
+    import pandas as pd
+
+    from hdrbench import io
+
+    rows = [{"pred": r["pred"], "gt": r["gt"], **r["metrics"], "warnings": " | ".join(r["warnings"])}
+            for r in records]
+    table = pd.DataFrame(rows, columns=["pred", "gt", *scorer.columns, "warnings"]).to_csv(index=False)
+    made = {str(p): a for p, _ in pairs if (a := io.read_exr_attributes(p))}
+    side = {**provenance(scorer), "pairs": len(records), "protocol_misfits": misfits, "predictions": made}
+    with io.atomic_write(out) as f, io.atomic_write(sidecar_path(out)) as g:
+        f.write(table.encode("utf-8"))
+        g.write(json.dumps(side, indent=2, default=str).encode("utf-8"))

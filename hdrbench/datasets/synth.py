@@ -34,7 +34,7 @@ from hdrbench.datasets.base import LDRCamera, Pair
 from hdrbench.datasets.camera import VirtualCamera
 from hdrbench.datasets.pairing import FilePairsDataset
 from hdrbench.errors import HDRBenchError
-from hdrbench.io import write_exr, write_png16
+from hdrbench.io import write_exr, write_png16, write_text
 
 #: Virtual-camera options shared by every synthesized dataset (see VirtualCamera).
 CAMERA_OPTIONS: dict[str, Any] = {
@@ -62,8 +62,39 @@ def cache_root() -> Path:
     return cache_dir() / "datasets"
 
 
+#: ``data synth`` warns when a ``hdr_headroom`` ground truth clips, on average, more than this fraction of its
+#: pixels *and* more than ``GT_CLIP_WARN_RATIO`` times what the LDR clips: it then keeps little of what the LDR
+#: loses. On the demo's scenes (LDR: 5 %) k = 1 clips 4.9 %, k = 2 0.9 %, k = 64 0.07 % (sun cores).
+GT_CLIP_WARN = 0.01
+GT_CLIP_WARN_RATIO = 0.5
+
+
+def ground_truth_too_clipped(gt_clipped: float, ldr_clipped: float) -> bool:
+    """Whether a ground truth clipping ``gt_clipped`` of its pixels (mean fraction) is unfit for scoring
+    reconstruction of an LDR clipping ``ldr_clipped`` (see :data:`GT_CLIP_WARN`)."""
+    return gt_clipped > max(GT_CLIP_WARN, GT_CLIP_WARN_RATIO * ldr_clipped)
+
+
+def check_headroom(value: Any) -> float | None:
+    """``hdr_headroom`` as a float (or None: float EXR ground truth); one-line error unless a number >= 1.
+
+    ``k`` < 1 would clip the ground truth below the LDR's own saturation point (0: everything white)."""
+    if value is None:
+        return None
+    try:
+        k = float(value)
+    except (TypeError, ValueError):
+        k = float("nan")
+    if not k >= 1.0 or not np.isfinite(k):
+        raise HDRBenchError(f"option hdr_headroom={value!r}: must be a number >= 1, the ground truth's range above "
+                            "the LDR's clipping point (64 = 6 stops, the demo's), or unset for float EXR ground "
+                            "truth; below 1 the ground truth clips where the LDR does not (0: all white)")
+    return k
+
+
 def ground_truth(exposed: np.ndarray, headroom: float | None) -> np.ndarray:
     """The stored ground truth of an exposed linear image (see the module docstring)."""
+    headroom = check_headroom(headroom)
     if headroom is None:
         return exposed.astype(np.float32)
     return np.clip(exposed / np.float32(headroom), 0.0, 1.0).astype(np.float32)
@@ -73,36 +104,47 @@ def write_pairs(out_dir: Path, scenes: list[Scene], camera: VirtualCamera, headr
     """Photograph ``scenes`` and write ``ldr/``, ``hdr/`` and the manifest into ``out_dir`` (atomically)."""
     import pandas as pd
 
-    from hdrbench.io import write_ldr
-
     tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    rows = []
-    for scene in scenes:
-        cam = camera if not scene.camera else VirtualCamera(**{**_fields(camera), **scene.camera})
-        src = scene.load()
-        finite = np.isfinite(src)
-        n_bad, n_neg = int((~finite).sum()), int((src[finite] < 0).sum())
-        low = float(src[finite].min()) if finite.any() else 0.0
-        shot = cam.capture(src, scene.id)  # zeroes NaN/inf and negatives: counted in the manifest
-        ldr_path = write_ldr(tmp / "ldr" / f"{scene.id}.png", shot.ldr.astype(np.float32) / 255.0)
-        gt = ground_truth(shot.exposed, headroom)
-        hdr_path = (write_exr(tmp / "hdr" / f"{scene.id}.exr", gt) if headroom is None
-                    else write_png16(tmp / "hdr" / f"{scene.id}.png", gt))
-        rows.append({"id": scene.id, "ldr": f"ldr/{ldr_path.name}", "hdr": f"hdr/{hdr_path.name}",
-                     "height": int(gt.shape[0]), "width": int(gt.shape[1]), **scene.meta, **shot.meta,
-                     "source_negative_values": n_neg, "source_min": low, "source_nonfinite_values": n_bad,
-                     "hdr_peak": float(gt.max()), "hdr_headroom": headroom,
-                     "hdr_clipped_fraction": float(np.mean(gt.max(-1) >= 1.0)) if headroom is not None else 0.0})
-    if not rows:
-        raise HDRBenchError(f"no HDR images to photograph for {out_dir.name}; check the source folder")
-    (tmp / "manifest.json").write_text(json.dumps(rows, indent=1, default=str))
-    pd.DataFrame(rows).to_csv(tmp / "manifest.csv", index=False)
+    try:
+        rows = [_write_pair(tmp, scene, camera, headroom) for scene in scenes]
+        if not rows:
+            raise HDRBenchError(f"no HDR images to photograph for {out_dir.name}; check the source folder")
+        write_text(tmp / "manifest.json", json.dumps(rows, indent=1, default=str))
+        write_text(tmp / "manifest.csv", pd.DataFrame(rows).to_csv(index=False))
+    except BaseException:  # a failed write (disk full...) or an interrupt: no half-written folder left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:
         os.replace(tmp, out_dir)
-    except OSError:  # another process finished first: keep its copy
+    except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not (out_dir / "manifest.json").is_file():  # not "another process finished first": a real failure
+            from hdrbench.io import write_error
+
+            raise write_error(out_dir, exc) from None
     return rows
+
+
+def _write_pair(tmp: Path, scene: Scene, camera: VirtualCamera, headroom: float | None) -> dict[str, Any]:
+    """Photograph one scene into ``tmp/ldr`` and ``tmp/hdr``; its manifest row."""
+    from hdrbench.io import write_ldr
+
+    cam = camera if not scene.camera else VirtualCamera(**{**_fields(camera), **scene.camera})
+    src = scene.load()
+    finite = np.isfinite(src)
+    n_bad, n_neg = int((~finite).sum()), int((src[finite] < 0).sum())
+    low = float(src[finite].min()) if finite.any() else 0.0
+    shot = cam.capture(src, scene.id)  # zeroes NaN/inf and negatives: counted in the manifest
+    ldr_path = write_ldr(tmp / "ldr" / f"{scene.id}.png", shot.ldr.astype(np.float32) / 255.0)
+    gt = ground_truth(shot.exposed, headroom)
+    hdr_path = (write_exr(tmp / "hdr" / f"{scene.id}.exr", gt) if headroom is None
+                else write_png16(tmp / "hdr" / f"{scene.id}.png", gt))
+    return {"id": scene.id, "ldr": f"ldr/{ldr_path.name}", "hdr": f"hdr/{hdr_path.name}",
+            "height": int(gt.shape[0]), "width": int(gt.shape[1]), **scene.meta, **shot.meta,
+            "source_negative_values": n_neg, "source_min": low, "source_nonfinite_values": n_bad,
+            "hdr_peak": float(gt.max()), "hdr_headroom": headroom,
+            "hdr_clipped_fraction": float(np.mean(gt.max(-1) >= 1.0)) if headroom is not None else 0.0}
 
 
 def _fields(camera: VirtualCamera) -> dict[str, Any]:
@@ -129,6 +171,7 @@ class SynthesizedPairs(FilePairsDataset):
 
     def __init__(self, root=None, **options):
         super().__init__(root, **options)
+        check_headroom(self.options["hdr_headroom"])  # before any photograph: one line, not white ground truth
         self.camera = VirtualCamera.from_options(self.options)
 
     def scenes(self, split: str) -> list[Scene]:

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from hdrbench.errors import HDRBenchError
+from hdrbench.writing import database_error
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -127,9 +128,12 @@ class ResultStore:
         cols = ", ".join(Score.__dataclass_fields__)
         marks = ", ".join("?" * len(Score.__dataclass_fields__))
         before = self.db.total_changes
-        with self.db:  # one transaction
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(f"INSERT OR IGNORE INTO scores ({cols}) VALUES ({marks})", rows)
+        try:
+            with self.db:  # one transaction
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.executemany(f"INSERT OR IGNORE INTO scores ({cols}) VALUES ({marks})", rows)
+        except sqlite3.OperationalError as exc:
+            raise database_error(self.path, exc) from None
         return self.db.total_changes - before
 
     def stored(self, method: str, dataset: str, test_set: str) -> dict[tuple[str, str], list[tuple[str, ...]]]:
@@ -146,6 +150,13 @@ class ResultStore:
     def record_method(self, method: str, *, name: str, label: str, params: int | None, checkpoint: str,
                       source: str, options: dict[str, Any], substitutions: list[str]) -> None:
         """Insert or update the ``methods`` row of ``method`` (its id)."""
+        try:
+            self._record_method(method, name, label, params, checkpoint, source, options, substitutions)
+        except sqlite3.OperationalError as exc:
+            raise database_error(self.path, exc) from None
+
+    def _record_method(self, method: str, name: str, label: str, params: int | None, checkpoint: str, source: str,
+                       options: dict[str, Any], substitutions: list[str]) -> None:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(

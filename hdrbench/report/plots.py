@@ -131,7 +131,8 @@ def _save(fig, stem: Path, formats: list[str], dpi: int) -> list[Path]:
     fig.tight_layout()
     paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
     for p in paths:
-        fig.savefig(p, dpi=dpi)
+        with io.atomic_write(p) as f:  # whole or not at all
+            fig.savefig(f, dpi=dpi, format=p.suffix.lstrip("."))
     plt.close(fig)
     return paths
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hdrbench import io
 from hdrbench.config import BenchConfig, TableSpec
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.base import display
@@ -218,9 +219,9 @@ def write_table(cfg: BenchConfig, table: Table, out_dir: Path) -> list[Path]:
     cells.insert(2, "label", cells.method.map(table.labels))
     cells["params"] = cells.method.map(lambda m: table.params.get(m)).astype("Int64")
     paths = [out_dir / f"{name}.csv", out_dir / f"{name}.md", out_dir / f"{name}.tex"]
-    cells.to_csv(paths[0], index=False, float_format="%.6g")
-    paths[1].write_text(to_markdown(cfg, table), encoding="utf-8")
-    paths[2].write_text(to_latex(cfg, table), encoding="utf-8")
+    io.write_text(paths[0], cells.to_csv(index=False, float_format="%.6g"))
+    io.write_text(paths[1], to_markdown(cfg, table))
+    io.write_text(paths[2], to_latex(cfg, table))
     return paths
 
 

@@ -213,7 +213,7 @@ def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewe
         gt = arrays[-1]
         p99 = float(np.percentile(gt, 99)) or float(gt.max()) or 1.0
         files.append(data_dir / f"img-{n}.js")
-        files[-1].write_text(f'hdrViewerImage({n}, "{payload}");\n', encoding="ascii")
+        io.write_text(files[-1], f'hdrViewerImage({n}, "{payload}");\n', encoding="ascii")
         model.append({"id": img["id"], "test_set": test_set, "width": w, "height": h, "file": files[-1].name,
                       "box": [y, x, s], "ev0": round(-math.log2(p99), 1),
                       "panels": [{k: p[k] for k in ("title", "kind", "method")} for p in img["panels"]]})
@@ -223,16 +223,16 @@ def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewe
             "confidence": cfg.report.confidence,
             "test": cfg.report.test, "downsample": factor, "notes": notes,
             "tables": _tables(cfg, out), "scores": _scores(plan), "images": model}
-    (data_dir / "data.js").write_text("window.HDR_VIEWER_DATA = " + json.dumps(data, separators=(",", ":"))
+    io.write_text(data_dir / "data.js", "window.HDR_VIEWER_DATA = " + json.dumps(data, separators=(",", ":"))
                                       + ";\n", encoding="utf-8")
     files.append(data_dir / "data.js")
     package = resources.files("hdrbench.report")
     for name in ASSETS:
         files.append(data_dir / name)
-        files[-1].write_text(package.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
+        io.write_text(files[-1], package.joinpath(name).read_text(encoding="utf-8"))
     page = package.joinpath("viewer.html").read_text(encoding="utf-8")
     index = out / "index.html"
-    index.write_text(page.replace("{{title}}", html.escape(f"{cfg.name}: hdrbench results")), encoding="utf-8")
+    io.write_text(index, page.replace("{{title}}", html.escape(f"{cfg.name}: hdrbench results")))
     files.append(index)
     return Viewer(index, files, sum(f.stat().st_size for f in files), len(model), factor, notes)
 

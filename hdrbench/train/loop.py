@@ -141,13 +141,16 @@ class _Log:
             self.tb = SummaryWriter(log_dir=str(run_dir / "tb"), purge_step=start + 1)
 
     def _rewrite(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
-            if self.fields:
-                w = csv.DictWriter(f, fieldnames=self.fields)
-                w.writeheader()
-                w.writerows(self.rows)
-        tmp.replace(self.path)
+        import io as pyio
+
+        from hdrbench.io import write_text
+
+        buf = pyio.StringIO(newline="")
+        if self.fields:
+            w = csv.DictWriter(buf, fieldnames=self.fields)
+            w.writeheader()
+            w.writerows(self.rows)
+        write_text(self.path, buf.getvalue())  # whole or not at all; disk full is one line
 
     def add(self, row: dict[str, Any]) -> None:
         row = {k: (f"{v:.9g}" if isinstance(v, float) else v) for k, v in row.items()}

@@ -10,7 +10,6 @@ complete checkpoint in force. ``final.safetensors`` marks a finished run.
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +44,10 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
+    """Write ``data`` as JSON, whole or not at all (:func:`hdrbench.io.write_text`: disk full is one line)."""
+    from hdrbench.io import write_text
+
+    write_text(path, json.dumps(data, indent=1, default=str))
 
 
 @dataclass
@@ -69,9 +69,10 @@ def save_checkpoint(run_dir: Path, net: nn.Module, *, step: int, stage: int, met
     weights = save_weights(net, run_dir / f"{stem}.safetensors", method=method, options=options, step=step)
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rng_state(),
              "scaler": scaler.state_dict() if scaler is not None else None, "step": step, "stage": stage}
-    tmp = run_dir / f"{stem}.state.pt.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, run_dir / f"{stem}.state.pt")
+    from hdrbench.io import atomic_write
+
+    with atomic_write(run_dir / f"{stem}.state.pt") as f:
+        torch.save(state, f)
     _atomic_json(run_dir / LATEST, {"step": step, "stage": stage, "weights": weights.name,
                                     "state": f"{stem}.state.pt", **meta})
     for old in sorted(run_dir.glob("step_*.safetensors"))[:-max(1, keep)]:
