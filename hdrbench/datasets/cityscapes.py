@@ -25,18 +25,11 @@ from hdrbench.datasets.base import Pair
 from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs, require_dir
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import opencv, read_image
+from hdrbench.metrics.regions import T_BRIGHT, gray_bt601
 
 cv2 = opencv()  # OpenCV with its OpenEXR codec enabled
 
-T_BRIGHT = 240
 BRIGHT_LAMBDA = 0.029
-
-
-def gray_bt601(ldr_rgb8: np.ndarray) -> np.ndarray:
-    """``(H, W)`` uint8 gray of an ``(H, W, 3)`` uint8 RGB image, exactly as OpenCV's RGB→gray."""
-    if ldr_rgb8.dtype != np.uint8 or ldr_rgb8.ndim != 3 or ldr_rgb8.shape[2] != 3:
-        raise HDRBenchError(f"bright fraction needs an 8-bit RGB image, got {ldr_rgb8.dtype} {ldr_rgb8.shape}")
-    return cv2.cvtColor(np.ascontiguousarray(ldr_rgb8), cv2.COLOR_RGB2GRAY)
 
 
 def bright_count(ldr_rgb8: np.ndarray, t_bright: int = T_BRIGHT) -> int:

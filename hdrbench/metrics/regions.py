@@ -124,7 +124,7 @@ def bin_labels(edges: Sequence[float], unit: str = "") -> list[str]:
 
 def bin_masks(values: np.ndarray, mask: np.ndarray, edges: Sequence[float]) -> list[np.ndarray]:
     """One ``(H, W)`` bool per bin: the masked pixels with ``edges[i] <= value < edges[i+1]``."""
-    return [mask & (values >= lo) & (values < hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    return [mask & (values >= lo) & ((values < hi) | math.isinf(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
 
 
 def _psnr_in(diff: torch.Tensor, where: torch.Tensor, peak: float) -> float | None:
