@@ -21,3 +21,8 @@ DEFAULT_RECIPES = RECIPES[0]
 PAIRED_TESTS = ("wilcoxon", "ttest")
 #: ``[train] precision`` values: fp32 (default; TF32 matmuls on CUDA) or an explicit autocast dtype.
 PRECISIONS = ("fp32", "bf16", "fp16")
+#: Overexposed regions (:mod:`hdrbench.metrics.regions`): the paper's Test set2 threshold on the 8-bit gray value
+#: (strictly greater is overexposed, §4.1.1), and the lower edges of the distance (px) and component-size (px²) bins.
+REGION_THRESHOLD = 240
+DISTANCE_EDGES = (1.0, 4.0, 16.0, 64.0)
+SIZE_EDGES = (1.0, 64.0, 1024.0, 16384.0)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from hdrbench.datasets.base import Pair, PairedDataset
     from hdrbench.metrics.protocols import Protocol
+    from hdrbench.metrics.regions import RegionSpec
     from hdrbench.metrics.scoring import Scorer
 
 #: What an entry needs: ``train`` (trained here, into the output folder), ``checkpoint`` (given weights file(s)),
@@ -119,6 +120,50 @@ class Plan:
         scorer = Scorer(self.protocol, metrics=self.metrics, overrides=self.cfg.evaluate.metric_params, device=device)
         assert scorer.digests() == self.column_digests, "the scorer and the plan disagree on what a score means"
         return scorer
+
+    # -- overexposed regions ---------------------------------------------------------------------------------
+    #: The whole-image metrics whose in-region counterparts are scored (HDR-VDP-2's only when it is scored).
+    REGION_METRICS = ("psnr-l", "psnr-mu")
+
+    @cached_property
+    def region_spec(self) -> RegionSpec | None:
+        """How overexposed regions are cut (``[evaluate] regions = true``), else None."""
+        ev = self.cfg.evaluate
+        if not ev.regions:
+            return None
+        from hdrbench.metrics.regions import RegionSpec
+
+        return RegionSpec(ev.region_threshold, ev.region_rule, tuple(ev.distance_edges), tuple(ev.size_edges))
+
+    @property
+    def region_metrics(self) -> list[str]:
+        return [*self.REGION_METRICS, *(["hdrvdp2"] if "hdrvdp2" in self.metrics else [])]
+
+    @cached_property
+    def _region_config(self) -> str:
+        from hdrbench.metrics.scoring import column_digests, digest_of
+
+        assert self.region_spec is not None
+        return digest_of([self.region_spec.describe(), column_digests(self.protocol, self.region_metrics,
+                                                                      self.cfg.evaluate.metric_params)])
+
+    def region_digest(self, entry: Entry, test_set: str, pair: Pair) -> str:
+        """What one image's region scores depend on: the region spec and metrics, the source and the pair."""
+        from hdrbench.metrics.scoring import digest_of
+
+        return digest_of([self._region_config, self.source_digest(entry, test_set, pair), self.pair_digest(pair)])
+
+    def current_regions(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The stored region rows (:meth:`hdrbench.evaluate.store.ResultStore.regions`) the plan asks for."""
+        import pandas as pd
+
+        if self.region_spec is None or rows.empty:
+            return rows.iloc[0:0]
+        want = pd.DataFrame([(e.id, ts, p.id, self.region_digest(e, ts, p)) for e in self.entries
+                             for ts in self.test_sets for p in self.pairs[ts]],
+                            columns=["method", "test_set", "image", "digest"])
+        have = rows[rows.dataset == self.cfg.dataset.name]
+        return have.merge(want, on=["method", "test_set", "image", "digest"], how="inner")
 
     def reading(self, column: str) -> str:
         """How ``column``'s numbers were computed, for captions (:func:`hdrbench.metrics.scoring.reading`)."""
@@ -259,6 +304,7 @@ def build_plan(cfg: BenchConfig, stage: str = "evaluate", methods: list[str] | N
         for path in ([cfg.runs.results, cfg.runs.timings] if stage != "report" else []) + \
                 [cfg.runs.reports / "table1.csv"]:
             check_output(path)  # a read-only or file-valued output fails now, not after the work
+        _ = plan.region_spec  # a bad [evaluate] region setting fails now
         if stage == "train" and any(e.kind == "train" and not cfg.runs.final_weights(e.id).is_file()
                                     for e in entries):
             check_test_images(plan)  # hours of training must not end on an unreadable test image

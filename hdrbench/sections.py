@@ -12,7 +12,15 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from hdrbench.defaults import DEFAULT_PROTOCOL, DEFAULT_RECIPES, DEFAULT_TILE, PAIRED_TESTS
+from hdrbench.defaults import (
+    DEFAULT_PROTOCOL,
+    DEFAULT_RECIPES,
+    DEFAULT_TILE,
+    DISTANCE_EDGES,
+    PAIRED_TESTS,
+    REGION_THRESHOLD,
+    SIZE_EDGES,
+)
 
 
 @dataclass
@@ -65,7 +73,9 @@ class TrainSection(TrainSettings):
 @dataclass
 class EvaluateSection:
     """``[evaluate]``: scoring protocol, metric names (empty: the protocol's), per-metric parameter overrides,
-    tiled inference (tile, context: the method's margin) and whether to keep every prediction."""
+    tiled inference (tile, context: the method's margin), whether to keep every prediction, and the scores inside
+    the overexposed regions (:mod:`hdrbench.metrics.regions`): on/off, the mask's threshold and rule, the lower edges
+    of the distance and component-size bins."""
 
     protocol: str = DEFAULT_PROTOCOL
     metrics: list[str] = field(default_factory=list)
@@ -73,6 +83,11 @@ class EvaluateSection:
     tile: int = DEFAULT_TILE
     overlap: int | None = None
     save_predictions: bool = False
+    regions: bool = False
+    region_threshold: int = REGION_THRESHOLD
+    region_rule: str = "gray"
+    distance_edges: list[float] = field(default_factory=lambda: list(DISTANCE_EDGES))
+    size_edges: list[float] = field(default_factory=lambda: list(SIZE_EDGES))
 
 
 @dataclass

@@ -106,7 +106,7 @@ def test_a_fully_clipped_image_has_unbounded_distances_and_bad_specs_are_one_lin
     assert np.isinf(r.distance).all() and r.fraction == 1.0
     far = RegionSpec().strata(r)["by_distance"][-1][1]
     assert far.all()  # unbounded distances count in the last bin
-    with pytest.raises(HDRBenchError, match="increasing edges"):
-        RegionSpec(distance_bins=(4.0, 1.0))
+    with pytest.raises(HDRBenchError, match="increasing finite edges"):
+        RegionSpec(distance_edges=(4.0, 1.0))
     with pytest.raises(HDRBenchError, match="threshold must be an 8-bit value"):
         RegionSpec(threshold=300)

@@ -16,11 +16,13 @@ def report_cmd(config: str, out: str | None, quiet: bool) -> None:
     """Write the tables of CONFIG from its result store and print Table 1 (Markdown)."""
     from hdrbench.config import load_config
     from hdrbench.plan import build_plan
+    from hdrbench.report.regions import write_region_outputs
     from hdrbench.report.tables import write_reports
     from hdrbench.report.viewer import describe, write_viewer
 
     plan = build_plan(load_config(config), "report")
     paths = write_reports(plan, Path(out) if out else None)
+    paths += write_region_outputs(plan, Path(out) if out else None)
     viewer = write_viewer(plan, Path(out) if out else None)
     if not quiet:
         md = next(p for p in paths if p.name == "table1.md")

@@ -58,6 +58,7 @@ def _run(plan: Plan, skip_train: bool) -> None:
     from hdrbench.evaluate import evaluate
     from hdrbench.plan import build_plan
     from hdrbench.report.plots import write_figures
+    from hdrbench.report.regions import write_region_outputs
     from hdrbench.report.tables import write_reports
     from hdrbench.report.viewer import describe, write_viewer
     from hdrbench.train import job_for, train
@@ -88,7 +89,7 @@ def _run(plan: Plan, skip_train: bool) -> None:
     say(f"evaluate: {summary.describe()}{misfit}")
     if info.is_main:
         t = time.perf_counter()
-        paths = write_reports(plan)
+        paths = write_reports(plan) + write_region_outputs(plan)
         timings["report"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
         paths += write_figures(plan)

@@ -29,8 +29,9 @@ from hdrbench.config import BenchConfig
 from hdrbench.datasets.base import Pair
 from hdrbench.distributed import broadcast_object, gather_to_main, init_distributed
 from hdrbench.errors import HDRBenchError
-from hdrbench.evaluate.store import LEGACY, ResultStore, Score
+from hdrbench.evaluate.store import LEGACY, RegionScore, ResultStore, Score
 from hdrbench.method import count_parameters
+from hdrbench.metrics.regions import LOWER_BETTER, QUANTITIES
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer, digest_of
 from hdrbench.metrics.validate import check_pair
 from hdrbench.models import open_model, predict_image
@@ -135,13 +136,16 @@ class EvalSummary:
     misfit_images: int = 0
     #: scores recomputed because a stored one of the same image and metric was computed otherwise, by reason
     recomputed: Counter = field(default_factory=Counter)
+    #: images whose overexposed-region scores were computed this run
+    region_images: int = 0
 
     def describe(self) -> str:
         """One line: what was added, recomputed (and why) and kept."""
         why = ", ".join(f"{n} for a changed {r}" for r, n in self.recomputed.most_common())
         again = f", {sum(self.recomputed.values())} of them recomputed ({why})" if self.recomputed else ""
-        return (f"{self.added} scores added{again}; {self.scored_images} images scored, {self.skipped_images} "
-                "already stored")
+        regions = f", region scores of {self.region_images} images" if self.region_images else ""
+        return (f"{self.added} scores added{again}{regions}; {self.scored_images} images scored, "
+                f"{self.skipped_images} already stored")
 
 
 @dataclass
@@ -151,6 +155,7 @@ class _Todo:
     pair: Pair
     columns: dict[str, tuple[str, str, str, str]]  # column -> (digest, scoring, source, pair digest)
     save: bool
+    regions: str | None = None  # the digest of the region scores to compute, or None
 
 
 def evaluate(plan: Plan | BenchConfig, *, methods: list[str] | None = None, progress: bool = True,
@@ -188,9 +193,14 @@ def evaluate(plan: Plan | BenchConfig, *, methods: list[str] | None = None, prog
                     rows = _score_image(plan, source, ts, mine, scorer, ver) if mine else []
                     for part in gather_to_main(rows, info):
                         if store is not None and part:
-                            summary.added += store.add(part)
+                            scores = [r for r in part if isinstance(r, Score)]
+                            regions = [r for r in part if isinstance(r, RegionScore)]
+                            summary.added += store.add(scores) if scores else 0
+                            if regions:
+                                store.add_regions(regions)
+                                summary.region_images += 1
                             summary.scored_images += 1
-                            summary.misfit_images += bool(part[0].warning)
+                            summary.misfit_images += bool(scores and scores[0].warning)
                             summary.per_method[entry.id] = summary.per_method.get(entry.id, 0) + 1
                             if on_image is not None:
                                 on_image(summary.scored_images)
@@ -206,6 +216,7 @@ def _pending(plan: Plan, store: ResultStore, expected, entry: Entry, ts: str, pa
              summary: EvalSummary) -> list[_Todo]:
     """The images of ``ts`` with a score of the plan's digest missing, or a prediction to save."""
     done = store.stored(entry.id, plan.cfg.dataset.name, ts)
+    regions_done = store.stored_regions(entry.id, plan.cfg.dataset.name, ts) if plan.region_spec else set()
     want = expected[expected.test_set == ts]
     by_image: dict[str, dict[str, tuple[str, str, str, str]]] = {}
     for r in want.itertuples(index=False):
@@ -225,8 +236,11 @@ def _pending(plan: Plan, store: ResultStore, expected, entry: Entry, ts: str, pa
                 summary.recomputed["store format (scores without a digest)" if legacy else REASONS[parts[0]]] += 1
         want_pred = plan.cfg.evaluate.save_predictions or (ts == plan.figure_set and p.id in plan.figure_ids)
         need_pred = want_pred and not saved_prediction_is_current(plan, entry, ts, p)
-        if missing or need_pred:
-            out.append(_Todo(p, missing, want_pred))
+        regions = plan.region_digest(entry, ts, p) if plan.region_spec else None
+        if regions is not None and (p.id, regions) in regions_done:
+            regions = None
+        if missing or need_pred or regions:
+            out.append(_Todo(p, missing, want_pred, regions))
     return out
 
 
@@ -263,15 +277,26 @@ def _score_image(plan: Plan, source: Source, ts: str, item: _Todo, scorer: Score
             "options": json.dumps(source.entry.config.options, sort_keys=True, default=str),
             "checkpoint": source.checkpoint, "hdrbench_version": __version__, "input": str(pair.ldr),
             "digest": prediction_digest(plan, source.entry, ts, pair)})
-    if not item.columns:
+    if not item.columns and not item.regions:
         return []
     gt_nchw = gt.permute(2, 0, 1)[None]
     misfit = scorer.protocol.check(gt_nchw)[0]
     if misfit:
         log.warning("hdrbench: warning: %s: %s", pair.hdr, misfit)
-    values = scorer.score(pred.permute(2, 0, 1)[None], gt_nchw)
+    rows: list[Score | RegionScore] = []
+    if item.regions:
+        assert plan.region_spec is not None
+        values, strata = scorer.score_with_regions(pred.permute(2, 0, 1)[None], gt_nchw, ldr, plan.region_spec)
+        for stratum, bins in strata.items():
+            for rec in bins:
+                for q in QUANTITIES:
+                    v = rec.get(q)
+                    rows.append(RegionScore(source.entry.id, plan.cfg.dataset.name, ts, pair.id, stratum, rec["bin"], q,
+                                            v, int(rec["pixels"]), lower_better=q in LOWER_BETTER,
+                                            digest=item.regions))
+    else:
+        values = scorer.score(pred.permute(2, 0, 1)[None], gt_nchw)
     protocol = scorer.protocol.name
-    rows = []
     for column, (digest, scoring, src, pair_digest) in item.columns.items():
         value = float(values[column][0])
         metric = scorer.metrics[column.removesuffix(CRF_SUFFIX)]

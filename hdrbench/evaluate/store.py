@@ -39,6 +39,12 @@ CREATE TABLE IF NOT EXISTS scores (
     created TEXT DEFAULT CURRENT_TIMESTAMP,
     UNIQUE (method, dataset, test_set, image, metric, digest)
 );
+CREATE TABLE IF NOT EXISTS regions (
+    method TEXT NOT NULL, dataset TEXT NOT NULL, test_set TEXT NOT NULL, image TEXT NOT NULL,
+    stratum TEXT NOT NULL, bin TEXT NOT NULL, quantity TEXT NOT NULL, value REAL, pixels INTEGER NOT NULL,
+    lower_better INTEGER NOT NULL DEFAULT 0, digest TEXT NOT NULL, created TEXT DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE (method, dataset, test_set, image, stratum, bin, quantity, digest)
+);
 CREATE TABLE IF NOT EXISTS methods (
     method TEXT PRIMARY KEY, name TEXT NOT NULL, label TEXT, params INTEGER, checkpoint TEXT,
     source TEXT, options TEXT, substitutions TEXT, updated TEXT DEFAULT CURRENT_TIMESTAMP
@@ -72,6 +78,23 @@ class Score:
     scoring_digest: str = ""
     source_digest: str = ""
     pair_digest: str = ""
+
+
+@dataclass(frozen=True)
+class RegionScore:
+    """One quantity of one bin of one image's overexposed regions (:mod:`hdrbench.metrics.regions`)."""
+
+    method: str
+    dataset: str
+    test_set: str
+    image: str
+    stratum: str  # "by_distance" or "by_size"
+    bin: str  # its label, e.g. "4–16 px"
+    quantity: str  # "psnr-l", "psnr-mu", "log2-error", "energy-ratio", "hdrvdp2-pdet"
+    value: float | None
+    pixels: int
+    lower_better: bool = False
+    digest: str = LEGACY
 
 
 class ResultStore:
@@ -135,6 +158,32 @@ class ResultStore:
         except sqlite3.OperationalError as exc:
             raise database_error(self.path, exc) from None
         return self.db.total_changes - before
+
+    def add_regions(self, rows: Iterable[RegionScore]) -> int:
+        """Insert one image's region scores in one transaction; returns rows added. ``value`` None: undefined
+        (an empty bin, or a PSNR without a finite value)."""
+        rows = [tuple(getattr(r, f) for f in RegionScore.__dataclass_fields__) for r in rows]
+        cols = ", ".join(RegionScore.__dataclass_fields__)
+        marks = ", ".join("?" * len(RegionScore.__dataclass_fields__))
+        before = self.db.total_changes
+        try:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.executemany(f"INSERT OR IGNORE INTO regions ({cols}) VALUES ({marks})", rows)
+        except sqlite3.OperationalError as exc:
+            raise database_error(self.path, exc) from None
+        return self.db.total_changes - before
+
+    def stored_regions(self, method: str, dataset: str, test_set: str) -> set[tuple[str, str]]:
+        """``{(image, digest)}`` of the region scores stored for this method and test set."""
+        cur = self.db.execute("SELECT DISTINCT image, digest FROM regions WHERE method=? AND dataset=? AND test_set=?",
+                              (method, dataset, test_set))
+        return set(cur.fetchall())
+
+    def regions(self) -> pd.DataFrame:
+        """Every region score as a DataFrame (columns of table ``regions``)."""
+        return pd.read_sql_query("SELECT * FROM regions ORDER BY method, dataset, test_set, image, stratum, bin, "
+                                 "quantity", self.db)
 
     def stored(self, method: str, dataset: str, test_set: str) -> dict[tuple[str, str], list[tuple[str, ...]]]:
         """``{(image, metric): [(digest, scoring_digest, source_digest, pair_digest), …]}`` stored for this method

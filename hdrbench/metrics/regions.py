@@ -12,7 +12,7 @@ Whole-image metrics barely see this (a few percent of the pixels are clipped). T
   (:func:`scipy.ndimage.distance_transform_edt`: 1 next to real content): how far a network must reach to see it.
 * Two stratifications of the overexposed pixels: by that distance (:data:`DISTANCE_BINS`, pixels of the input)
   and by the area of the component a pixel belongs to (:data:`SIZE_BINS`, px²). A bin ``[lo, hi)`` holds
-  ``lo <= value < hi``.
+  ``lo <= value < hi`` (the last one is open above).
 * :func:`region_scores`: per bin, PSNR-L and PSNR-μ over the bin's pixels only (the protocol's preparation and the
   metric's own normalisation, which come from the whole image; the mean square over the bin's values of all three
   channels), the mean absolute log₂ luminance error, the restored-energy ratio (sum of predicted over ground-truth
@@ -33,19 +33,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from hdrbench.defaults import DISTANCE_EDGES, REGION_THRESHOLD, SIZE_EDGES
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.transforms import luminance
 
 #: The paper's Test set2 threshold on the 8-bit gray value (strictly greater counts as overexposed).
-T_BRIGHT = 240
+T_BRIGHT = REGION_THRESHOLD
 #: Mask rules: ``gray`` (BT.601 gray of the 8-bit RGB, the paper's) or ``channel`` (any channel above).
 RULES = ("gray", "channel")
-#: Edges of the distance bins (input pixels to the nearest well-exposed pixel), in the spirit of receptive fields.
-DISTANCE_BINS = (1.0, 4.0, 16.0, 64.0, math.inf)
-#: Edges of the component-size bins (px²): small, partially overexposed objects to large regions.
-SIZE_BINS = (1.0, 64.0, 1024.0, 16384.0, math.inf)
 #: The per-bin quantities (each a key of a bin's record; ``None`` where undefined).
 QUANTITIES = ("psnr-l", "psnr-mu", "log2-error", "energy-ratio", "hdrvdp2-pdet")
+#: The quantities for which lower is better (the energy ratio is best at 1).
+LOWER_BETTER = ("log2-error", "hdrvdp2-pdet")
 #: Luminance below which log₂ errors are floored (relative units of the prepared images).
 LOG_FLOOR = 1e-6
 
@@ -166,29 +165,47 @@ def region_scores(pred: torch.Tensor, gt: torch.Tensor, bins: Sequence[np.ndarra
 
 @dataclass(frozen=True)
 class RegionSpec:
-    """How regions are cut: the mask rule and threshold and the two sets of bin edges."""
+    """How regions are cut: the mask rule and threshold and the lower edges of the two sets of bins (the last bin
+    of each is open above)."""
 
     threshold: int = T_BRIGHT
     rule: str = "gray"
-    distance_bins: tuple[float, ...] = DISTANCE_BINS
-    size_bins: tuple[float, ...] = SIZE_BINS
+    distance_edges: tuple[float, ...] = DISTANCE_EDGES
+    size_edges: tuple[float, ...] = SIZE_EDGES
 
     def __post_init__(self) -> None:
-        for name in ("distance_bins", "size_bins"):
-            edges = tuple(float(e) for e in getattr(self, name))
-            if len(edges) < 2 or any(b <= a for a, b in zip(edges[:-1], edges[1:])) or edges[0] < 0:
-                raise HDRBenchError(f"regions: {name} must be at least two increasing edges >= 0, not {edges}")
+        for name in ("distance_edges", "size_edges"):
+            try:
+                edges = tuple(float(e) for e in getattr(self, name))
+            except (TypeError, ValueError):
+                raise HDRBenchError(f"regions: {name} must be a list of numbers, not {getattr(self, name)!r}") from None
+            if not edges or any(b <= a for a, b in zip(edges[:-1], edges[1:])) or edges[0] < 0 or \
+                    not all(math.isfinite(e) for e in edges):
+                raise HDRBenchError(f"regions: {name} must be increasing finite edges >= 0, not {list(edges)}")
             object.__setattr__(self, name, edges)
         overexposed_mask(np.zeros((1, 1, 3), np.uint8), self.threshold, self.rule)  # checks both
 
+    @property
+    def distance_bins(self) -> tuple[float, ...]:
+        return (*self.distance_edges, math.inf)
+
+    @property
+    def size_bins(self) -> tuple[float, ...]:
+        return (*self.size_edges, math.inf)
+
     def describe(self) -> dict[str, Any]:
         """JSON-able: part of every region score's digest."""
-        return {"threshold": self.threshold, "rule": self.rule, "distance_bins": [str(e) for e in self.distance_bins],
-                "size_bins": [str(e) for e in self.size_bins]}
+        return {"threshold": self.threshold, "rule": self.rule, "distance_edges": list(self.distance_edges),
+                "size_edges": list(self.size_edges)}
+
+    def labels(self) -> dict[str, list[str]]:
+        """The bin labels of both strata, in order."""
+        return {"by_distance": bin_labels(self.distance_bins, " px"), "by_size": bin_labels(self.size_bins, " px²")}
 
     def strata(self, regions: Regions) -> dict[str, list[tuple[str, np.ndarray]]]:
         """``{"by_distance": [(label, mask)], "by_size": [(label, mask)]}`` of one input's regions."""
-        return {"by_distance": list(zip(bin_labels(self.distance_bins, " px"),
+        labels = self.labels()
+        return {"by_distance": list(zip(labels["by_distance"],
                                         bin_masks(regions.distance, regions.mask, self.distance_bins))),
-                "by_size": list(zip(bin_labels(self.size_bins, " px²"),
+                "by_size": list(zip(labels["by_size"],
                                     bin_masks(regions.area.astype(np.float64), regions.mask, self.size_bins)))}

@@ -16,16 +16,19 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from hdrbench.defaults import DEFAULT_PROTOCOL
-from hdrbench.errors import HDRBenchWarning
+from hdrbench.errors import HDRBenchError, HDRBenchWarning
 from hdrbench.metrics.base import Metric
 from hdrbench.metrics.protocols import Protocol, get_protocol
 from hdrbench.metrics.validate import check_pair
+
+if TYPE_CHECKING:
+    from hdrbench.metrics.regions import RegionSpec
 
 CRF_SUFFIX = "@crf"
 #: How a protocol's ``normalize`` reads in a table caption.
@@ -55,6 +58,7 @@ class Scorer:
                                            for n in dict.fromkeys(names)}
         self.crf = self.protocol.crf_correction if crf is None else bool(crf)
         self.device = torch.device(device)
+        self.p_map: torch.Tensor | None = None  # HDR-VDP-2's detection map of the last score, when asked for
         for m in self.metrics.values():
             m.to(self.device)
 
@@ -71,10 +75,41 @@ class Scorer:
         """Per-image scores ``{column: (N,) float64}`` of validated linear HDR ``(N, 3, H, W)`` tensors."""
         pred, gt = self.protocol.prepare(pred.to(self.device).float(), gt.to(self.device).float())
         out = {name: m(pred, gt).cpu() for name, m in self.metrics.items()}
+        vdp = self.metrics.get("hdrvdp2")
+        self.p_map = getattr(vdp, "last_p_map", None)  # of the raw prediction, before any CRF correction
         if self.crf:
             corrected = self.protocol.correct(pred, gt)
             out.update({name + CRF_SUFFIX: m(corrected, gt).cpu() for name, m in self.metrics.items()})
         return out
+
+    def score_with_regions(self, pred: torch.Tensor, gt: torch.Tensor, ldr: np.ndarray, spec: RegionSpec
+                           ) -> tuple[dict[str, torch.Tensor], dict[str, list[dict[str, Any]]]]:
+        """:meth:`score` of one validated pair ``(1, 3, H, W)`` and its overexposed-region scores: ``{"by_distance":
+        [{"bin", "pixels", quantity: value}], "by_size": [...]}`` (:mod:`hdrbench.metrics.regions`), the regions cut
+        from ``ldr`` ``(H, W, 3)`` display-referred [0, 1]; PSNR-L/PSNR-μ with this scorer's parameters."""
+        from hdrbench.metrics.regions import find_regions, region_scores
+
+        vdp = self.metrics.get("hdrvdp2")
+        if vdp is not None:
+            vdp.keep_p_map = vdp.params.get("backend") == "torch"
+        try:
+            values = self.score(pred, gt)
+        finally:
+            if vdp is not None:
+                vdp.keep_p_map = False
+        regions = find_regions(ldr, spec.threshold, spec.rule)
+        if regions.mask.shape != tuple(pred.shape[-2:]):
+            raise HDRBenchError(f"the LDR input is {regions.mask.shape[1]}x{regions.mask.shape[0]}, the prediction "
+                                f"{pred.shape[-1]}x{pred.shape[-2]}: regions need the input of this prediction")
+        p, g = self.protocol.prepare(pred.to(self.device).float(), gt.to(self.device).float())
+        metrics = {n: self.metrics.get(n) or self.protocol.create(n, **self.overrides.get(n, {})).to(self.device)
+                   for n in ("psnr-l", "psnr-mu")}
+        p_map = self.p_map[0] if self.p_map is not None else None
+        out: dict[str, list[dict[str, Any]]] = {}
+        for stratum, bins in spec.strata(regions).items():
+            recs = region_scores(p, g, [m for _, m in bins], metrics, p_map)
+            out[stratum] = [{"bin": label, **rec} for (label, _), rec in zip(bins, recs)]
+        return values, out
 
     def score_arrays(self, pred: np.ndarray | torch.Tensor, gt: np.ndarray | torch.Tensor,
                      pred_name: str = "prediction", gt_name: str = "ground truth",

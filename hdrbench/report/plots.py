@@ -121,10 +121,10 @@ def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[n
                 ax.set_ylabel(image, fontsize=7)
     fig.suptitle(f"{cfg.name}: {'tone-mapped (×1/p99 of GT, gamma 2.2)' if tonemapped else 'linear HDR'}",
                  fontsize=9)
-    return _save(fig, stem, formats, dpi=150)
+    return save_figure(fig, stem, formats, dpi=150)
 
 
-def _save(fig, stem: Path, formats: list[str], dpi: int) -> list[Path]:
+def save_figure(fig, stem: Path, formats: list[str], dpi: int) -> list[Path]:
     """Lay out ``fig``, write it as ``stem.<fmt>`` for every format, close it; the written paths."""
     import matplotlib.pyplot as plt
 
@@ -162,7 +162,7 @@ def metric_distributions(plan: Plan, scores: pd.DataFrame, stem: Path, formats: 
             ax.tick_params(labelsize=7)
             if c:
                 ax.set_yticklabels([])
-    return _save(fig, stem, formats, dpi=130)
+    return save_figure(fig, stem, formats, dpi=130)
 
 
 def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list[Path]:

@@ -108,6 +108,10 @@ class HDRVDP2(Metric):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
+        #: Set by a caller that wants the per-pixel detection probabilities of the next call (``last_p_map``,
+        #: ``(N, H, W)``; torch backend only): the overexposed-region scores average them over each bin.
+        self.keep_p_map = False
+        self.last_p_map: torch.Tensor | None = None
         if self.params["backend"] not in ("torch", "octave"):
             raise HDRBenchError(f"metric 'hdrvdp2': parameter 'backend' must be 'torch' or 'octave', "
                                 f"got '{self.params['backend']}'")
@@ -123,5 +127,6 @@ class HDRVDP2(Metric):
                                 dtype=torch.float64)
         res = hdrvdp2(pred, gt, p["color_encoding"], p["pixels_per_degree"], p["input_scale"],
                       surround_l=p["surround_l"], hdrvdp_dir=p["hdrvdp_dir"], rgb_display=p["rgb_display"],
-                      compute_p_map=False)
+                      compute_p_map=self.keep_p_map)
+        self.last_p_map = res.P_map if self.keep_p_map else None
         return res.Q
