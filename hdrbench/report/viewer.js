@@ -115,7 +115,7 @@
     const out = ctx.createImageData(w, h), o = out.data;
     const off = k * n, gtOff = (img.panels.length - 1) * n;
     const gain = Math.pow(2, state.ev), curve = CURVES[state.tone];
-    if (panel.kind === "ldr") {  // display-referred input: shown as it is
+    if (panel.kind === "ldr" || panel.kind === "overlay") {  // display-referred (input, region map): as it is
       for (let i = 0, j = 0; i < n; i += 3, j += 4) {
         o[j] = 255 * floats[off + i]; o[j + 1] = 255 * floats[off + i + 1]; o[j + 2] = 255 * floats[off + i + 2];
         o[j + 3] = 255;

@@ -150,11 +150,31 @@ def _load_images(plan: Plan) -> tuple[str, list[dict[str, Any]], list[str]]:
                                     f"truth {hdr.shape[1]}x{hdr.shape[0]}; delete it and rerun 'hdrbench evaluate'",
                                     path)
             panels.append({"title": entry.label, "kind": "pred", "method": entry.id, "data": pred})
+        if plan.region_spec is not None:
+            panels.append({"title": "Overexposed: distance to content", "kind": "overlay", "method": None,
+                           "data": region_overlay(ldr, plan)})
         panels.append({"title": "Ground truth", "kind": "gt", "method": None, "data": hdr})
         images.append({"id": image, "panels": panels})
     notes = [f"no current saved prediction of {', '.join(sorted(missing))} for the figure images; run 'hdrbench "
              "evaluate' with the same [plot] settings"] if missing else []
     return test_set, images, notes
+
+
+def region_overlay(ldr: np.ndarray, plan: Plan) -> np.ndarray:
+    """``(H, W, 3)`` display-referred [0, 1]: the input in gray, its overexposed pixels coloured by their distance to
+    the nearest well-exposed pixel (viridis over the distance bins' edges, log scale; brighter = farther)."""
+    from matplotlib import colormaps
+
+    from hdrbench.metrics.regions import find_regions
+
+    spec = plan.region_spec
+    assert spec is not None
+    r = find_regions(ldr, spec.threshold, spec.rule)
+    gray = np.repeat((ldr.astype(np.float32) @ np.float32([0.299, 0.587, 0.114]))[..., None], 3, axis=-1) * 0.6
+    top = max(spec.distance_edges[-1], 2.0)
+    level = np.log2(np.clip(np.nan_to_num(r.distance, posinf=top), 1.0, top)) / np.log2(top)
+    colours = colormaps["viridis"](level)[..., :3].astype(np.float32)
+    return np.where(r.mask[..., None], colours, gray).astype(np.float32)
 
 
 def _encode(panels: list[np.ndarray]) -> str:
