@@ -240,7 +240,7 @@ class Row:
 def draw(rows: list[Row], titles: list[str], stem: Path) -> list[Path]:
     """``stem.png`` and ``stem.pdf``: one row per :class:`Row`, one column per title (method); each panel is
     the gray LDR, the ERF as log10 of its max-normalised value over :data:`DECADES`, the pixel (cyan +) and the
-    sampling locations as dots (a colour per block)."""
+    sampling locations as dots (a colour per block, later blocks smaller)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -269,7 +269,9 @@ def draw(rows: list[Row], titles: list[str], stem: Path) -> list[Path]:
                 image = ax.imshow(np.ma.masked_less(logged, -DECADES), cmap="magma", vmin=-DECADES, vmax=0.0,
                                   alpha=0.75, interpolation="nearest")
             for s in found.sampling if found else []:
-                ax.scatter(s.points[:, 1], s.points[:, 0], s=6, color=colours(blocks.index(s.name)), linewidths=0)
+                b = blocks.index(s.name)  # earlier blocks drawn larger: coinciding samples stay visible
+                ax.scatter(s.points[:, 1], s.points[:, 0], s=8 + 28 * (1 - b / len(blocks)), color=colours(b),
+                           linewidths=0)
             ax.plot(row.pixel[1], row.pixel[0], marker="+", color="cyan", markersize=9, mew=1.5)
             ax.set_xlim(-0.5, gray.shape[1] - 0.5)
             ax.set_ylim(gray.shape[0] - 0.5, -0.5)
