@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("hdrbench.cli.report_cmd:report_cmd", "Write a benchmark's tables (CSV, Markdown, LaTeX)."),
     "plot": ("hdrbench.cli.plot_cmd:plot_cmd", "Draw a benchmark's comparison figures (PNG, PDF)."),
     "run": ("hdrbench.cli.run_cmd:run_cmd", "Run a benchmark end to end: train, evaluate, report, plot."),
+    "explain": ("hdrbench.cli.explain_cmd:explain_cmd", "Where networks look: receptive fields, deformable sampling."),
 }
 
 
