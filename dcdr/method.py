@@ -40,6 +40,7 @@ class DCDR(Method):
         "init": "torch_default", "tone_init": "neutral", "residual_scale": 0.1, "zero_offsets": True,
         "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
     }
+    option_types = {"vgg_feature_scale": float | str}  # a number, or "auto"
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
                     patch_size=512, iterations=200_000, crop="grid", augment=("hflip",),
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
