@@ -53,6 +53,7 @@ class HDRSynth(SynthesizedPairs):
     summary = "SingleHDR HDR-Synth: HDR-only files, LDRs by the virtual camera at EV -3..3 (mean 0.5)"
     citation = SINGLEHDR_CITATION
     default_options = {**CAMERA_OPTIONS, "exposure": "ev", "ev_anchor": "mean", "evs": (-3, -2, -1, 0, 1, 2, 3)}
+    option_types = {**SynthesizedPairs.option_types, "evs": tuple[float, ...]}
     test_sets = ("test",)
 
     def hdr_files(self, split: str) -> list[Path]:

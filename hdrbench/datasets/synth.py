@@ -125,10 +125,15 @@ class SynthesizedPairs(FilePairsDataset):
     """Base of datasets made by the virtual camera; subclasses implement :meth:`scenes`."""
 
     default_options = dict(CAMERA_OPTIONS)
+    option_types = {"hdr_headroom": float | None, "jpeg_quality": int | None, "cache_dir": str | os.PathLike | None}
     hdr_convention = "linear; 1.0 = the LDR's saturation point (float EXR), or [0, 1] 16-bit with hdr_headroom"
 
     def __init__(self, root=None, **options):
         super().__init__(root, **options)
+        headroom = self.options["hdr_headroom"]
+        if headroom is not None and not headroom > 0:
+            raise HDRBenchError(f"dataset '{self.name}': option hdr_headroom={headroom!r} must be > 0 (or null for "
+                                "scene-referred EXR ground truth)")
         self.camera = VirtualCamera.from_options(self.options)
 
     def scenes(self, split: str) -> list[Scene]:
