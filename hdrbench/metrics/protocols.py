@@ -37,6 +37,7 @@ the parameters of each metric. Every stored score records the protocol's :meth:`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -122,8 +123,8 @@ class Protocol:
             value = float(white)
         except ValueError:
             raise HDRBenchError(f"reference white '{white}' is neither a positive number nor 'p99'") from None
-        if not value > 0:
-            raise HDRBenchError(f"reference white must be positive, not {value}")
+        if not (value > 0 and math.isfinite(value)):
+            raise HDRBenchError(f"reference white must be a finite positive number, not {value}")
         return dataclasses.replace(self, white=value)
 
     def check(self, gt: torch.Tensor) -> list[str]:
