@@ -82,8 +82,9 @@ class DCDR(Method):
 
                 warn_once(f"hdrbench: dcdr: the training ground truth reaches {peak:.3g}, but DCDR's loss assumes "
                           "[0, 1] HDR (the paper's 16-bit data): its VGG term grows with the scale (hundreds on "
-                          "unbounded data); train on [0, 1] data (e.g. data synth -o hdr_headroom=K) or pass "
-                          "--option vgg_weight=0")
+                          "unbounded data); train on [0, 1] data (e.g. 'hdrbench data synth -o hdr_headroom=K'), "
+                          "or without the VGG term: 'hdrbench train --method dcdr-no-vgg', or bench.toml [[methods]] "
+                          "options vgg_weight=0")
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
         return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}

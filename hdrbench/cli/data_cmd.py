@@ -141,7 +141,7 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
     rows = write_pairs(out, ds.scenes("test"), ds.camera, ds.options["hdr_headroom"])
     mean_clip = sum(r["clip_fraction_achieved"] for r in rows) / len(rows)
     click.echo(f"{len(rows)} pairs -> {out} (mean clipped fraction {100 * mean_clip:.2f} %; "
-               f"read them with --dataset folder --root {out})")
+               f"check them with 'hdrbench data info --dataset folder --root {out}')")
     neg = [r for r in rows if r["source_negative_values"]]
     bad = sum(r["source_nonfinite_values"] for r in rows)
     if neg or bad:
@@ -152,8 +152,8 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
     peak = max(r["hdr_peak"] for r in rows)
     if ds.options["hdr_headroom"] is None:
         click.echo(f"ground truth: scene-referred float EXR, 1.0 = the LDR's saturation point (peak {peak:.3g}): "
-                   "score it with --protocol scene; -o hdr_headroom=K writes [0, 1] 16-bit ground truth for the "
-                   "default dcdr protocol")
+                   "score it with 'hdrbench score --protocol scene'; -o hdr_headroom=K writes [0, 1] 16-bit ground "
+                   "truth for the default dcdr protocol")
     else:
         click.echo("ground truth: display-referred [0, 1] 16-bit PNG (clipped at the headroom): the default dcdr "
                    "protocol fits it")

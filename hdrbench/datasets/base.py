@@ -47,6 +47,10 @@ class LDRCamera:
     saturation: float
 
 
+#: Where a dataset's root folder is given, for error messages.
+ROOT_ADVICE = "'hdrbench data info --root DIR', 'hdrbench train --root DIR', or bench.toml [dataset] root"
+
+
 class PairedDataset:
     """Base class of registered datasets."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hdrbench.datasets.base import Pair
+from hdrbench.datasets.base import ROOT_ADVICE, Pair
 from hdrbench.datasets.folders import split_root
 from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs, require_dir
 from hdrbench.datasets.synth import CAMERA_OPTIONS, Scene, SynthesizedPairs, file_signature
@@ -58,7 +58,7 @@ class HDRSynth(SynthesizedPairs):
 
     def hdr_files(self, split: str) -> list[Path]:
         if self.root is None:
-            raise HDRBenchError("dataset 'hdr_synth' needs a root folder (--root)")
+            raise HDRBenchError(f"dataset 'hdr_synth' needs a root folder ({ROOT_ADVICE})")
         root = require_dir(self.root, "the HDR-Synth folder")
         if (root / "HDR-Synth").is_dir():
             root = root / "HDR-Synth"
