@@ -230,3 +230,5 @@ def test_click_usage_errors_are_one_line(run_main):
     assert_one_line(code, err, "No such option '--no-such-option'", "(see 'hdrbench score --help')")
     code, _, err = run_main("data", "info")
     assert_one_line(code, err, "hdrbench data info:", "'--dataset'")
+    code, _, err = run_main("train", "--method", "fake-net", "--recipes")  # click gives this one no context
+    assert_one_line(code, err, "hdrbench train: Option '--recipes' requires an argument", "'hdrbench train --help'")

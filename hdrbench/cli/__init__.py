@@ -63,10 +63,22 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     click.echo(f"hdrbench: warning: {text}", err=True)
 
 
-def usage_error_line(exc: click.UsageError) -> str:
+def _command_path(args: list[str]) -> str:
+    """``hdrbench train`` for ``["train", "--method", ...]``: the leading words of ``args`` that name commands."""
+    path, command, ctx = ["hdrbench"], cli, click.Context(cli)
+    for word in args:
+        sub = command.get_command(ctx, word) if isinstance(command, click.Group) else None
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return " ".join(path)
+
+
+def usage_error_line(exc: click.UsageError, args: list[str]) -> str:
     """A click usage error as one line: ``hdrbench: error: hdrbench predict: Invalid value for '--tile': ...
-    (see 'hdrbench predict --help')``."""
-    path = exc.ctx.command_path if exc.ctx is not None else "hdrbench"
+    (see 'hdrbench predict --help')``. ``args``: the command line, for errors click raises without a context."""
+    path = exc.ctx.command_path if exc.ctx is not None else _command_path(args)
     text = " ".join(exc.format_message().split())
     return f"hdrbench: error: {path}: {text} (see '{path} --help')"
 
@@ -86,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        click.echo(usage_error_line(exc), err=True)
+        click.echo(usage_error_line(exc, sys.argv[1:] if argv is None else argv), err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("hdrbench: aborted", err=True)
