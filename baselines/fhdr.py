@@ -197,6 +197,7 @@ class FHDR(Method):
                 "Feedback Network. IEEE GlobalSIP 2019.")
     summary = "Feedback network (shared dilated dense block, 4 iterations); μ-law L1 + VGG loss; 0.57 M params"
     default_options = {"iterations": 4, "detach_hidden": False, "nf": 64, "checkpoint": "auto"}
+    option_types = {"checkpoint": bool | str}  # true, false or "auto"
     # 200 epochs at batch 2 over the ~12k 256×256 training images of the README (6,000 iterations per
     # epoch); the learning rate decays linearly to 0 over the last 100 epochs (util.update_lr).
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.999), scheduler="linear_decay", decay_start=600_000,

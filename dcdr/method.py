@@ -41,6 +41,7 @@ class DCDR(Method):
         "init": "torch_default", "tone_init": "neutral", "residual_scale": 0.1, "zero_offsets": True,
         "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
     }
+    option_types = {"vgg_feature_scale": float | str}  # a number, or "auto"
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
                     patch_size=512, iterations=200_000, crop="grid", augment=("hflip",),
                     source=("DCDR-UNet paper §4.1.3 (Adam, batch 16, 2e5 iterations, 512x512 patches); lr and "
@@ -82,8 +83,9 @@ class DCDR(Method):
 
                 warn_once(f"hdrbench: dcdr: the training ground truth reaches {peak:.3g}, but DCDR's loss assumes "
                           "[0, 1] HDR (the paper's 16-bit data): its VGG term grows with the scale (hundreds on "
-                          "unbounded data); train on [0, 1] data (e.g. data synth -o hdr_headroom=K) or pass "
-                          "--option vgg_weight=0")
+                          "unbounded data); train on [0, 1] data (e.g. 'hdrbench data synth -o hdr_headroom=K'), "
+                          "or without the VGG term: 'hdrbench train --method dcdr-no-vgg', or bench.toml [[methods]] "
+                          "options vgg_weight=0")
         terms = loss.components(pred, hdr)
         value = terms["tanh_l1"] + loss.vgg_weight * terms["vgg"]
         return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}

@@ -40,7 +40,8 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
 
     p = Path(path)
     if not p.is_file():
-        raise HDRBenchError("checkpoint not found; train one with 'hdrbench train' or pass --random-init", p)
+        raise HDRBenchError("checkpoint not found; train one with 'hdrbench train' (or check the pipeline with "
+                            "untrained weights: 'hdrbench predict --random-init')", p)
     try:
         with safe_open(str(p), framework="pt") as f:
             meta = dict(f.metadata() or {})

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hdrbench.checks import MIN_TILE
 from hdrbench.defaults import DEFAULT_PROTOCOL, DEFAULT_RECIPES, DEFAULT_TILE, PAIRED_TESTS, PRECISIONS
 from hdrbench.devices import check_device_spelling
 from hdrbench.errors import HDRBenchError
@@ -205,6 +206,15 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
     for key in ("checkpoint_every", "log_every"):
         if getattr(tr, key) <= 0:
             raise HDRBenchError(f"'train.{key}' must be a positive number of iterations", path)
+    ev = sec["evaluate"]
+    if ev.tile != 0 and ev.tile < MIN_TILE:
+        raise HDRBenchError(f"'evaluate.tile' must be 0 (whole images) or at least {MIN_TILE} pixels, not {ev.tile}",
+                            path)
+    if ev.overlap is not None and ev.overlap < 0:
+        raise HDRBenchError(f"'evaluate.overlap' must be >= 0 pixels (or left out: the method's margin), not "
+                            f"{ev.overlap}", path)
+    if bench.seed < 0:
+        raise HDRBenchError(f"'benchmark.seed' must be >= 0, not {bench.seed}", path)
     if "formats" in data.get("plot", {}):
         check_plot_formats(sec["plot"].formats, path)
     cfg = BenchConfig(path=path, name=name, output=_resolve(path.parent, bench.output or f"results/{name}"),
@@ -255,7 +265,7 @@ def check_names(cfg: BenchConfig) -> None:
     """Registered names (dataset, methods, metrics, recipes, recipe keys) and plot formats, so a typo fails before
     any work."""
     from hdrbench.defaults import RECIPES
-    from hdrbench.method import Recipe
+    from hdrbench.method import check_recipe_overrides
     from hdrbench.metrics.protocols import get_protocol
     from hdrbench.registry import DATASETS, METHODS, METRICS
 
@@ -275,9 +285,9 @@ def check_names(cfg: BenchConfig) -> None:
             for metric in table.metrics:
                 if metric not in metrics:
                     raise unknown_key(metric, metrics, f"report.tables.{table.name}.metrics: ", cfg.path)
-        Recipe().replace(**cfg.train.recipe)
+        check_recipe_overrides(cfg.train.recipe)
         for m in cfg.methods:
-            Recipe().replace(**m.recipe)
+            check_recipe_overrides(m.recipe)
         check_plot_formats(cfg.plot.formats, cfg.path)
     except HDRBenchError as exc:
         raise HDRBenchError(exc.message if exc.path else str(exc), cfg.path) from None

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 #: Tile size (pixels) of tiled inference in evaluation and ``hdrbench predict``; 0 runs whole images.
 DEFAULT_TILE = 512
-#: The smallest tile (pixels) that is not 0 (whole image): smaller tiles re-run the network's context for
-#: every few pixels and take hours on an ordinary image.
-MIN_TILE = 16
 #: The scoring protocol when bench.toml or the command line names none (:mod:`hdrbench.metrics.protocols`).
 DEFAULT_PROTOCOL = "dcdr"
 #: Values of the training switch ``recipes``: each method's official recipe, or the paper's common protocol.

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from hdrbench.defaults import DEFAULT_TILE
+from hdrbench.errors import HDRBenchError
 from hdrbench.method import Method
 
 
@@ -32,7 +33,10 @@ def _starts(size: int, tile: int) -> list[int]:
 @torch.no_grad()
 def tiled_predict(method: Method, net: nn.Module, ldr: torch.Tensor, *, tile: int = DEFAULT_TILE,
                   overlap: int | None = None) -> torch.Tensor:
-    """Predict ``ldr`` (N, 3, H, W) tile by tile; ``tile <= 0`` or a small image runs whole."""
+    """Predict ``ldr`` (N, 3, H, W) tile by tile; ``tile <= 0`` or a small image runs whole. A negative
+    ``overlap`` is an error (it would crop each tile's core from the wrong place)."""
+    if overlap is not None and overlap < 0:
+        raise HDRBenchError(f"tiled inference: overlap={overlap} must be >= 0 (pixels of context on each tile side)")
     n, _, h, w = ldr.shape
     if tile <= 0 or (h <= tile and w <= tile):
         return method.predict(net, ldr)

@@ -107,7 +107,7 @@ def _read_exr(path: Path) -> np.ndarray:
             elif all(c in channels for c in "RGB"):
                 img = np.stack([channels[c].pixels for c in "RGB"], axis=-1)
             elif "Y" in channels:
-                raise HDRBenchError("is a luminance-only EXR (channel Y); expected R, G, B channels", path)
+                raise HDRBenchError(_not_rgb(set(channels)), path)
             else:
                 raise HDRBenchError(f"has EXR channels {sorted(channels)}; expected R, G, B", path)
     except HDRBenchError:
@@ -115,6 +115,19 @@ def _read_exr(path: Path) -> np.ndarray:
     except Exception as exc:  # OpenEXR raises plain exceptions for corrupt files
         raise HDRBenchError(f"cannot read OpenEXR file (corrupt or truncated?): {exc}", path) from None
     return np.ascontiguousarray(np.asarray(img, dtype=np.float32))
+
+
+def _not_rgb(names: set[str]) -> str:
+    """What an EXR with a ``Y`` channel but no R, G, B holds, and that hdrbench needs RGB."""
+    if {"X", "Z"} <= names:
+        held = "CIE XYZ colour (channels X, Y, Z)"
+    elif {"RY", "BY"} <= names:
+        held = "luminance/chroma colour (channels Y, RY, BY)"
+    elif names <= {"Y", "A"}:
+        held = "luminance only (channel Y)"
+    else:
+        held = f"channels {sorted(names)}"
+    return f"EXR holds {held}, not RGB; hdrbench reads linear R, G, B channels: save the image as RGB"
 
 
 def _read_pfm(path: Path) -> np.ndarray:

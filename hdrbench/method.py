@@ -13,7 +13,7 @@ Tensor conventions at this border (every method, unless its class says otherwise
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hdrbench.checks import MIN_PATCH, check_options, check_value, field_hints
 from hdrbench.defaults import RECIPES
 from hdrbench.errors import HDRBenchError, check_known
 
@@ -30,6 +31,50 @@ if TYPE_CHECKING:
 #: Patch cutting modes and random augmentations a :class:`Recipe` may declare.
 CROPS = ("grid", "random")
 AUGMENTATIONS = ("hflip", "vflip", "transpose")
+#: Optimizers and learning-rate schedules a :class:`Recipe` may name (:mod:`hdrbench.train.optim` builds them).
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULERS = ("constant", "multistep", "cosine", "linear_decay", "exponential")
+
+#: The range of each numeric :class:`Recipe` field: (test of a value of the right type, the rule in words).
+#: ``iterations`` = 0 marks the recipe of a method with nothing to train (``identity``); an override of it
+#: (:meth:`Recipe.replace`, ``--iterations``, bench.toml ``recipe``) must be >= 1.
+RECIPE_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "lr": (lambda v: v > 0, "> 0"),
+    "betas": (lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "milestones": (lambda v: all(m >= 1 for m in v), "a list of iteration numbers >= 1"),
+    "gamma": (lambda v: v > 0, "> 0"),
+    "eta_min": (lambda v: v >= 0, ">= 0"),
+    "decay_start": (lambda v: v >= 0, ">= 0"),
+    "step_every": (lambda v: v >= 1, ">= 1"),
+    "batch_size": (lambda v: v >= 1, ">= 1"),
+    "patch_size": (lambda v: v >= MIN_PATCH, f">= {MIN_PATCH}"),
+    "iterations": (lambda v: v >= 0, ">= 1 (0 only marks a method with nothing to train)"),
+    "grad_clip": (lambda v: v is None or v > 0, "> 0, or null for no clipping"),
+    "accumulate": (lambda v: v >= 1, ">= 1"),
+    "optimizer": (lambda v: v.lower() in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "scheduler": (lambda v: v.lower() in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}"),
+    "crop": (lambda v: v in CROPS, f"one of {', '.join(CROPS)}"),
+}
+
+
+def check_recipe_value(name: str, value: Any) -> None:
+    """One recipe field's type and range, alone (no other field): one :class:`HDRBenchError` line naming it."""
+    default = next(f.default for f in dataclasses.fields(Recipe) if f.name == name)
+    check_value(value, field_hints(Recipe)[name], f"recipe {name}", default)
+    test, rule = RECIPE_RANGES.get(name, (lambda v: True, ""))
+    if not test(value):
+        raise HDRBenchError(f"recipe {name}={value!r} must be {rule}")
+
+
+def check_recipe_overrides(changes: Mapping[str, Any]) -> None:
+    """Recipe ``changes`` (bench.toml ``recipe``, command-line overrides) of known keys, types and ranges, each
+    checked alone; ``iterations`` must be >= 1 (an override of 0 would train nothing, or silently once)."""
+    check_known(changes, (f.name for f in dataclasses.fields(Recipe)), "recipe key")
+    for name, value in changes.items():
+        check_recipe_value(name, value)
+    if "iterations" in changes and changes["iterations"] < 1:
+        raise HDRBenchError(f"recipe iterations={changes['iterations']!r} must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -70,20 +115,27 @@ class Recipe:
     accumulate: int = 1
 
     def __post_init__(self) -> None:
+        """Every field of its annotated type and in its range (:data:`RECIPE_RANGES`); lists become tuples and
+        ints given for float fields floats."""
         for name in ("betas", "milestones", "augment"):  # lists from TOML/JSON become tuples
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
-        if self.crop not in CROPS:
-            raise HDRBenchError(f"recipe crop '{self.crop}' unknown (use one of: {', '.join(CROPS)})")
+        for name, hint in field_hints(Recipe).items():
+            value = getattr(self, name)
+            check_recipe_value(name, value)
+            if hint in (float, float | None) and isinstance(value, int):
+                object.__setattr__(self, name, float(value))
+            elif hint == tuple[float, float]:
+                object.__setattr__(self, name, tuple(float(v) for v in value))
         check_known(dict.fromkeys(self.augment), AUGMENTATIONS, "recipe augmentation")
-        if self.accumulate < 1 or self.batch_size % self.accumulate:
-            raise HDRBenchError(f"recipe accumulate={self.accumulate} must be >= 1 and divide batch_size="
-                                f"{self.batch_size}")
+        if self.batch_size % self.accumulate:
+            raise HDRBenchError(f"recipe accumulate={self.accumulate} must divide batch_size={self.batch_size}")
 
     def replace(self, **changes: Any) -> Recipe:
-        """A copy with ``changes`` applied; unknown keys are an error naming the closest valid one."""
-        check_known(changes, (f.name for f in dataclasses.fields(self)), "recipe key")
+        """A copy with ``changes`` applied (:func:`check_recipe_overrides`: unknown keys name the closest valid
+        one, wrong types and ranges name the field)."""
+        check_recipe_overrides(changes)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,10 +210,16 @@ class Method:
     #: network directly (no weights file).
     trainable: ClassVar[bool] = True
 
+    #: The type of an option whose default does not say it (:func:`hdrbench.checks.hint_of`: an int default takes
+    #: ints, a float default numbers, a bool default true/false, a string default strings, a None default
+    #: anything), e.g. ``{"scale": float | str}`` for a number-or-``"auto"`` option.
+    option_types: ClassVar[Mapping[str, Any]] = {}
+
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_known(self.options, self.default_options, f"method '{self.name}': option")
+        check_options(self.options, self.default_options, f"method '{self.name}': option", self.option_types)
         self.options = {**self.default_options, **self.options}
 
     # -- what a subclass provides ------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -92,8 +93,7 @@ def read_official_state(path: str | os.PathLike) -> dict[str, Any]:
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything but tensors and plain containers
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise HDRBenchError(f"cannot be read as a weights-only PyTorch file ({first[:200]})", p) from None
+        raise HDRBenchError(f"cannot be read as a weights-only PyTorch file: {load_failure(exc)}", p) from None
     for key in ("state_dict", "params", "params_ema", "model", "net", "netG", "generator"):
         if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping) and not _is_state(obj):
             obj = obj[key]
@@ -101,6 +101,29 @@ def read_official_state(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(obj, Mapping) or not _is_state(obj):
         raise HDRBenchError(f"holds no state_dict of tensors (expected {EXPECTED})", p)
     return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+#: What hdrbench reads from a PyTorch file, for error messages.
+READS = ("hdrbench reads only tensors, numbers, strings and plain containers from a PyTorch file and never runs "
+         "code stored in it (torch.load with weights_only=True); save the bare state_dict where the file was made "
+         "(torch.save(model.state_dict(), path)) or convert the weights to .safetensors")
+
+
+def load_failure(exc: BaseException) -> str:
+    """Why ``torch.load(..., weights_only=True)`` refused a file, in one short phrase of hdrbench's own.
+
+    torch's message goes on to advise loading with ``weights_only=False``, which would run code from the file;
+    hdrbench never quotes that advice. A refused pickled object is named with :data:`READS`; other failures
+    (a damaged archive) keep their first sentence.
+    """
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())
+    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if refused:
+        return f"it holds a pickled '{refused.group(1)}' object besides tensors; {READS}"
+    if "weights_only" in text or "weights only" in text.lower():
+        return f"it holds pickled objects besides tensors; {READS}"
+    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else type(exc).__name__
+    return first[:200]
 
 
 def _is_state(obj: Mapping) -> bool:

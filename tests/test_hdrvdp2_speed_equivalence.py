@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hdrvdp2_rounding import FLOAT32_CONVS, FLOAT32_PATH, float32_tolerance
 
 from hdrbench.metrics.hdrvdp2 import HDRVDPParams, hdrvdp2, masking, pyramid, resize
 from hdrbench.metrics.hdrvdp2.csf import neural_csf
@@ -44,14 +45,25 @@ def inputs(hdrvdp2_reference_inputs) -> tuple[torch.Tensor, torch.Tensor]:
 
 @pytest.mark.parametrize("scale", [1.0, 100.0, 1000.0])
 def test_q_unchanged_by_the_speed_work(inputs, scale):
-    """Default float32 path within 1e-4 of the pre-speed-up float64 Q; the Q-only path gives the same Q."""
+    """Default float32 path within float32 rounding of the pre-speed-up Q; the Q-only path gives the same Q.
+
+    The tolerance follows from float32 arithmetic, per case (``hdrvdp2_rounding``), not from what one machine gave.
+    Both values carry float32 rounding: the default path is float32 (FLOAT32_PATH roundings), and Q_BEFORE, though
+    computed "in float64", ran its pyramid convolutions in float32 (FLOAT32_CONVS; today's float64 path, filtered
+    in float64 at 256x256, differs from it by up to 7e-5 for that reason alone): 4 standard deviations of
+    sqrt(64) rounding scales, e.g. 7.6e-4 for (test_blur, 100), 2.4e-5 for (test_clip, 1). Observed here: 0.2-4.4
+    scales; the 1.26e-4 reported at scale 100 on an AMD EPYC (over the old fixed 1e-4) is 5.3 of (test_blur, 100).
+    """
     tests, ref = inputs
     full = hdrvdp2(tests, ref, "rgb-native", 24, scale, lmsr=LMSR_FIXED)
     q_only = hdrvdp2(tests, ref, "rgb-native", 24, scale, lmsr=LMSR_FIXED, compute_p_map=False)
     assert torch.equal(full.Q, q_only.Q)
     assert float(full.Q[0]) == 100.0
+    tolerance = float32_tolerance(tests[1:], ref, scale, LMSR_FIXED, FLOAT32_PATH + FLOAT32_CONVS)
+    assert tolerance.max() < 5e-3  # far below a real change: 1 % more pixels_per_degree moves these Q by 0.04-0.26
     for i, name in enumerate(NAMES[1:], start=1):
-        assert abs(float(full.Q[i]) - Q_BEFORE[(name, scale)]) <= 1e-4, (name, scale, float(full.Q[i]))
+        error = abs(float(full.Q[i]) - Q_BEFORE[(name, scale)])
+        assert error <= tolerance[i - 1], (name, scale, float(full.Q[i]), error, tolerance[i - 1])
 
 
 def test_batch_independent_q_on_the_fft_path():

@@ -17,7 +17,7 @@ PACKAGES = ("hdrbench", "dcdr", "baselines")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("hdrbench.errors", "hdrbench.defaults", "hdrbench.version", "hdrbench.distributed",
               "hdrbench.registry", "hdrbench.devices", "hdrbench.keyvalue", "hdrbench.io", "hdrbench.checkpoint",
-              "hdrbench.official", "hdrbench.weights", "hdrbench.writing", "hdrbench.cli.allocator",
+              "hdrbench.official", "hdrbench.weights", "hdrbench.writing", "hdrbench.checks", "hdrbench.cli.allocator",
               "hdrbench.report.stats")),
     ("blocks", ("hdrbench.nn", "hdrbench.metrics", "hdrbench.method")),
     ("data", ("hdrbench.datasets",)),

@@ -1,7 +1,8 @@
 """The ``hdrbench`` command line: one click group, one module per sub-command.
 
-Every :class:`hdrbench.errors.HDRBenchError` becomes one line on stderr and exit code 2, never a
-traceback. Sub-commands are imported lazily so ``hdrbench --help`` stays fast.
+Every :class:`hdrbench.errors.HDRBenchError` and every click usage error (a bad option value, an unknown
+option, a missing argument) becomes one line on stderr and exit code 2, never a traceback. Sub-commands are
+imported lazily so ``hdrbench --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -63,6 +64,26 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     click.echo(f"hdrbench: warning: {text}", err=True)
 
 
+def _command_path(args: list[str]) -> str:
+    """``hdrbench train`` for ``["train", "--method", ...]``: the leading words of ``args`` that name commands."""
+    path, command, ctx = ["hdrbench"], cli, click.Context(cli)
+    for word in args:
+        sub = command.get_command(ctx, word) if isinstance(command, click.Group) else None
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return " ".join(path)
+
+
+def usage_error_line(exc: click.UsageError, args: list[str]) -> str:
+    """A click usage error as one line: ``hdrbench: error: hdrbench predict: Invalid value for '--tile': ...
+    (see 'hdrbench predict --help')``. ``args``: the command line, for errors click raises without a context."""
+    path = exc.ctx.command_path if exc.ctx is not None else _command_path(args)
+    text = " ".join(exc.format_message().split())
+    return f"hdrbench: error: {path}: {text} (see '{path} --help')"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI, turning HDRBenchError into one line and exit code 2 and every
     warning into one line."""
@@ -73,6 +94,12 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="hdrbench", standalone_mode=False)
     except HDRBenchError as exc:
         click.echo(f"hdrbench: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # ``hdrbench`` or ``hdrbench data`` alone: the help text
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(usage_error_line(exc, sys.argv[1:] if argv is None else argv), err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("hdrbench: aborted", err=True)

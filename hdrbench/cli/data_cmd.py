@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from hdrbench.cli.options import FiniteFloatRange
 from hdrbench.errors import HDRBenchError
 from hdrbench.keyvalue import parse_key_values
 
@@ -42,7 +43,7 @@ def layouts_cmd() -> None:
 @click.option("--root", type=click.Path(), default=None, help="The dataset's root folder (not needed for demo).")
 @click.option("-o", "--option", "options", multiple=True, help="Dataset option KEY=VALUE (repeatable).")
 @click.option("--split", "splits", multiple=True, help="Splits to count (default: train and the test sets).")
-@click.option("--check", "n_check", type=int, default=4, show_default=True,
+@click.option("--check", "n_check", type=click.IntRange(min=-1), default=4, show_default=True,
               help="Read the first N pairs of each split (sizes match, LDR is 8-bit, HDR is readable); -1: all.")
 def info_cmd(name: str, root: str | None, options: tuple[str, ...], splits: tuple[str, ...], n_check: int) -> None:
     """Count the pairs of each split, read a few of them, and show the dataset's conventions.
@@ -72,8 +73,10 @@ def info_cmd(name: str, root: str | None, options: tuple[str, ...], splits: tupl
 @click.option("--dataset", "name", default="cityscapes", show_default=True, help="Registered dataset name.")
 @click.option("--root", type=click.Path(), default=None, help="The dataset's root folder.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the CSV files.")
-@click.option("--t-bright", type=int, default=None, help="Test set2: gray level a bright pixel must exceed (240).")
-@click.option("--lambda", "lam", type=float, default=None, help="Test set2: bright fraction to exceed (0.029).")
+@click.option("--t-bright", type=click.IntRange(0, 254), default=None,
+              help="Test set2: gray level 0..254 a bright pixel must exceed (240).")
+@click.option("--lambda", "lam", type=FiniteFloatRange(0.0, 1.0, max_open=True), default=None,
+              help="Test set2: bright fraction in [0, 1) to exceed (0.029).")
 @click.option("--skip-unpaired", is_flag=True, help="Warn about files without a partner instead of failing.")
 @click.option("-o", "--option", "options", multiple=True, help="Dataset option KEY=VALUE (repeatable).")
 def testsets_cmd(name: str, root: str | None, out_dir: str, t_bright: int | None, lam: float | None,
@@ -142,7 +145,7 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
     rows = write_pairs(out, ds.scenes("test"), ds.camera, ds.options["hdr_headroom"])
     mean_clip = sum(r["clip_fraction_achieved"] for r in rows) / len(rows)
     click.echo(f"{len(rows)} pairs -> {out} (mean clipped fraction {100 * mean_clip:.2f} %; "
-               f"read them with --dataset folder --root {out})")
+               f"check them with 'hdrbench data info --dataset folder --root {out}')")
     neg = [r for r in rows if r["source_negative_values"]]
     bad = sum(r["source_nonfinite_values"] for r in rows)
     if neg or bad:
@@ -163,7 +166,8 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
                    "scoring (see the warning)")
     elif ds.options["hdr_headroom"] is None:
         click.echo(f"ground truth: scene-referred float EXR, 1.0 = the LDR's saturation point (peak {peak:.3g}): "
-                   "score it with --protocol scene; -o hdr_headroom=K (K >= 1, e.g. 64) writes [0, 1] 16-bit ground "
+                   "score it with 'hdrbench score --protocol scene'; -o hdr_headroom=K (K >= 1, e.g. 64) writes [0, 1] "
+                   "16-bit ground "
                    "truth for the default dcdr protocol")
     else:
         click.echo("ground truth: display-referred [0, 1] 16-bit PNG (clipped at the headroom): the default dcdr "

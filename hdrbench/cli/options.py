@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,18 @@ def device_option(default: str | None = "auto", help_text: str | None = None) ->
     """``--device``: auto, cpu, cuda, cuda:N or mps, checked against the devices torch sees here."""
     return click.option("--device", default=default, callback=_check_device, show_default=default is not None,
                         help=help_text or "auto (CUDA when available), cpu, cuda, cuda:N or mps.")
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A :class:`click.FloatRange` that also refuses ``nan`` and ``inf`` (click's range lets ``nan`` through)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return rv
 
 
 class LazyChoice(click.Choice):

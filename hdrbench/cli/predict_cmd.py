@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hdrbench.checks import MAX_SEED, MIN_TILE
 from hdrbench.cli.options import device_option
 from hdrbench.config import DEFAULT_TILE
 from hdrbench.errors import HDRBenchError
@@ -16,6 +17,14 @@ from hdrbench.keyvalue import parse_key_values
 
 def _parse_options(pairs: tuple[str, ...]) -> dict:
     return parse_key_values(pairs, "--option", "nf=32")
+
+
+def _check_tile(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """``--tile``: 0 (whole image) or at least :data:`~hdrbench.checks.MIN_TILE` pixels, refused at parse time."""
+    if value != 0 and value < MIN_TILE:
+        raise click.BadParameter(f"{value} is not 0 (whole image) or >= {MIN_TILE} pixels; e.g. --tile 512",
+                                 ctx, param)
+    return value
 
 
 def _targets(src: Path, dst: Path) -> list[tuple[Path, Path]]:
@@ -71,10 +80,14 @@ def _fits_half(hdr: Any, target: Path) -> bool:
                    "for files that make one network together (the HDRTV stages).")
 @click.option("--random-init", is_flag=True, help="Untrained weights, for pipeline checks only.")
 @click.option("--option", "options", multiple=True, help="Method option KEY=VALUE (repeatable).")
-@click.option("--tile", type=int, default=DEFAULT_TILE, show_default=True, help="Tile size; 0 = whole image.")
-@click.option("--overlap", type=int, default=None, help="Tile context in pixels (default: the method's).")
+@click.option("--tile", type=int, default=DEFAULT_TILE, show_default=True, callback=_check_tile,
+              help=f"Tile side in pixels: 0 = whole image, else >= {MIN_TILE} (each tile adds --overlap of context "
+                   "on every side, so small tiles multiply the work).")
+@click.option("--overlap", type=click.IntRange(min=0), default=None,
+              help="Tile context in pixels, >= 0 (default: the method's receptive margin).")
 @device_option()
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seed for --random-init (>= 0).")
 @click.option("--half", is_flag=True, help="Write half-float EXR (an image with values above 65504, half's "
               "maximum, is written as float32 with a warning, never as inf).")
 @click.argument("inp", type=click.Path(exists=False))

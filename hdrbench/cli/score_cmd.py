@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hdrbench.cli.options import LazyChoice, device_option, protocol_names
+from hdrbench.cli.options import FiniteFloatRange, LazyChoice, device_option, protocol_names
 from hdrbench.config import DEFAULT_PROTOCOL
 from hdrbench.errors import HDRBenchError
 from hdrbench.keyvalue import parse_key_values
@@ -25,6 +26,19 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             raise HDRBenchError(f"--param '{key}={value}' must be METRIC.KEY=VALUE, e.g. ssim.domain=mu-law")
         out.setdefault(metric.lower(), {})[param] = value
     return out
+
+
+def _check_white(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--white``: ``p99`` (or ``gt-p99``) or a finite number > 0, refused at parse time."""
+    if value is None or value.lower() in ("p99", "gt-p99"):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise click.BadParameter(f"'{value}' is neither a finite number > 0 nor p99; e.g. --white 1.0", ctx, param)
+    return value
 
 
 def _index(folder: Path) -> dict[str, Path]:
@@ -72,12 +86,13 @@ def provenance(scorer: Any) -> dict[str, Any]:
 @click.option("--protocol", default=DEFAULT_PROTOCOL, show_default=True, type=LazyChoice(protocol_names),
               help="Named protocol: normalisation and metric parameters. dcdr: display-referred [0, 1] data (the "
                    "paper's); scene: scene-referred, 1.0 = reference white (see docs/scoring.md).")
-@click.option("--white", default=None,
+@click.option("--white", default=None, callback=_check_white,
               help="Reference white in the files' units (a number, or p99 for the ground truth's 99th percentile); "
                    "for --protocol scene.")
-@click.option("--ppd", type=float, default=None, help="HDR-VDP-2 pixels per degree (protocol dcdr: 24).")
-@click.option("--scale", type=float, default=None,
-              help="HDR-VDP-2 input scale: cd/m² of a value of 1.0 after the protocol's normalisation (dcdr: 1).")
+@click.option("--ppd", type=FiniteFloatRange(min=0.0, min_open=True), default=None,
+              help="HDR-VDP-2 pixels per degree, > 0 (protocol dcdr: 24).")
+@click.option("--scale", type=FiniteFloatRange(min=0.0, min_open=True), default=None,
+              help="HDR-VDP-2 input scale, > 0: cd/m² of a value of 1.0 after the protocol's normalisation (dcdr: 1).")
 @click.option("--backend", type=click.Choice(["torch", "octave"]), default=None,
               help="HDR-VDP-2 implementation: our torch port (default) or the original under GNU Octave "
                    "(needs --hdrvdp-dir).")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from hdrbench.checks import MAX_SEED, MIN_PATCH
 from hdrbench.cli.options import device_option
 from hdrbench.errors import HDRBenchError
 
@@ -16,16 +17,22 @@ from hdrbench.errors import HDRBenchError
 @click.option("--root", type=click.Path(file_okay=False), default=None, help="Dataset root folder.")
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="bench.toml: budgets, dataset and output folder come from it.")
-@click.option("--iterations", type=int, default=None, help="Total iterations (overrides the recipe).")
-@click.option("--batch-size", type=int, default=None, help="Batch size per process (overrides the recipe).")
-@click.option("--patch-size", type=int, default=None, help="Training patch size (overrides the recipe).")
+@click.option("--iterations", type=click.IntRange(min=1), default=None,
+              help="Total iterations, >= 1 (overrides the recipe; shared among a method's stages).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Batch size per process, >= 1 (overrides the recipe).")
+@click.option("--patch-size", type=click.IntRange(min=MIN_PATCH), default=None,
+              help=f"Training patch side in pixels, >= {MIN_PATCH} and a multiple of the method's pad multiple "
+                   "(overrides the recipe).")
 @click.option("--recipes", default=None, help="'official' (each method's recipe) or 'paper' (DCDR-UNet §4.4.1).")
 @click.option("--protocol", "old_recipes", default=None, hidden=True, help="Deprecated spelling of --recipes.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: <output>/checkpoints/<method> with --config, else results/train/<method>).")
-@click.option("--checkpoint-every", type=int, default=None, help="Checkpoint period in iterations.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=None,
+              help="Checkpoint period in iterations, >= 1.")
 @device_option(default=None, help_text="auto, cpu, cuda, cuda:N or mps (default: the config's, else auto).")
-@click.option("--seed", type=int, default=None, help="Seed of initialisation, patches and dropout.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None,
+              help="Seed of initialisation, patches and dropout (>= 0).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None,
               help="Training precision (default: the config's, else fp32; bf16/fp16 = autocast).")
 @click.option("--fresh", is_flag=True, help="Delete the run folder and start over instead of resuming.")

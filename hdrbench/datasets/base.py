@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from hdrbench.checks import check_options
 from hdrbench.errors import check_known
 
 if TYPE_CHECKING:
@@ -46,6 +47,10 @@ class LDRCamera:
     saturation: float
 
 
+#: Where a dataset's root folder is given, for error messages.
+ROOT_ADVICE = "'hdrbench data info --root DIR', 'hdrbench train --root DIR', or bench.toml [dataset] root"
+
+
 class PairedDataset:
     """Base class of registered datasets."""
 
@@ -54,12 +59,15 @@ class PairedDataset:
     citation: ClassVar[str] = ""
     hdr_convention: ClassVar[str] = "linear float as stored"
     default_options: ClassVar[dict[str, Any]] = {}
+    #: The type of an option whose default does not say it (as :attr:`hdrbench.method.Method.option_types`).
+    option_types: ClassVar[dict[str, Any]] = {}
     #: Splits used for training and the named test sets scored by the benchmark runner.
     train_split: ClassVar[str] = "train"
     test_sets: ClassVar[tuple[str, ...]] = ("test",)
 
     def __init__(self, root: str | os.PathLike | None = None, **options: Any):
         check_known(options, self.default_options, f"dataset '{self.name}': option")
+        check_options(options, self.default_options, f"dataset '{self.name}': option", self.option_types)
         self.root = Path(root) if root is not None else None
         self.options: dict[str, Any] = {**self.default_options, **options}
 

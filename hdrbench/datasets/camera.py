@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from hdrbench.checks import check_fields
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import opencv
 
@@ -128,6 +129,9 @@ class VirtualCamera:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_fields(self, "camera")
+        if self.seed < 0:
+            raise HDRBenchError(f"camera seed={self.seed} must be >= 0")
         if self.exposure not in ("clip", "ev"):
             raise HDRBenchError(f"camera exposure '{self.exposure}' unknown (use 'clip' or 'ev')")
         if self.ev_anchor not in ("none", "mean"):

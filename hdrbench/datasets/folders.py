@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hdrbench.datasets.base import Pair
+from hdrbench.datasets.base import ROOT_ADVICE, Pair
 from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs, require_dir
 from hdrbench.datasets.synth import Scene, SynthesizedPairs, file_signature
 from hdrbench.errors import HDRBenchError
@@ -27,7 +27,8 @@ def split_root(root: Path, split: str, marker: str) -> Path:
     if (root / marker).exists():
         return root
     raise HDRBenchError(f"neither {root / split / marker} nor {root / marker} exists; "
-                        f"check --root and the dataset layout (see 'hdrbench data layouts')", root)
+                        f"check the root folder ({ROOT_ADVICE}) and the dataset layout (see 'hdrbench data "
+                        f"layouts')", root)
 
 
 class FolderPairs(FilePairsDataset):
@@ -53,12 +54,13 @@ class HDRFolder(SynthesizedPairs):
 
     def scenes(self, split: str) -> list[Scene]:
         if self.root is None:
-            raise HDRBenchError("dataset 'hdr_folder' needs a root folder (--root)")
+            raise HDRBenchError(f"dataset 'hdr_folder' needs a root folder of HDR images ({ROOT_ADVICE}; "
+                                "'hdrbench data synth --hdr-dir')")
         root = require_dir(self.root, "a folder of HDR images")
         base = root / split if (root / split).is_dir() else root
         files = list_files(base, HDR_SUFFIXES)
         if not files:
-            raise HDRBenchError(f"no HDR images ({', '.join(HDR_SUFFIXES)}) found; check --root", base)
+            raise HDRBenchError(f"no HDR images ({', '.join(HDR_SUFFIXES)}) in this folder", base)
         return [Scene(p.stem, _reader(p), file_signature(p), {"source": str(p)}) for p in files]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdrbench.datasets.base import Pair, PairedDataset
+from hdrbench.datasets.base import ROOT_ADVICE, Pair, PairedDataset
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import read_hdr, read_ldr
 
@@ -57,7 +57,9 @@ def match_pairs(ldr_files: Iterable[Path], hdr_files: Iterable[Path], *, ldr_key
         if not skip_unpaired:
             more = f" and {len(unpaired) - _SHOW} more" if len(unpaired) > _SHOW else ""
             raise HDRBenchError(f"{len(unpaired)} unpaired file(s) in {where}: {'; '.join(unpaired[:_SHOW])}{more} "
-                                f"(add the missing partners, or use the option skip_unpaired / --skip-unpaired)")
+                                f"(add the missing partners, or set the dataset option skip_unpaired = true: "
+                                f"'hdrbench data info -o skip_unpaired=true', 'hdrbench data testsets "
+                                f"--skip-unpaired', bench.toml [dataset] options)")
         warnings.warn(f"hdrbench: skipped {len(unpaired)} unpaired file(s) in {where}", stacklevel=3)
     pairs = [Pair(key, ldr[key], hdr[key]) for key in sorted(set(ldr) & set(hdr))]
     if not pairs:
@@ -79,7 +81,7 @@ class FilePairsDataset(PairedDataset):
 
     def require_root(self) -> Path:
         if self.root is None:
-            raise HDRBenchError(f"dataset '{self.name}' needs a root folder (--root)")
+            raise HDRBenchError(f"dataset '{self.name}' needs a root folder ({ROOT_ADVICE})")
         return require_dir(self.root, f"the root folder of a '{self.name}' dataset")
 
     def read_hdr_file(self, pair: Pair) -> np.ndarray:

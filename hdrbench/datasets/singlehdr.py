@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hdrbench.datasets.base import Pair
+from hdrbench.datasets.base import ROOT_ADVICE, Pair
 from hdrbench.datasets.folders import split_root
 from hdrbench.datasets.pairing import FilePairsDataset, list_files, match_pairs, require_dir
 from hdrbench.datasets.synth import CAMERA_OPTIONS, Scene, SynthesizedPairs, file_signature
@@ -53,11 +53,12 @@ class HDRSynth(SynthesizedPairs):
     summary = "SingleHDR HDR-Synth: HDR-only files, LDRs by the virtual camera at EV -3..3 (mean 0.5)"
     citation = SINGLEHDR_CITATION
     default_options = {**CAMERA_OPTIONS, "exposure": "ev", "ev_anchor": "mean", "evs": (-3, -2, -1, 0, 1, 2, 3)}
+    option_types = {**SynthesizedPairs.option_types, "evs": tuple[float, ...]}
     test_sets = ("test",)
 
     def hdr_files(self, split: str) -> list[Path]:
         if self.root is None:
-            raise HDRBenchError("dataset 'hdr_synth' needs a root folder (--root)")
+            raise HDRBenchError(f"dataset 'hdr_synth' needs a root folder ({ROOT_ADVICE})")
         root = require_dir(self.root, "the HDR-Synth folder")
         if (root / "HDR-Synth").is_dir():
             root = root / "HDR-Synth"

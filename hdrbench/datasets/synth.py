@@ -167,6 +167,7 @@ class SynthesizedPairs(FilePairsDataset):
     """Base of datasets made by the virtual camera; subclasses implement :meth:`scenes`."""
 
     default_options = dict(CAMERA_OPTIONS)
+    option_types = {"hdr_headroom": float | None, "jpeg_quality": int | None, "cache_dir": str | os.PathLike | None}
     hdr_convention = "linear; 1.0 = the LDR's saturation point (float EXR), or [0, 1] 16-bit with hdr_headroom"
 
     def __init__(self, root=None, **options):

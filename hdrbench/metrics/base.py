@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from hdrbench.checks import check_options
 from hdrbench.errors import HDRBenchError, HDRBenchWarning, check_known
 
 
@@ -30,6 +31,8 @@ class Metric(nn.Module):
     lower_better: ClassVar[bool] = False
     domain: ClassVar[str] = "linear"
     default_params: ClassVar[dict[str, Any]] = {}
+    #: The type of a parameter whose default does not say it (as :attr:`hdrbench.method.Method.option_types`).
+    param_types: ClassVar[dict[str, Any]] = {}
     #: How tables and figures name the metric (default: the registered name in capitals), and in LaTeX.
     label: ClassVar[str] = ""
     label_latex: ClassVar[str] = ""
@@ -39,6 +42,7 @@ class Metric(nn.Module):
     def __init__(self, **params: Any):
         super().__init__()
         check_known(params, self.default_params, f"metric '{self.name}': parameter")
+        check_options(params, self.default_params, f"metric '{self.name}': parameter", self.param_types)
         self.params: dict[str, Any] = {**self.default_params, **params}
         self._domain_warned = False
 

@@ -37,6 +37,7 @@ the parameters of each metric. Every stored score records the protocol's :meth:`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -138,8 +139,8 @@ class Protocol:
             value = float(white)
         except ValueError:
             raise HDRBenchError(f"reference white '{white}' is neither a positive number nor 'p99'") from None
-        if not value > 0:
-            raise HDRBenchError(f"reference white must be positive, not {value}")
+        if not (value > 0 and math.isfinite(value)):
+            raise HDRBenchError(f"reference white must be a finite positive number, not {value}")
         return dataclasses.replace(self, white=value)
 
     def check(self, gt: torch.Tensor) -> list[str]:
@@ -205,11 +206,13 @@ PROTOCOLS: dict[str, Protocol] = {
         assumes="display-referred linear HDR in [0, 1] (the paper's 16-bit Cityscapes data)",
         peak=1.0,
         floor=1 / 255,
-        advice="for scene-referred data use --protocol scene (docs/scoring.md)",
+        advice="for scene-referred data use protocol scene ('hdrbench score --protocol scene', bench.toml "
+               "[evaluate] protocol; docs/scoring.md)",
     ),
     "scene": Protocol(
         name="scene",
-        summary="Scene-referred linear HDR: 1.0 = reference white (or declared: --white), shown at 203 cd/m²; "
+        summary="Scene-referred linear HDR: 1.0 = reference white (or declared: hdrbench score --white), shown at "
+                "203 cd/m²; "
                 "nothing clipped; PU21-PSNR/SSIM, PSNR-μ tanh μ=5000, HDR-VDP-2 rgb-native 24 ppd",
         metrics=("pu21-psnr", "pu21-ssim", "psnr-mu", "hdrvdp2"),
         params={
@@ -223,7 +226,7 @@ PROTOCOLS: dict[str, Protocol] = {
         },
         assumes="scene-referred linear HDR with reference white at 1.0 (or as declared)",
         floor=0.005 / REFERENCE_WHITE_NITS,
-        advice="declare the reference white (--white VALUE, or --white p99)",
+        advice="declare the reference white ('hdrbench score --white VALUE' or 'hdrbench score --white p99')",
     ),
     "ntire2021": Protocol(
         name="ntire2021",
@@ -246,7 +249,8 @@ PROTOCOLS: dict[str, Protocol] = {
         assumes="scene-referred linear HDR whose maximum is the display's peak (4000 cd/m²)",
         floor=0.005 / 4000.0,
         floor_norm="gt-max",
-        advice="use --protocol scene with a declared reference white",
+        advice="use protocol scene with a declared reference white ('hdrbench score --protocol scene --white "
+               "VALUE')",
     ),
 }
 

@@ -94,7 +94,8 @@ def _clip_gt_negatives(g: torch.Tensor, gt_name: str, clamp_gt: bool, notes: lis
     tiny = low >= -GT_NEGATIVE_EPS * max(1.0, float(g.max()))
     if not (tiny or clamp_gt):
         raise HDRBenchError(f"ground truth has {n} negative values (min {low:.3g}); linear HDR must be >= 0: clip "
-                            "it when preparing the data, or pass --clamp-gt (clamp_gt=True) to clip them to 0",
+                            "it when preparing the data, or score with 'hdrbench score --clamp-gt' (clamp_gt=True) "
+                            "to clip them to 0",
                             gt_name)
     if notes is not None:
         notes.append(f"{gt_name}: ground truth: clipped {n} negative values (min {low:.3g}) to 0")
@@ -139,11 +140,11 @@ def check_pair(pred: np.ndarray | torch.Tensor, gt: np.ndarray | torch.Tensor, p
         if n_neg:
             what.append(f"{n_neg} negative (min {float(p[~bad].min()):.3g})")
         if not clamp:
-            raise HDRBenchError(f"prediction has {' and '.join(what)} values; fix the method or pass --clamp "
-                                f"({CLAMP_POLICY})", pred_name)
+            raise HDRBenchError(f"prediction has {' and '.join(what)} values; fix the method, or score with "
+                                f"'hdrbench score --clamp' ({CLAMP_POLICY})", pred_name)
         p = torch.nan_to_num(p, nan=0.0, posinf=float(g.max()), neginf=0.0).clamp_min(0.0)
         if notes is not None:
-            notes.append(f"{pred_name}: --clamp repaired {' and '.join(what)} values ({CLAMP_POLICY})")
+            notes.append(f"{pred_name}: clamping repaired {' and '.join(what)} values ({CLAMP_POLICY})")
     _note_scale(p, g, pred_name, notes)
     return p, g
 

@@ -39,7 +39,7 @@ from hdrbench.datasets.base import PairedDataset
 from hdrbench.defaults import PRECISIONS as PRECISION_NAMES
 from hdrbench.distributed import DistInfo, barrier, init_distributed, mean_over_ranks, rank_device
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Method, Stage
+from hdrbench.method import Method, Stage, check_recipe_overrides
 from hdrbench.runs import FINAL, LATEST
 from hdrbench.sections import TrainSettings
 from hdrbench.train.data import training_batches
@@ -105,8 +105,11 @@ def stage_plan(method: Method, recipes: str | None, overrides: dict[str, Any]) -
     """The method's stages (recipes chosen by ``recipes``) with the recipe ``overrides`` applied to each.
 
     An ``iterations`` override is the total budget, shared among stages in proportion to their own
-    iterations; each recipe's schedule is scaled to its budget (:func:`scale_schedule`).
+    iterations; each recipe's schedule is scaled to its budget (:func:`scale_schedule`). Overrides of a wrong
+    type or range, a budget below one iteration per stage, and a patch size the network cannot take (not a
+    multiple of the method's ``pad_multiple``) are one-line errors.
     """
+    check_recipe_overrides(overrides)
     rest = {k: v for k, v in overrides.items() if k != "iterations"}
     if "betas" in rest:
         rest["betas"] = tuple(rest["betas"])
@@ -116,8 +119,17 @@ def stage_plan(method: Method, recipes: str | None, overrides: dict[str, Any]) -
     if "iterations" in overrides:
         total = sum(s.recipe.iterations for s in plan) or 1
         budget = int(overrides["iterations"])
+        if budget < len(plan):
+            raise HDRBenchError(f"recipe iterations={budget} is fewer than one per training stage of method "
+                                f"'{method.name}' ({len(plan)} stages); give at least {len(plan)}")
         plan = [dataclasses.replace(s, recipe=scale_schedule(s.recipe, max(1, round(budget * s.recipe.iterations
                                                                                     / total)))) for s in plan]
+    m = max(1, method.pad_multiple)
+    for s in plan:
+        if s.recipe.patch_size % m:
+            p = s.recipe.patch_size
+            raise HDRBenchError(f"recipe patch_size={p} must be a multiple of {m} for method '{method.name}' (its "
+                                f"network's input side must be; e.g. {max(m, p // m * m)} or {(p // m + 1) * m})")
     return plan
 
 

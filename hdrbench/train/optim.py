@@ -13,10 +13,9 @@ from collections.abc import Iterable
 import torch
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.method import Recipe
+from hdrbench.method import OPTIMIZERS, SCHEDULERS, Recipe
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULERS = ("constant", "multistep", "cosine", "linear_decay", "exponential")
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "build_optimizer", "build_scheduler", "scale_schedule"]
 
 
 def scale_schedule(recipe: Recipe, iterations: int) -> Recipe:

@@ -21,6 +21,7 @@ from torch import nn
 
 from hdrbench.checkpoint import load_weights, save_weights
 from hdrbench.errors import HDRBenchError
+from hdrbench.official import load_failure
 from hdrbench.runs import FINAL, LATEST
 
 
@@ -105,15 +106,16 @@ def load_checkpoint(run_dir: Path, net: nn.Module, *, method: str, meta: dict[st
             continue
         if now != info.get(key):
             changes = "; ".join(differences(info.get(key), now, key)[:3])
-            raise HDRBenchError(f"this run folder holds a training with other settings ({changes}); a changed "
-                                "recipe changes the schedule, so it cannot resume: pass --fresh to retrain, or "
-                                "--out NEW_FOLDER to keep it", run_dir)
+            raise HDRBenchError(f"this run folder holds a training with other settings ({changes}), so it cannot "
+                                "resume: retrain ('hdrbench train --fresh', or delete the folder) or train elsewhere "
+                                "('hdrbench train --out DIR'; for 'hdrbench run': another [benchmark] output)",
+                                run_dir)
     load_weights(net, run_dir / info["weights"], method=method)
     try:
         state = torch.load(run_dir / info["state"], map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError) as exc:
-        raise HDRBenchError(f"unreadable training state ({exc}); pass --fresh to start over",
-                            run_dir / info["state"]) from None
+        raise HDRBenchError(f"unreadable training state ({load_failure(exc)}); delete the run folder to start over "
+                            "('hdrbench train --fresh' does)", run_dir / info["state"]) from None
     return Resume(step=int(info["step"]), stage=int(info["stage"]), state=state, meta=info)
 
 
