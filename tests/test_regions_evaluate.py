@@ -120,3 +120,34 @@ def _value(v) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     return str(v)
+
+
+def test_score_regions_json_equals_the_api_and_the_evaluation(tmp_path, cache, run_main):
+    """``hdrbench score --ldr --regions --json`` prints what ``hdrbench.score(..., regions=True)`` returns, with one
+    object per bin holding ``bin``, ``pixels``, ``images`` and a key per quantity (``null`` where undefined)."""
+    import json
+
+    import hdrbench
+    from hdrbench import io
+    from hdrbench.datasets.base import create_dataset
+
+    ds = create_dataset("demo", cache_dir=str(cache))
+    pair = ds.pairs("test")[0]
+    ldr, hdr = ds.load_pair(pair)
+    io.write_exr(tmp_path / "gt.exr", hdr)
+    io.write_exr(tmp_path / "pred.exr", (ldr.astype(np.float32) ** 2.2 / 64).astype(np.float32))
+    io.write_ldr(tmp_path / "in.png", ldr)
+    code, out, err = run_main("score", tmp_path / "pred.exr", tmp_path / "gt.exr", "--ldr", tmp_path / "in.png",
+                              "--regions", "--metric", "psnr-mu", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    api = hdrbench.score(tmp_path / "pred.exr", tmp_path / "gt.exr", metrics=["psnr-mu"], ldr=tmp_path / "in.png",
+                         regions=True)
+    assert record["regions"] == json.loads(json.dumps(api["regions"]))
+    far = record["regions"]["by_distance"][-1]
+    assert set(far) == {"bin", "pixels", "images", "psnr-l", "psnr-mu", "log2-error", "energy-ratio", "hdrvdp2-pdet"}
+    assert far["bin"] == "≥64 px" and far["pixels"] == 0 and far["images"] == 0 and far["psnr-mu"] is None
+    near = record["regions"]["by_distance"][0]
+    assert near["pixels"] > 0 and near["images"] == 1 and near["hdrvdp2-pdet"] is None  # no HDR-VDP-2 asked for
+    code, _, err = run_main("score", tmp_path / "pred.exr", tmp_path / "gt.exr", "--regions")
+    assert code == 2 and "add --ldr" in err

@@ -41,17 +41,37 @@ def _check_white(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
-def _index(folder: Path) -> dict[str, Path]:
+#: Suffixes of the LDR inputs ``--ldr`` pairs with the ground truth.
+LDR_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+
+def _index(folder: Path, suffixes: tuple[str, ...] = SCORE_SUFFIXES) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in SCORE_SUFFIXES:
+        if p.is_file() and p.suffix.lower() in suffixes:
             if p.stem in files:
                 raise HDRBenchError(f"two files share the stem '{p.stem}' ({files[p.stem].name}, {p.name}); keep one",
                                     folder)
             files[p.stem] = p
     if not files:
-        raise HDRBenchError(f"no HDR images ({', '.join(SCORE_SUFFIXES)}) in this folder", folder)
+        raise HDRBenchError(f"no images ({', '.join(suffixes)}) in this folder", folder)
     return files
+
+
+def _inputs(ldr: Path, pairs: list[tuple[Path, Path]]) -> list[Path]:
+    """The LDR input of each pair: the file, or the folder's file of the ground truth's stem."""
+    if not ldr.exists():
+        raise HDRBenchError("not found; --ldr is the LDR input the predictions were made from", ldr)
+    if not ldr.is_dir():
+        if len(pairs) > 1:
+            raise HDRBenchError("one --ldr file for folders of predictions: give the folder of LDR inputs", ldr)
+        return [ldr]
+    found = _index(ldr, LDR_SUFFIXES)
+    missing = [g.stem for _, g in pairs if g.stem not in found]
+    if missing:
+        raise HDRBenchError(f"{len(missing)} ground-truth image(s) have no LDR input of the same stem (first: "
+                            f"'{missing[0]}')", ldr)
+    return [found[g.stem] for _, g in pairs]
 
 
 def _pairs(pred: Path, gt: Path) -> list[tuple[Path, Path]]:
@@ -107,13 +127,24 @@ def provenance(scorer: Any) -> dict[str, Any]:
 @click.option("--clamp-gt", is_flag=True,
               help="Clip a ground truth's negative values to 0 instead of failing (tiny ones, above -1e-4 of its "
                    "maximum, always are), with a counted warning.")
+@click.option("--ldr", type=click.Path(path_type=Path), default=None,
+              help="The LDR input(s) the predictions were made from (a file, or a folder paired by stem): with "
+                   "--regions.")
+@click.option("--regions", is_flag=True,
+              help="Also score inside the overexposed regions of --ldr, by distance to well-exposed content and by "
+                   "component size (docs/regions.md).")
+@click.option("--region-threshold", type=click.IntRange(0, 254), default=None,
+              help="Overexposed: 8-bit gray value strictly above this (default 240, the paper's T_bright).")
+@click.option("--region-rule", type=click.Choice(["gray", "channel"]), default="gray", show_default=True,
+              help="gray: BT.601 gray of the 8-bit LDR; channel: any channel.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per pair per line on stdout.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV of per-pair scores (with OUT.json: protocol and metric parameters).")
 @device_option()
 def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, white: str | None, ppd: float | None,
               scale: float | None, backend: str | None, hdrvdp_dir: Path | None, params: tuple[str, ...],
-              crf: bool | None, clamp: bool, clamp_gt: bool, as_json: bool, out: Path | None, device: str) -> None:
+              crf: bool | None, clamp: bool, clamp_gt: bool, ldr: Path | None, regions: bool,
+              region_threshold: int | None, region_rule: str, as_json: bool, out: Path | None, device: str) -> None:
     """Score linear HDR prediction(s) PRED against ground truth GT (files or folders paired by stem).
 
     Formats: .exr, .hdr, .pfm, .npy, 16-bit PNG/TIFF (divided by 65535).
@@ -133,6 +164,17 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
     if out is not None and out.suffix.lower() != ".csv":
         raise HDRBenchError("--out writes a CSV of per-pair scores: give it a .csv name", out)
     pairs = _pairs(pred, gt)
+    if regions and ldr is None:
+        raise HDRBenchError("--regions scores inside the overexposed regions of the LDR input: add --ldr FILE|FOLDER")
+    if ldr is not None and not regions:
+        raise HDRBenchError("--ldr is read for --regions only: add --regions")
+    inputs = _inputs(ldr, pairs) if ldr is not None else [None] * len(pairs)
+    spec = None
+    if regions:
+        from hdrbench.defaults import REGION_THRESHOLD
+        from hdrbench.metrics.regions import RegionSpec
+
+        spec = RegionSpec(REGION_THRESHOLD if region_threshold is None else region_threshold, region_rule)
     from hdrbench import io
 
     if out is not None:  # before scoring: a full disk or read-only folder must not cost the work
@@ -145,8 +187,9 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
     scorer = Scorer(protocol, metrics, overrides, crf=crf, device=device, white=white)
     records = []
     misfits = 0
-    for p, g in tqdm(pairs, desc=f"score ({protocol})", unit="pair", disable=len(pairs) == 1):
-        record = score_record(scorer, p, g, clamp=clamp, clamp_gt=clamp_gt)
+    for (p, g), x in tqdm(list(zip(pairs, inputs)), desc=f"score ({protocol})", unit="pair",
+                          disable=len(pairs) == 1):
+        record = score_record(scorer, p, g, clamp=clamp, clamp_gt=clamp_gt, ldr=x, regions=spec)
         records.append(record)
         misfits += any("protocol '" in w for w in record["warnings"])
         for line in record["warnings"]:
@@ -165,10 +208,31 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
             name = col.removesuffix("@crf")
             arrow = "↓" if scorer.metrics[name].lower_better else "↑"
             click.echo(f"  {col:<16} {mean:10.4f} {arrow}")
+        if spec is not None:
+            _echo_regions(records)
     if out is not None:
         write_scores(out, scorer, records, pairs, misfits)
         if not as_json:
             click.echo(f"wrote {out}")
+
+
+def _echo_regions(records: list[dict[str, Any]]) -> None:
+    """Per stratum and bin: pixels, images and the mean over the images with pixels in the bin."""
+    import math
+
+    from hdrbench.metrics.regions import QUANTITIES
+
+    for stratum in ("by_distance", "by_size"):
+        click.echo(f"regions {stratum.replace('_', ' ')}:{'pixels':>12} {'images':>7}" +
+                   "".join(f" {q:>13}" for q in QUANTITIES))
+        for k, first in enumerate(records[0]["regions"][stratum]):
+            recs = [r["regions"][stratum][k] for r in records]
+            line = f"  {first['bin']:<20}{sum(r['pixels'] for r in recs):>10} {sum(r['images'] for r in recs):>7}"
+            for q in QUANTITIES:
+                vals = [r[q] for r in recs if r["pixels"] and r[q] is not None]
+                line += f" {sum(vals) / len(vals):13.4f}" if vals and all(math.isfinite(v) for v in vals) else \
+                    f" {'inf' if vals else '—':>13}"
+            click.echo(line)
 
 
 def sidecar_path(out: Path) -> Path:

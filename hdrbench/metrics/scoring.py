@@ -118,13 +118,20 @@ class Scorer:
         """Validate and score one ``(H, W, 3)`` linear HDR pair; ``{column: value}`` (metric's own units).
 
         ``notes`` (when given) receives one line per repair (``clamp``, ``clamp_gt``) and per protocol misfit."""
+        p, g = self.validated(pred, gt, pred_name, gt_name, clamp, clamp_gt, notes)
+        return {k: float(v[0]) for k, v in self.score(p, g).items()}
+
+    def validated(self, pred: np.ndarray | torch.Tensor, gt: np.ndarray | torch.Tensor, pred_name: str = "prediction",
+                  gt_name: str = "ground truth", clamp: bool = False, clamp_gt: bool = False,
+                  notes: list[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One ``(H, W, 3)`` linear HDR pair checked (:func:`check_pair`) as ``(1, 3, H, W)`` tensors; ``notes``
+        also receive the protocol's misfit of the ground truth."""
         p, g = check_pair(pred, gt, pred_name, gt_name, clamp, clamp_gt, notes)
         p, g = p.permute(2, 0, 1)[None].contiguous(), g.permute(2, 0, 1)[None].contiguous()  # one copy, not one
         # per flatten() in every metric
         if notes is not None:
             notes.extend(f"{gt_name}: {w}" for w in self.protocol.check(g) if w)
-        scores = self.score(p, g)
-        return {k: float(v[0]) for k, v in scores.items()}
+        return p, g
 
     def describe(self) -> dict[str, Any]:
         """Protocol and per-metric parameters, JSON-able, to store beside the scores."""
@@ -189,26 +196,52 @@ def _read(x: ImageLike, default_name: str) -> tuple[np.ndarray | torch.Tensor, s
 
 
 def score_record(scorer: Scorer, pred: ImageLike, gt: ImageLike, *, clamp: bool = False,
-                 clamp_gt: bool = False) -> dict[str, Any]:
+                 clamp_gt: bool = False, ldr: str | os.PathLike | np.ndarray | None = None,
+                 regions: RegionSpec | None = None) -> dict[str, Any]:
     """Score one pair (paths, or ``(H, W, 3)`` linear HDR arrays/tensors) into the record that
     ``hdrbench score --json`` prints (through :func:`json_record`): ``{"pred", "gt", "protocol",
-    "metrics": {column: value}, "warnings": [one line per repair or protocol misfit]}``."""
+    "metrics": {column: value}, "warnings": [one line per repair or protocol misfit]}``; with ``regions`` (and the
+    ``ldr`` input the prediction was made from: a path, or ``(H, W, 3)`` display-referred [0, 1]) also
+    ``"regions": {"by_distance": [...], "by_size": [...]}``, one ``{"bin", "pixels", "images", quantity: value}``
+    per bin (:mod:`hdrbench.metrics.regions`)."""
     p, pred_name = _read(pred, "prediction")
     g, gt_name = _read(gt, "ground truth")
     notes: list[str] = []
-    values = scorer.score_arrays(p, g, pred_name, gt_name, clamp=clamp, clamp_gt=clamp_gt, notes=notes)
-    return {"pred": pred_name, "gt": gt_name, "protocol": scorer.protocol.name,
-            "metrics": values, "warnings": notes}
+    record: dict[str, Any] = {"pred": pred_name, "gt": gt_name, "protocol": scorer.protocol.name}
+    if regions is None:
+        values = scorer.score_arrays(p, g, pred_name, gt_name, clamp=clamp, clamp_gt=clamp_gt, notes=notes)
+        return {**record, "metrics": values, "warnings": notes}
+    if ldr is None:
+        raise HDRBenchError("scores inside the overexposed regions need the LDR input (--ldr)")
+    if isinstance(ldr, (str, os.PathLike)):
+        from hdrbench import io
+
+        ldr = io.read_ldr(ldr)
+    pt, gt_t = scorer.validated(p, g, pred_name, gt_name, clamp, clamp_gt, notes)
+    scores, strata = scorer.score_with_regions(pt, gt_t, np.asarray(ldr), regions)
+    record["regions"] = {s: [{"bin": r["bin"], "pixels": r["pixels"], "images": int(r["pixels"] > 0),
+                              **{k: v for k, v in r.items() if k not in ("bin", "pixels")}} for r in recs]
+                         for s, recs in strata.items()}
+    return {**record, "metrics": {k: float(v[0]) for k, v in scores.items()}, "warnings": notes}
+
+
+def _finite(v: Any) -> Any:
+    return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
 def json_record(record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` with non-finite metric values (PSNR of identical images: inf) as ``None`` (JSON ``null``)."""
-    return {**record, "metrics": {k: (v if math.isfinite(v) else None) for k, v in record["metrics"].items()}}
+    """``record`` with non-finite values (PSNR of identical images: inf) as ``None`` (JSON ``null``)."""
+    out = {**record, "metrics": {k: _finite(v) for k, v in record["metrics"].items()}}
+    if "regions" in record:
+        out["regions"] = {s: [{k: _finite(v) for k, v in rec.items()} for rec in recs]
+                          for s, recs in record["regions"].items()}
+    return out
 
 
 def score(pred: ImageLike, gt: ImageLike, protocol: str = DEFAULT_PROTOCOL, metrics: Sequence[str] | None = None, *,
           white: float | str | None = None, params: dict[str, dict[str, Any]] | None = None,
           crf: bool | None = None, clamp: bool = False, clamp_gt: bool = False,
+          ldr: str | os.PathLike | np.ndarray | None = None, regions: bool | RegionSpec = False,
           device: str = "cpu") -> dict[str, Any]:
     """Score a linear HDR prediction against its ground truth exactly as ``hdrbench score --json`` does.
 
@@ -217,14 +250,20 @@ def score(pred: ImageLike, gt: ImageLike, protocol: str = DEFAULT_PROTOCOL, metr
     (scene-referred, 1.0 = reference white or ``white=``), ``ntire2021``, ``sihdr`` (docs/scoring.md says
     which fits your data). ``metrics``: names (default: the protocol's); ``params``: ``{metric: {key: value}}``
     overrides. ``clamp`` repairs a prediction's NaN/inf/negatives, ``clamp_gt`` clips a ground truth's
-    negatives. Returns ``{"pred", "gt", "protocol", "metrics": {name: value}, "warnings": [...]}``, the very
+    negatives. ``regions`` (True, or a :class:`~hdrbench.metrics.regions.RegionSpec`) with ``ldr``, the LDR input:
+    also the scores inside its overexposed regions (``record["regions"]``, as ``score --ldr LDR --regions``).
+    Returns ``{"pred", "gt", "protocol", "metrics": {name: value}, "warnings": [...]}``, the very
     object ``hdrbench score --json`` prints (a non-finite value, e.g. PSNR of identical images, is ``None``);
     every warning is also issued as an :class:`HDRBenchWarning`.
     """
     from hdrbench.devices import resolve_device
 
     scorer = Scorer(protocol, metrics, params, crf=crf, device=resolve_device(device), white=white)
-    record = score_record(scorer, pred, gt, clamp=clamp, clamp_gt=clamp_gt)
+    if regions is True:
+        from hdrbench.metrics.regions import RegionSpec
+
+        regions = RegionSpec()
+    record = score_record(scorer, pred, gt, clamp=clamp, clamp_gt=clamp_gt, ldr=ldr, regions=regions or None)
     for line in record["warnings"]:
         warnings.warn(line, HDRBenchWarning, stacklevel=2)
     return json_record(record)
