@@ -255,7 +255,8 @@ def write_exr(path: str | os.PathLike, img: np.ndarray, *, half: bool = False,
     img = _check_rgb(img, "write_exr")
     if half and (n := half_overflow(img)):
         raise HDRBenchError(f"{n} values exceed half-float's range (|x| > {HALF_MAX:g}, max {np.abs(img).max():.4g}); "
-                            "as half they would be inf: write float32 (no --half / half=False)", path)
+                            "as half they would be inf: write float32 (no 'hdrbench predict --half', or half=False)",
+                            path)
     data = np.ascontiguousarray(img, dtype=np.float16 if half else np.float32)
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
               **{EXR_ATTRIBUTE_PREFIX + k: str(v) for k, v in (attributes or {}).items()}}

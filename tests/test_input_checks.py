@@ -129,7 +129,7 @@ def test_dataset_camera_and_metric_options_are_checked(tmp_path):
     for options, message in [({"seed": "abc"}, "dataset 'hdr_folder': option seed='abc' must be an integer"),
                              ({"seed": -1}, "camera seed=-1 must be >= 0"),
                              ({"hdr_headroom": "abc"}, "option hdr_headroom='abc' must be a finite number or null"),
-                             ({"hdr_headroom": 0}, "option hdr_headroom=0 must be > 0"),
+                             ({"hdr_headroom": 0}, "option hdr_headroom=0: must be a number >= 1"),
                              ({"jpeg_quality": "abc"}, "option jpeg_quality='abc' must be an integer or null"),
                              ({"clip_fraction": "5%"}, "option clip_fraction='5%' must be a finite number")]:
         with pytest.raises(HDRBenchError) as exc:

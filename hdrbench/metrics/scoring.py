@@ -212,7 +212,8 @@ def score_record(scorer: Scorer, pred: ImageLike, gt: ImageLike, *, clamp: bool 
         values = scorer.score_arrays(p, g, pred_name, gt_name, clamp=clamp, clamp_gt=clamp_gt, notes=notes)
         return {**record, "metrics": values, "warnings": notes}
     if ldr is None:
-        raise HDRBenchError("scores inside the overexposed regions need the LDR input (--ldr)")
+        raise HDRBenchError("scores inside the overexposed regions need the LDR input ('hdrbench score --ldr', "
+                            "or ldr=)")
     if isinstance(ldr, (str, os.PathLike)):
         from hdrbench import io
 

@@ -223,7 +223,8 @@ def parse_pixel(text: str) -> Pixel:
     """``"y,x"`` (non-negative integers) → ``(y, x)``; one-line error otherwise."""
     parts = text.replace(" ", "").split(",")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise HDRBenchError(f"--pixels '{text}': give a pixel as y,x (two non-negative integers, e.g. 120,64)")
+        raise HDRBenchError(f"'hdrbench explain --pixels' '{text}': give a pixel as y,x (two non-negative integers, "
+                            "e.g. 120,64)")
     return int(parts[0]), int(parts[1])
 
 
@@ -351,8 +352,8 @@ def explain_plan(plan: Plan, method_ids: Sequence[str] | None = None, pixels: Se
         chosen = list(pixels) if pixels else [region_centre(ldr) or (h // 2, w // 2)]
         for y, x in chosen:
             if not (0 <= y < h and 0 <= x < w):
-                raise HDRBenchError(f"--pixels {y},{x} is outside figure image '{image}' ({h}x{w}); give y in "
-                                    f"0..{h - 1} and x in 0..{w - 1}", plan.cfg.path)
+                raise HDRBenchError(f"'hdrbench explain --pixels' {y},{x} is outside figure image '{image}' "
+                                    f"({h}x{w}); give y in 0..{h - 1} and x in 0..{w - 1}", plan.cfg.path)
             rows.append(Row(image, ldr, (y, x), []))
     for entry in entries:
         if entry.kind == "external":
