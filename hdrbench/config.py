@@ -270,7 +270,7 @@ def check_names(cfg: BenchConfig) -> None:
     from hdrbench.registry import DATASETS, METHODS, METRICS
 
     try:
-        get_protocol(cfg.evaluate.protocol)
+        get_protocol(cfg.evaluate.protocol, **cfg.evaluate.protocol_options)
         metrics = cfg.scored_metrics
         DATASETS.check(cfg.dataset.name)
         for m in cfg.methods:

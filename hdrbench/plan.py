@@ -100,7 +100,7 @@ class Plan:
     def protocol(self) -> Protocol:
         from hdrbench.metrics.protocols import get_protocol
 
-        return get_protocol(self.cfg.evaluate.protocol)
+        return get_protocol(self.cfg.evaluate.protocol, **self.cfg.evaluate.protocol_options)
 
     @cached_property
     def column_digests(self) -> dict[str, str]:
@@ -305,6 +305,7 @@ def build_plan(cfg: BenchConfig, stage: str = "evaluate", methods: list[str] | N
                 [cfg.runs.reports / "table1.csv"]:
             check_output(path)  # a read-only or file-valued output fails now, not after the work
         _ = plan.region_spec  # a bad [evaluate] region setting fails now
+        _ = plan.column_digests  # ... and a bad protocol option, or CRF where the protocol has none
         if stage == "train" and any(e.kind == "train" and not cfg.runs.final_weights(e.id).is_file()
                                     for e in entries):
             check_test_images(plan)  # hours of training must not end on an unreadable test image

@@ -72,12 +72,13 @@ class TrainSection(TrainSettings):
 
 @dataclass
 class EvaluateSection:
-    """``[evaluate]``: scoring protocol, metric names (empty: the protocol's), per-metric parameter overrides,
-    tiled inference (tile, context: the method's margin), whether to keep every prediction, and the scores inside
-    the overexposed regions (:mod:`hdrbench.metrics.regions`): on/off, the mask's threshold and rule, the lower edges
-    of the distance and component-size bins."""
+    """``[evaluate]``: scoring protocol and its named options (``white``, ``clip_pred``, ``psnr``), metric names
+    (empty: the protocol's), per-metric parameter overrides, tiled inference (tile, context: the method's margin),
+    whether to keep every prediction, and the scores inside the overexposed regions (:mod:`hdrbench.metrics.regions`):
+    on/off, the mask's threshold and rule, the lower edges of the distance and component-size bins."""
 
     protocol: str = DEFAULT_PROTOCOL
+    protocol_options: dict[str, Any] = field(default_factory=dict)
     metrics: list[str] = field(default_factory=list)
     metric_params: dict[str, Any] = field(default_factory=dict)
     tile: int = DEFAULT_TILE

@@ -56,12 +56,24 @@ def test_crf_identity_and_helpers():
 
 def test_scorer_reports_raw_and_corrected_side_by_side():
     gt = scene(48, 64) / 4000
-    pred = gt**0.6
-    scorer = Scorer("dcdr", ["psnr-l", "psnr-mu"], crf=True)
-    assert scorer.columns == ["psnr-l", "psnr-mu", "psnr-l@crf", "psnr-mu@crf"]
+    pred = gt**0.6  # a wrong tone curve: what CRF correction forgives
+    scorer = Scorer("sihdr", ["pu21-psnr", "pu21-ssim"], crf=True)
+    assert scorer.columns == ["pu21-psnr", "pu21-ssim", "pu21-psnr@crf", "pu21-ssim@crf"]
     out = scorer.score(pred.float(), gt.float())
-    assert float(out["psnr-l@crf"][0]) > float(out["psnr-l"][0]) + 10
+    assert float(out["pu21-psnr@crf"][0]) > float(out["pu21-psnr"][0]) + 10
     assert scorer.describe()["crf_correction"] is True
+
+
+def test_crf_is_applied_only_where_its_source_defines_it():
+    """SI-HDR's correction floors corrected pixels at 0.005 cd/m² and fits in PQ: under another protocol it is
+    refused, and under sihdr a metric outside its list gets no @crf column (with a warning)."""
+    from hdrbench.errors import HDRBenchError, HDRBenchWarning
+
+    with pytest.raises(HDRBenchError, match="CRF correction is part of the SI-HDR protocol.*'dcdr' does not"):
+        Scorer("dcdr", ["psnr-l"], crf=True)
+    with pytest.warns(HDRBenchWarning, match="psnr-l reported without it"):
+        scorer = Scorer("sihdr", ["pu21-psnr", "psnr-l"], crf=True)
+    assert scorer.columns == ["pu21-psnr", "psnr-l", "pu21-psnr@crf"]
 
 
 @pytest.mark.parametrize("normalize", [True, False])

@@ -78,7 +78,11 @@ def test_scene_protocol_separates_black_from_good(rng):
         s_black = hdrbench.score(black, gt, protocol="scene", metrics=["pu21-psnr", "psnr-mu"])["metrics"]
     assert len(caught) == 1
     assert s_good["pu21-psnr"] > s_black["pu21-psnr"] + 20
-    assert s_good["psnr-mu"] > s_black["psnr-mu"] + 20
+    assert s_good["psnr-mu"] > s_black["psnr-mu"] + 5  # μ-law of values / max gt: the highlights set the scale
+    # highlights clipped at 4x white lose to the good reconstruction (NTIRE's tanh of white-relative values gave
+    # them 105 dB against the good one's 51: everything above ~3x white looked the same)
+    clipped = hdrbench.score(np.minimum(gt, 4.0), gt, protocol="scene", metrics=["psnr-mu"])["metrics"]["psnr-mu"]
+    assert clipped < s_good["psnr-mu"] - 3
     with pytest.warns(HDRBenchWarning) as caught:
         d_good = hdrbench.score(good, gt, metrics=["psnr-l"])["metrics"]["psnr-l"]
         d_black = hdrbench.score(black, gt, metrics=["psnr-l"])["metrics"]["psnr-l"]

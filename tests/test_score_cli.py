@@ -44,13 +44,16 @@ def test_score_folders_csv_and_crf(folders, tmp_path, run_main):
     pred, gt = folders
     out_csv = tmp_path / "scores.csv"
     code, out, err = run_main("score", pred, gt, "--metric", "psnr-l", "--metric", "pu21-psnr", "--crf",
-                         "--protocol", "ntire2021", "--out", out_csv)
+                              "--protocol", "ntire2021", "--out", out_csv)
+    assert code == 2 and "protocol 'ntire2021' does not define it" in err  # CRF belongs to SI-HDR
+    code, out, err = run_main("score", pred, gt, "--metric", "pu21-psnr", "--metric", "pu21-ssim", "--crf",
+                              "--protocol", "sihdr", "--out", out_csv)
     assert code == 0, err
     df = pd.read_csv(out_csv)
-    assert list(df.columns) == ["pred", "gt", "psnr-l", "pu21-psnr", "psnr-l@crf", "pu21-psnr@crf", "warnings"]
-    assert len(df) == 2 and df["psnr-l"].notna().all()
+    assert list(df.columns) == ["pred", "gt", "pu21-psnr", "pu21-ssim", "pu21-psnr@crf", "pu21-ssim@crf", "warnings"]
+    assert len(df) == 2 and df["pu21-psnr"].notna().all()
     record = json.loads((tmp_path / "scores.csv.json").read_text())
-    assert record["protocol"]["name"] == "ntire2021" and record["metrics"]["psnr-l"]["params"]["gamma"] == 2.24
+    assert record["protocol"]["name"] == "sihdr" and record["metrics"]["pu21-psnr"]["params"]["anchor"] == "gt-max"
     assert "mean of 2 pairs" in out
 
 

@@ -109,6 +109,9 @@ def provenance(scorer: Any) -> dict[str, Any]:
 @click.option("--white", default=None, callback=_check_white,
               help="Reference white in the files' units (a number, or p99 for the ground truth's 99th percentile); "
                    "for --protocol scene.")
+@click.option("--protocol-option", "protocol_options", multiple=True,
+              help="A named option of the protocol, KEY=VALUE (repeatable): white, clip_pred, psnr; the protocol's "
+                   "name then shows it, e.g. dcdr(clip_pred=false) (docs/scoring.md).")
 @click.option("--ppd", type=FiniteFloatRange(min=0.0, min_open=True), default=None,
               help="HDR-VDP-2 pixels per degree, > 0 (protocol dcdr: 24).")
 @click.option("--scale", type=FiniteFloatRange(min=0.0, min_open=True), default=None,
@@ -141,7 +144,8 @@ def provenance(scorer: Any) -> dict[str, Any]:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV of per-pair scores (with OUT.json: protocol and metric parameters).")
 @device_option()
-def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, white: str | None, ppd: float | None,
+def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, white: str | None,
+              protocol_options: tuple[str, ...], ppd: float | None,
               scale: float | None, backend: str | None, hdrvdp_dir: Path | None, params: tuple[str, ...],
               crf: bool | None, clamp: bool, clamp_gt: bool, ldr: Path | None, regions: bool,
               region_threshold: int | None, region_rule: str, as_json: bool, out: Path | None, device: str) -> None:
@@ -184,7 +188,8 @@ def score_cmd(pred: Path, gt: Path, metrics: tuple[str, ...], protocol: str, whi
 
     from hdrbench.metrics.scoring import Scorer, json_record, score_record
 
-    scorer = Scorer(protocol, metrics, overrides, crf=crf, device=device, white=white)
+    scorer = Scorer(protocol, metrics, overrides, crf=crf, device=device, white=white,
+                    options=parse_key_values(protocol_options, "--protocol-option", "clip_pred=false"))
     records = []
     misfits = 0
     for (p, g), x in tqdm(list(zip(pairs, inputs)), desc=f"score ({protocol})", unit="pair",

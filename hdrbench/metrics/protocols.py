@@ -26,10 +26,12 @@ the parameters of each metric. Every stored score records the protocol's :meth:`
     No clipping. (SSIM/LPIPS are not part of it; asked for, they run on values / max(gt).)
 ``scene`` — scene-referred linear HDR (real photographs, renders, ``hdrbench data synth`` output):
     1.0 is the reference (diffuse) white — ``data synth`` writes 1.0 = the LDR's saturation point — or a
-    declared one (:meth:`Protocol.with_white`: a value, or ``p99`` for the ground truth's 99th percentile as
-    NTIRE 2021 does); nothing is clipped and highlights keep their ratio to white. Reference white is shown
-    at 203 cd/m² (ITU-R BT.2408's HDR reference white) for PU21-PSNR, PU21-SSIM and HDR-VDP-2 (rgb-native,
-    24 ppd); PSNR-μ is NTIRE's ``tanh`` μ-law (μ = 5000) of the white-relative values.
+    declared one (option ``white``: a value, or ``p99`` for the ground truth's 99th percentile as NTIRE 2021
+    does; the name then says it, ``scene(white=2)``); nothing is clipped and highlights keep their ratio to white.
+    Reference white is shown at 203 cd/m² (ITU-R BT.2408's HDR reference white) for PU21-PSNR, PU21-SSIM and
+    HDR-VDP-2 (rgb-native, 24 ppd); PSNR-μ is the μ-law (μ = 5000) of the values ÷ the ground truth's maximum
+    (NTIRE's ``tanh`` of white-relative values saturates above about 3× white, so it scored a prediction whose
+    highlights were clipped at a few times white within a hair of a perfect one).
 ``sihdr`` — SI-HDR benchmark (Hanji et al. 2022): PU21-PSNR, PU21-SSIM and ColorVideoVDP on absolute
     luminance (ground-truth maximum → 4000 cd/m²; cvvdp: 1500 cd/m², its display's peak), reported with
     and without CRF correction.
@@ -96,6 +98,14 @@ class Protocol:
     white: float = 1.0
     #: What to do instead, appended to a :meth:`check` warning.
     advice: str = ""
+    #: The named options applied to this protocol (:meth:`with_options`), shown in its :attr:`name`.
+    options: tuple[tuple[str, Any], ...] = ()
+    #: The protocol's own name, before any option (:attr:`name` is ``base(option=value, ...)`` then).
+    base: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.base:
+            object.__setattr__(self, "base", self.name)
 
     def metric_params(self, name: str, **overrides: Any) -> dict[str, Any]:
         """The protocol's parameters for metric ``name`` with ``overrides`` on top (protocol-level names)."""
@@ -130,18 +140,22 @@ class Protocol:
         return {"name": self.name, "normalize": self.normalize, "clip": self.clip, "white": self.white}
 
     def with_white(self, white: float | str) -> Protocol:
-        """This protocol with reference white declared: a value (in the files' units) or ``p99``/``gt-p99``."""
-        import dataclasses
+        """This protocol with reference white declared: a value (in the files' units) or ``p99``/``gt-p99``
+        (:meth:`with_options` ``white=``; the name says it)."""
+        return self.with_options(white=white)
 
-        if isinstance(white, str) and white.lower() in ("p99", "gt-p99"):
-            return dataclasses.replace(self, normalize="gt-p99", white=1.0)
-        try:
-            value = float(white)
-        except ValueError:
-            raise HDRBenchError(f"reference white '{white}' is neither a positive number nor 'p99'") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise HDRBenchError(f"reference white must be a finite positive number, not {value}")
-        return dataclasses.replace(self, white=value)
+    def with_options(self, **options: Any) -> Protocol:
+        """This protocol with named options (:data:`OPTIONS`), each part of its name in every output, e.g.
+        ``dcdr(clip_pred=false)``; an unknown option, or a value it does not take, is one error line."""
+        out = self
+        for key, value in options.items():
+            if key not in OPTIONS:
+                raise HDRBenchError(f"protocol '{self.base}' has no option '{key}' (options: {', '.join(OPTIONS)})")
+            out, shown = OPTIONS[key](out, value)
+            kept = tuple((k, v) for k, v in out.options if k != key) + ((key, shown),)
+            out = replace(out, options=kept)
+        text = ",".join(f"{k}={v}" for k, v in out.options)
+        return replace(out, name=f"{out.base}({text})" if text else out.base)
 
     def check(self, gt: torch.Tensor) -> list[str]:
         """Per image of a validated ground truth ``(N, 3, H, W)`` (linear, as read): ``""`` when it fits the
@@ -182,7 +196,8 @@ class Protocol:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able record of the protocol, stored with every score."""
-        return {"name": self.name, "summary": self.summary, "normalize": self.normalize, "clip": self.clip,
+        return {"name": self.name, "options": dict(self.options), "summary": self.summary,
+                "normalize": self.normalize, "clip": self.clip,
                 "metrics": list(self.metrics), "params": {k: dict(v) for k, v in self.params.items()},
                 "crf_correction": self.crf_correction, "crf_params": dict(self.crf_params),
                 "assumes": self.assumes, "white": self.white}
@@ -211,14 +226,13 @@ PROTOCOLS: dict[str, Protocol] = {
     ),
     "scene": Protocol(
         name="scene",
-        summary="Scene-referred linear HDR: 1.0 = reference white (or declared: hdrbench score --white), shown at "
-                "203 cd/m²; "
-                "nothing clipped; PU21-PSNR/SSIM, PSNR-μ tanh μ=5000, HDR-VDP-2 rgb-native 24 ppd",
+        summary="Scene-referred linear HDR: 1.0 = reference white (or declared: option white), shown at 203 cd/m²; "
+                "nothing clipped; PU21-PSNR/SSIM, PSNR-μ μ=5000 of values ÷ max gt, HDR-VDP-2 rgb-native 24 ppd",
         metrics=("pu21-psnr", "pu21-ssim", "psnr-mu", "hdrvdp2"),
         params={
             "pu21-psnr": {"anchor": "absolute", "scale": REFERENCE_WHITE_NITS},
             "pu21-ssim": {"anchor": "absolute", "scale": REFERENCE_WHITE_NITS},
-            "psnr-mu": {"mu": 5000.0, "norm": "none", "tanh": True},
+            "psnr-mu": {"mu": 5000.0, "norm": "gt-max"},
             "hdrvdp2": {"color_encoding": "rgb-native", "ppd": 24.0, "scale": REFERENCE_WHITE_NITS},
             "psnr-l": {"norm": "gt-max", "peak": 1.0},
             "ssim": {"domain": "mu-law", "mu": 5000.0, "norm": "gt-max"},
@@ -255,15 +269,83 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 PROTOCOLS["dcdr-hdrunet"] = replace(
-    PROTOCOLS["dcdr"], name="dcdr-hdrunet",
+    PROTOCOLS["dcdr"], name="dcdr-hdrunet", base="dcdr-hdrunet",
     summary="dcdr with HDRUNet's PSNRs (the paper's citation [1]): PSNR-L on x**(1/2.24) ÷ max(gt); "
             "PSNR-μ ÷ p99(gt), tanh, μ=10",
     params={**PROTOCOLS["dcdr"].params, **hdrunet_psnr_params(10.0)})
 
 
-def get_protocol(name: str) -> Protocol:
-    """The protocol registered under ``name``."""
+def _white(p: Protocol, white: Any) -> tuple[Protocol, str]:
+    if isinstance(white, str) and white.lower() in ("p99", "gt-p99"):
+        return replace(p, normalize="gt-p99", white=1.0), "p99"
     try:
-        return PROTOCOLS[name.lower()]
+        value = float(white)
+    except (TypeError, ValueError):
+        raise HDRBenchError(f"reference white '{white}' is neither a positive number nor 'p99'") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise HDRBenchError(f"reference white must be a finite positive number, not {value}")
+    return replace(p, white=value), f"{value:g}"
+
+
+def _clip_pred(p: Protocol, value: Any) -> tuple[Protocol, str]:
+    flag = _boolean(value, "clip_pred")
+    return replace(p, clip=flag), str(flag).lower()
+
+
+def _psnr(p: Protocol, value: Any) -> tuple[Protocol, str]:
+    if value not in PSNR_READINGS:
+        raise HDRBenchError(f"protocol option psnr='{value}' is not one of {', '.join(PSNR_READINGS)}")
+    mu = float(p.params.get("psnr-mu", {}).get("mu", 10.0))
+    reading = hdrunet_psnr_params(mu) if value == "hdrunet" else LINEAR_PSNR(mu)
+    return replace(p, params={**p.params, **reading}), value
+
+
+def _boolean(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise HDRBenchError(f"protocol option {key}={value!r} must be true or false")
+
+
+#: The two readings of the DCDR-UNet paper's PSNRs (§4.1.2): ``linear`` (the text: PSNR on linear [0, 1], μ-law
+#: ``log(1+μx)/log(1+μ)``) or ``hdrunet`` (the definitions of its citation [1]; :func:`hdrunet_psnr_params`).
+PSNR_READINGS = ("linear", "hdrunet")
+
+
+def LINEAR_PSNR(mu: float) -> dict[str, dict[str, Any]]:  # noqa: N802  (a table of parameters, like hdrunet's)
+    """The ``linear`` reading: PSNR-L on the prepared linear values, peak 1; PSNR-μ without tanh, no normalisation."""
+    return {"psnr-l": {"norm": "none", "peak": 1.0}, "psnr-mu": {"mu": float(mu), "norm": "none"}}
+
+
+#: A protocol's named options: ``white`` (reference white, a value or ``p99``), ``clip_pred`` (clip the prepared
+#: prediction to [0, 1]: the ``dcdr`` protocol's choice, which the paper does not state), ``psnr`` (the PSNR
+#: reading, :data:`PSNR_READINGS`). Each returns the changed protocol and the value as its name shows it.
+OPTIONS = {"white": _white, "clip_pred": _clip_pred, "psnr": _psnr}
+
+
+def parse_protocol(text: str) -> tuple[str, dict[str, str]]:
+    """``"dcdr(clip_pred=false,white=2)"`` → ``("dcdr", {"clip_pred": "false", "white": "2"})``."""
+    name, _, rest = text.strip().partition("(")
+    options: dict[str, str] = {}
+    if rest:
+        if not rest.endswith(")"):
+            raise HDRBenchError(f"protocol '{text}': options go in parentheses, e.g. dcdr(clip_pred=false)")
+        for part in filter(None, (p.strip() for p in rest[:-1].split(","))):
+            key, eq, value = part.partition("=")
+            if not eq:
+                raise HDRBenchError(f"protocol '{text}': option '{part}' needs a value (KEY=VALUE)")
+            options[key.strip()] = value.strip()
+    return name.strip(), options
+
+
+def get_protocol(name: str, **options: Any) -> Protocol:
+    """The protocol registered under ``name`` (which may carry options: ``dcdr(clip_pred=false)``), with
+    ``options`` applied (:meth:`Protocol.with_options`)."""
+    base, inline = parse_protocol(name)
+    try:
+        protocol = PROTOCOLS[base.lower()]
     except KeyError:
-        raise HDRBenchError(f"unknown protocol '{name}' (known: {', '.join(sorted(PROTOCOLS))})") from None
+        raise HDRBenchError(f"unknown protocol '{base}' (known: {', '.join(sorted(PROTOCOLS))})") from None
+    merged = {**inline, **options}
+    return protocol.with_options(**merged) if merged else protocol

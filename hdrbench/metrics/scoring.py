@@ -42,21 +42,26 @@ class Scorer:
     """A protocol, its metrics (built once) and the CRF option.
 
     ``metrics``: names (default: the protocol's list); ``overrides``: ``{metric: {param: value}}`` on top of
-    the protocol's parameters; ``crf``: report CRF-corrected scores too (default: the protocol's choice).
+    the protocol's parameters; ``crf``: report CRF-corrected scores too (default: the protocol's choice; only where
+    the protocol defines it, :func:`crf_columns`); ``white`` and ``options``: the protocol's named options
+    (:meth:`Protocol.with_options`), which its name then shows.
     """
 
     def __init__(self, protocol: str | Protocol = DEFAULT_PROTOCOL, metrics: Sequence[str] | None = None,
                  overrides: dict[str, dict[str, Any]] | None = None, crf: bool | None = None,
-                 device: str | torch.device = "cpu", white: float | str | None = None):
+                 device: str | torch.device = "cpu", white: float | str | None = None,
+                 options: dict[str, Any] | None = None):
         self.protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
-        if white is not None:
-            self.protocol = self.protocol.with_white(white)
+        options = {**(options or {}), **({"white": white} if white is not None else {})}
+        if options:
+            self.protocol = self.protocol.with_options(**options)
         names = list(metrics) if metrics else list(self.protocol.metrics)
         overrides = overrides or {}
         self.overrides = {k.lower(): dict(v) for k, v in overrides.items()}
         self.metrics: dict[str, Metric] = {n.lower(): self.protocol.create(n, **overrides.get(n.lower(), {}))
                                            for n in dict.fromkeys(names)}
         self.crf = self.protocol.crf_correction if crf is None else bool(crf)
+        self.crf_metrics = crf_columns(self.protocol, list(self.metrics), self.crf)
         self.device = torch.device(device)
         self.p_map: torch.Tensor | None = None  # HDR-VDP-2's detection map of the last score, when asked for
         for m in self.metrics.values():
@@ -65,7 +70,7 @@ class Scorer:
     @property
     def columns(self) -> list[str]:
         """Result names in order: each metric, then (with CRF) each ``<metric>@crf``."""
-        return list(self.metrics) + ([n + CRF_SUFFIX for n in self.metrics] if self.crf else [])
+        return list(self.metrics) + [n + CRF_SUFFIX for n in self.crf_metrics]
 
     def digests(self) -> dict[str, str]:
         """``{column: digest}`` of what determines each column's value (:func:`column_digests`)."""
@@ -77,9 +82,9 @@ class Scorer:
         out = {name: m(pred, gt).cpu() for name, m in self.metrics.items()}
         vdp = self.metrics.get("hdrvdp2")
         self.p_map = getattr(vdp, "last_p_map", None)  # of the raw prediction, before any CRF correction
-        if self.crf:
+        if self.crf_metrics:
             corrected = self.protocol.correct(pred, gt)
-            out.update({name + CRF_SUFFIX: m(corrected, gt).cpu() for name, m in self.metrics.items()})
+            out.update({name + CRF_SUFFIX: self.metrics[name](corrected, gt).cpu() for name in self.crf_metrics})
         return out
 
     def score_with_regions(self, pred: torch.Tensor, gt: torch.Tensor, ldr: np.ndarray, spec: RegionSpec
@@ -139,18 +144,42 @@ class Scorer:
                 "metrics": {n: m.describe() for n, m in self.metrics.items()}}
 
 
+def crf_columns(protocol: Protocol, metrics: Sequence[str], crf: bool) -> list[str]:
+    """The metrics that get a CRF-corrected ``@crf`` column: with ``crf``, the protocol's own metrics, where its source
+    defines the correction (SI-HDR: its metrics on absolute luminance). The correction floors every corrected pixel
+    at 0.005 cd/m² (PU21's range) and fits in PQ, so elsewhere (linear PSNR, ``[0, 1]`` display data) it changes
+    the numbers it was not made for: asked for under another protocol it is refused; for a metric outside the
+    protocol's list it is left out, with a warning."""
+    if not crf:
+        return []
+    if not protocol.crf_correction:
+        raise HDRBenchError(f"CRF correction is part of the SI-HDR protocol (its metrics on absolute luminance); "
+                            f"protocol '{protocol.name}' does not define it: score with protocol sihdr, or without "
+                            "CRF correction")
+    own = [m for m in metrics if m in protocol.metrics]
+    other = [m for m in metrics if m not in protocol.metrics]
+    if other:
+        warnings.warn(f"CRF correction is defined for protocol '{protocol.name}''s own metrics "
+                      f"({', '.join(protocol.metrics)}); {', '.join(other)} reported without it", HDRBenchWarning,
+                      stacklevel=3)
+    return own
+
+
 def column_configs(protocol: Protocol, metrics: Sequence[str], overrides: dict[str, dict[str, Any]] | None = None,
                    crf: bool | None = None) -> dict[str, dict[str, Any]]:
     """``{column: everything that determines its values}`` for a protocol's metrics, without building them: the
     protocol's preparation, the metric's resolved parameters and, for ``<metric>@crf``, the CRF fit's parameters."""
     overrides = {k.lower(): v for k, v in (overrides or {}).items()}
-    crf = protocol.crf_correction if crf is None else bool(crf)
+    names = list(dict.fromkeys(m.lower() for m in metrics))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HDRBenchWarning)  # said once, by the scorer
+        corrected = crf_columns(protocol, names, protocol.crf_correction if crf is None else bool(crf))
     out: dict[str, dict[str, Any]] = {}
-    for name in dict.fromkeys(m.lower() for m in metrics):
+    for name in names:
         base = {"prepare": protocol.preparation(), "metric": name,
                 "params": protocol.resolved_params(name, **overrides.get(name, {}))}
         out[name] = base
-        if crf:
+        if name in corrected:
             out[name + CRF_SUFFIX] = {**base, "crf": dict(protocol.crf_params)}
     return {k: out[k] for k in [*(c for c in out if not c.endswith(CRF_SUFFIX)),
                                 *(c for c in out if c.endswith(CRF_SUFFIX))]}
