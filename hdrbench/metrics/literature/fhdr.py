@@ -17,6 +17,10 @@ c4e4991c0ff8286d0be1789526fe0b9b51d7f615, 2020-11-08).
   covariance (N − 1), K1 = 0.01, K2 = 0.03, float64, each channel separately with a 3-pixel border cropped, then the
   mean of the channels. Today's call: ``structural_similarity(generated, real, channel_axis=-1, data_range=2.0)``.
 
+The preparation keeps that data path: both images go through FHDR's float32 [−1, 1] round trip, ``(x − 0.5)/0.5``
+then ``(y + 1)/2``. It is not an identity: it puts values on float32's grid near −1 (steps of 6e-8), and with
+μ = 5000 the darkest pixels carry the PSNR; leaving it out moves PSNR-μ by up to 1.3e-4 dB on the demo data.
+
 Not reproduced from saved files: ``util.write_hdr`` min-max normalises each image before writing its ``.hdr``, so
 scores of FHDR's written outputs differ from ``test.py``'s, which scores the tensors. The ground truth is BGR and
 the input RGB (cv2 vs PIL), which changes neither metric. The test code clips nothing; neither does this preset.
@@ -25,18 +29,36 @@ the input RGB (cv2 vs PIL), which changes neither metric. The test code clips no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import torch
 
 from hdrbench.metrics.literature.base import LiteratureProtocol
 
-SOURCE = "mukulkhanna/FHDR test.py, util.py, data_loader.py, requirements.txt at 1a6cfb68ab8309e4db34c6cec991e0d862d50e8a"
+SOURCE = ("mukulkhanna/FHDR test.py, util.py, data_loader.py, requirements.txt at "
+          "1a6cfb68ab8309e4db34c6cec991e0d862d50e8a")
+
+
+def fhdr_roundtrip(x: torch.Tensor) -> torch.Tensor:
+    """FHDR's data path in float32: ``Normalize(0.5, 0.5)`` (``(x − 0.5)/0.5``, the range of its ``tanh`` output)
+    and back, ``(y + 1)/2``, as ``test.py`` does before both metrics. ``x``: ``(N, 3, H, W)`` linear."""
+    return ((x.float() - 0.5) / 0.5 + 1.0) / 2.0
 
 
 @dataclass(frozen=True)
 class FHDRProtocol(LiteratureProtocol):
-    """Values as given (FHDR's data is linear [0, 1]); the metrics carry the whole definition."""
+    """Values as given (FHDR's data is linear [0, 1]) through FHDR's float32 [−1, 1] round trip
+    (:func:`fhdr_roundtrip`); the metrics carry the rest of the definition."""
+
+    def prepare(self, pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(pred, gt)`` ``(N, 3, H, W)`` float32, linear, after :func:`fhdr_roundtrip`."""
+        return fhdr_roundtrip(pred), fhdr_roundtrip(gt)
+
+    def rule(self) -> dict[str, Any]:
+        return {"rule": "fhdr-float32-roundtrip", "mean": 0.5, "std": 0.5}
 
     def preparation_words(self) -> str:
-        return "values as given (FHDR test.py: linear [0, 1])"
+        return "values as given, through FHDR's float32 [-1, 1] round trip (FHDR test.py)"
 
 
 PROTOCOLS: dict[str, FHDRProtocol] = {
