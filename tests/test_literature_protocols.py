@@ -267,8 +267,10 @@ def test_compare_ssim_015_is_todays_structural_similarity_with_data_range_2(pair
     skm = pytest.importorskip("skimage.metrics")
     for _, p, g in pairs[:4]:
         ref = ref_compare_ssim_015(p, g, multichannel=True)
-        now = skm.structural_similarity(p, g, channel_axis=-1, data_range=2.0)
-        assert abs(ref - now) < 1e-12
+        now = skm.structural_similarity(p, g, channel_axis=-1, data_range=2.0)  # float32 in, float32 maths now
+        exact = skm.structural_similarity(p.astype(np.float64), g.astype(np.float64), channel_axis=-1,
+                                          data_range=2.0)  # 0.15.0 cast to float64 itself
+        assert abs(ref - exact) < 1e-12 and abs(ref - now) < 1e-6
 
 
 def test_pre_hdr_p3_order_statistics_by_hand():
@@ -303,6 +305,14 @@ def test_presets_describe_their_source_and_rule_and_digest_it():
     ssim = PROTOCOLS["fhdr"].create("ssim").params
     assert (ssim["data_range"], ssim["gaussian"], ssim["win_size"], ssim["use_sample_covariance"]) == (2.0, False,
                                                                                                       7, True)
+
+
+def test_a_declared_white_is_refused():
+    from hdrbench.errors import HDRBenchError
+    from hdrbench.metrics.literature import PROTOCOLS
+
+    with pytest.raises(HDRBenchError, match="fixes its own scaling"):
+        PROTOCOLS["hdrcnn"].with_white(2.0)
 
 
 # ---------------------------------------------------------------- the table of docs/protocols-literature.md

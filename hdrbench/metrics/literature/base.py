@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.protocols import Protocol
 
 
@@ -38,6 +39,11 @@ class LiteratureProtocol(Protocol):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "preparation": self.preparation(), "source": self.source}
+
+    def with_white(self, white: float | str) -> Protocol:
+        """Refused: a literature preset fixes its own scaling (a declared white would be silently ignored)."""
+        raise HDRBenchError(f"protocol '{self.name}' fixes its own scaling ({self.preparation_words()}); "
+                            "a reference white does not apply to it")
 
 
 def affine(x: torch.Tensor, src_lo: torch.Tensor, src_hi: torch.Tensor, dst_lo: torch.Tensor | float,
