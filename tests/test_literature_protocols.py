@@ -311,8 +311,10 @@ def test_a_declared_white_is_refused():
     from hdrbench.errors import HDRBenchError
     from hdrbench.metrics.literature import PROTOCOLS
 
-    with pytest.raises(HDRBenchError, match="fixes its own scaling"):
+    with pytest.raises(HDRBenchError, match="fixes its own preparation .* white do not apply"):
         PROTOCOLS["hdrcnn"].with_white(2.0)
+    with pytest.raises(HDRBenchError, match="clip_pred do not apply"):
+        PROTOCOLS["singlehdr"].with_options(clip_pred=False)
 
 
 # ---------------------------------------------------------------- the table of docs/protocols-literature.md

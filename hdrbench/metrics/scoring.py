@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from hdrbench.metrics.regions import RegionSpec
 
 CRF_SUFFIX = "@crf"
-#: How a protocol's ``normalize`` reads in a table caption.
-NORM_WORDS = {"none": "values as given", "max1": "both ÷ max(1, max gt)", "gt-max": "both ÷ max gt",
-              "gt-p99": "both ÷ p99 of gt"}
 #: What :func:`score_record` accepts for an image: a path, or an ``(H, W, 3)`` linear HDR array or tensor.
 ImageLike = str | os.PathLike | np.ndarray | torch.Tensor
 
@@ -206,11 +203,7 @@ def reading(protocol: Protocol, column: str, overrides: dict[str, dict[str, Any]
     base = column.removesuffix(CRF_SUFFIX)
     params = protocol.metric_params(base, **(overrides or {}).get(base, {}))
     shown = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in params.items())
-    prep = NORM_WORDS.get(protocol.normalize, protocol.normalize)
-    if protocol.white != 1.0:
-        prep += f", reference white {protocol.white:g}"
-    if protocol.clip:
-        prep += ", prediction clipped to [0, 1]"
+    prep = protocol.preparation_words()
     if column.endswith(CRF_SUFFIX):
         prep += ", prediction CRF-corrected"
     return f"{display(base)[0]} ({shown + '; ' if shown else ''}{prep}; {protocol.name} protocol)"

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.metrics.protocols import Protocol
+from hdrbench.metrics.protocol import Protocol
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,13 @@ class LiteratureProtocol(Protocol):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "preparation": self.preparation(), "source": self.source}
 
-    def with_white(self, white: float | str) -> Protocol:
-        """Refused: a literature preset fixes its own scaling (a declared white would be silently ignored)."""
-        raise HDRBenchError(f"protocol '{self.name}' fixes its own scaling ({self.preparation_words()}); "
-                            "a reference white does not apply to it")
+    def with_options(self, **options: Any) -> Protocol:
+        """Refused: a literature preset fixes its own scaling and clipping as its source does (a declared white or
+        clip would be silently ignored, or would change what the source computes)."""
+        if not options:
+            return self
+        raise HDRBenchError(f"protocol '{self.name}' fixes its own preparation ({self.preparation_words()}) as its "
+                            f"source does; option(s) {', '.join(options)} do not apply to it")
 
 
 def affine(x: torch.Tensor, src_lo: torch.Tensor, src_hi: torch.Tensor, dst_lo: torch.Tensor | float,
