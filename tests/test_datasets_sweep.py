@@ -206,3 +206,19 @@ def test_mean_anchored_exposures_then_the_offset_on_hdr_synth(tmp_path: Path):
         np.testing.assert_allclose(gt, src * s, rtol=1e-5)
         want = np.round(255 * np.clip(src * s * 2.0, 0, 1) ** (1 / 2.2))
         assert np.abs(ldr * 255 - want).max() <= 1.0
+
+
+def test_bench_regions_toml_is_the_sweep_at_the_study_budget():
+    import tomllib
+
+    from hdrbench.config import parse_config
+
+    root = Path(__file__).resolve().parents[1]
+    raw = tomllib.loads((root / "bench-regions.toml").read_text())
+    assert raw["evaluate"].pop("regions") is True  # [evaluate] regions: the key is added to the section elsewhere
+    cfg = parse_config(raw, root / "bench-regions.toml")
+    ds = create_dataset(cfg.dataset.name, cfg.dataset.root, **cfg.dataset.options)
+    assert ds.test_sets == NAMES and cfg.plot.test_set in NAMES
+    assert [m.name for m in cfg.methods] == ["identity", "hdrunet", "dcdr-no-dcrb", "dcdr"]
+    recipe = cfg.train.recipe
+    assert (recipe["iterations"], recipe["batch_size"]) == (400, 4) and recipe["patch_size"] >= 128
