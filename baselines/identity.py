@@ -9,11 +9,19 @@ the ``demo`` set, every virtual-camera dataset) the response and saturation leve
 others (Cityscapes, folders of real pairs) the options ``gamma`` (default 2.2) and ``scale`` (default 1) say
 them. An option given explicitly wins over the dataset's declaration.
 
+On an exposure sweep (dataset option ``exposures``: test sets ``test@+kEV``, the LDR ``k`` stops brighter, the same
+ground truth) the saturation level is the test set's, ``saturation / 2**k``: bind the method per test set
+(``bind_dataset(dataset, test_set)``, then :meth:`Identity.build_network`). Bound without a test set to a dataset
+whose cameras differ by test set, it uses the unswept camera (``+0EV``) and warns: its rows at ``+k`` are then
+``2**k`` too bright.
+
 Input ``(N, 3, H, W)`` display-referred ``[0, 1]``; output ``(N, 3, H, W)`` linear HDR in ``[0, scale]``.
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from typing import Any
 
 import torch
@@ -21,7 +29,7 @@ from torch import nn
 
 from hdrbench.datasets.base import PairedDataset
 from hdrbench.datasets.camera import CameraResponse
-from hdrbench.errors import HDRBenchError
+from hdrbench.errors import HDRBenchError, HDRBenchWarning
 from hdrbench.method import Method, Recipe
 
 DEFAULT_GAMMA = 2.2
@@ -63,10 +71,20 @@ class Identity(Method):
                 raise HDRBenchError(f"method 'identity': option {key}={value!r} must be a number > 0 (or unset)")
         self.declared: tuple[CameraResponse, float] | None = None
 
-    def bind_dataset(self, dataset: PairedDataset) -> None:
-        """Use ``dataset``'s declared LDR camera for the options left unset."""
-        camera = dataset.ldr_camera()
+    def bind_dataset(self, dataset: PairedDataset, test_set: str | None = None) -> None:
+        """Use ``dataset``'s declared LDR camera of ``test_set`` (``None``: the dataset's own) for the options left
+        unset; warns when bound without a test set to a dataset whose test sets' cameras differ (a sweep)."""
+        per_set = "test_set" in inspect.signature(dataset.ldr_camera).parameters  # (older readers take none)
+        camera = dataset.ldr_camera(test_set) if test_set is not None and per_set else dataset.ldr_camera()
         self.declared = (camera.response, camera.saturation) if camera is not None else None
+        if test_set is None and per_set and camera is not None and self.options["scale"] is None:
+            levels = {ts: dataset.ldr_camera(ts) for ts in dataset.test_sets}
+            differ = sorted(ts for ts, c in levels.items() if c is not None and c.saturation != camera.saturation)
+            if differ:
+                warnings.warn(f"hdrbench: identity bound to dataset '{dataset.name}' without a test set, but the LDR "
+                              f"of {', '.join(differ)} saturates elsewhere (an exposure sweep): it linearises every "
+                              "test set at the unswept level; bind it per test set (bind_dataset(dataset, test_set))",
+                              HDRBenchWarning, stacklevel=2)
 
     def response_and_scale(self) -> tuple[CameraResponse, float]:
         """The camera response and saturation level in use (options, else the dataset's, else 2.2 and 1)."""

@@ -232,9 +232,13 @@ class Method:
         raise NotImplementedError(f"{type(self).__name__}.build_loss")
 
     # -- defaults a subclass may override -----------------------------------------------------
-    def bind_dataset(self, dataset: Any) -> None:
+    def bind_dataset(self, dataset: Any, test_set: str | None = None) -> None:
         """Called with the benchmark's dataset before the network is built; a method that uses what the dataset
-        declares (e.g. its camera, :meth:`~hdrbench.datasets.base.PairedDataset.ldr_camera`) reads it here."""
+        declares (e.g. its camera, :meth:`~hdrbench.datasets.base.PairedDataset.ldr_camera`) reads it here.
+
+        ``test_set``: the test set the network built next will predict, from a caller that builds one per test set
+        (a dataset's camera may differ per test set: the exposure sweep, ``test@+kEV``, whose LDR saturates ``k``
+        stops lower in ground-truth units); ``None``: the dataset as a whole (training; callers that bind once)."""
 
     def forward(self, net: nn.Module, ldr: torch.Tensor) -> torch.Tensor:
         """Run ``net`` on an input whose size is already a multiple of :attr:`pad_multiple`."""

@@ -61,9 +61,10 @@ class PairedDataset:
     default_options: ClassVar[dict[str, Any]] = {}
     #: The type of an option whose default does not say it (as :attr:`hdrbench.method.Method.option_types`).
     option_types: ClassVar[dict[str, Any]] = {}
-    #: Splits used for training and the named test sets scored by the benchmark runner.
+    #: Splits used for training and the named test sets scored by the benchmark runner. ``test_sets`` is set per
+    #: class; an instance may replace it (the exposure sweep of virtual-camera datasets: ``test@+1EV``, …).
     train_split: ClassVar[str] = "train"
-    test_sets: ClassVar[tuple[str, ...]] = ("test",)
+    test_sets: tuple[str, ...] = ("test",)
 
     def __init__(self, root: str | os.PathLike | None = None, **options: Any):
         check_known(options, self.default_options, f"dataset '{self.name}': option")
@@ -79,9 +80,10 @@ class PairedDataset:
         """``(ldr, hdr)`` float32 ``(H, W, 3)`` arrays (see the module docstring for ranges)."""
         raise NotImplementedError(f"{type(self).__name__}.load_pair")
 
-    def ldr_camera(self) -> LDRCamera | None:
-        """The declared LDR camera (response and saturation level), or ``None`` when the dataset does not know it
-        (real photographs: Cityscapes, folders of pairs)."""
+    def ldr_camera(self, test_set: str | None = None) -> LDRCamera | None:
+        """The declared LDR camera (response and saturation level) of ``test_set`` (``None``: of the dataset as a
+        whole, its training split), or ``None`` when the dataset does not know it (real photographs: Cityscapes,
+        folders of pairs). It differs per test set on an exposure sweep (:mod:`hdrbench.datasets.sweep`)."""
         return None
 
     def identity(self) -> dict[str, Any]:

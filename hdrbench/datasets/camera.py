@@ -5,7 +5,8 @@ Pipeline (every step seeded and recorded in :attr:`Capture.meta`):
 1. **exposure**: multiply the scene-linear HDR by a gain ``s``. ``exposure="clip"`` chooses ``s`` so that
    ``clip_fraction`` of the pixels saturate (a pixel is *clipped* when any channel reaches 255 in the 8-bit
    output); ``exposure="ev"`` uses ``s = 2**ev`` (times ``0.5 / mean(hdr)`` with ``ev_anchor="mean"``, the
-   SingleHDR/HDR-Synth convention);
+   SingleHDR/HDR-Synth convention); ``capture(..., offset_ev=k)`` then takes the LDR at ``s * 2**k`` (the
+   exposure sweep) while the returned exposed image stays ``s * hdr``;
 2. optional sensor **noise** in the exposed linear domain, ``sigma(x) = sqrt(read_noise**2 + shot_noise**2 * x)``;
 3. **clipping** to ``[0, 1]`` (1 = sensor saturation);
 4. a **camera response** ``f``: ``"gamma"`` (``x ** (1 / gamma)``), ``"srgb"`` (IEC 61966-2-1), ``"linear"``, or a
@@ -169,14 +170,21 @@ class VirtualCamera:
         # the exposed value at which the 8-bit code rounds to 255
         return float(self.crf.inverse(_SATURATION_CODE)) / ref
 
-    def capture(self, hdr: np.ndarray, image_id: str = "") -> Capture:
-        """Photograph ``hdr`` (``(H, W, 3)`` linear, any scale; NaN/negatives are zeroed first)."""
+    def capture(self, hdr: np.ndarray, image_id: str = "", offset_ev: float = 0.0) -> Capture:
+        """Photograph ``hdr`` (``(H, W, 3)`` linear, any scale; NaN/negatives are zeroed first).
+
+        ``offset_ev``: the LDR is taken that many stops brighter than the exposure rule's gain ``s`` (the
+        exposure sweep, :mod:`hdrbench.datasets.sweep`) while ``exposed`` stays ``s * hdr``; at ``+k`` the LDR
+        saturates at ``exposed = 2**-k``. 0 is the plain photograph, bit for bit.
+        """
         hdr = np.maximum(np.nan_to_num(np.asarray(hdr, dtype=np.float32), nan=0.0, posinf=0.0), 0.0)
         if hdr.ndim != 3 or hdr.shape[2] != 3:
             raise HDRBenchError(f"virtual camera: expected an (H, W, 3) HDR image, got shape {hdr.shape}")
         s = self.gain(hdr)
         exposed = (hdr * np.float32(s)).astype(np.float32)
         sensor = exposed.astype(np.float64)
+        if offset_ev:
+            sensor = sensor * 2.0 ** float(offset_ev)  # a power of two: exact in float64
         rng = image_seed(self.seed, image_id)
         if self.read_noise > 0 or self.shot_noise > 0:
             sigma = np.sqrt(self.read_noise**2 + self.shot_noise**2 * np.clip(sensor, 0.0, 1.0))
@@ -189,4 +197,6 @@ class VirtualCamera:
             ldr = np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
         meta = {**dataclasses.asdict(self), "id": image_id, "gain": s, "ev_applied": float(np.log2(s)),
                 "clip_fraction_achieved": clipped_fraction(ldr)}
+        if offset_ev:  # the plain photograph's record is unchanged (its pairs' digests too)
+            meta.update(offset_ev=float(offset_ev), ldr_gain=s * 2.0 ** float(offset_ev))
         return Capture(ldr=ldr, exposed=exposed, meta=meta)

@@ -12,6 +12,10 @@ image, a signature that changes when the source changes). On first use of a spli
 The hash covers the camera options and the scene signatures, so changing either makes a new folder; the
 folder is built under a temporary name and renamed, so parallel processes never see half a set.
 
+Exposure sweep (option ``exposures``, :mod:`hdrbench.datasets.sweep`): test set ``T@+kEV`` is ``T`` with the
+LDR taken ``k`` stops brighter and the same ground truth, in ``{cache}/{dataset}-T@+kEV-{hash}/`` (``+0EV``
+reads ``T``'s own folder).
+
 Ground truth (option ``hdr_headroom``): ``None`` → float32 EXR of the exposed linear image ``s * hdr``
 (1.0 = the LDR's saturation point); a number ``k`` → ``clip(s * hdr / k, 0, 1)`` as a 16-bit PNG, i.e.
 a linear sensor with ``log2(k)`` stops of headroom above the LDR's clipping point, read back as ``[0, 1]``.
@@ -33,6 +37,7 @@ import numpy as np
 from hdrbench.datasets.base import LDRCamera, Pair
 from hdrbench.datasets.camera import VirtualCamera
 from hdrbench.datasets.pairing import FilePairsDataset
+from hdrbench.datasets.sweep import SEPARATOR, check_exposures, sweep_sets
 from hdrbench.errors import HDRBenchError
 from hdrbench.io import write_exr, write_png16, write_text
 
@@ -40,7 +45,7 @@ from hdrbench.io import write_exr, write_png16, write_text
 CAMERA_OPTIONS: dict[str, Any] = {
     "exposure": "clip", "clip_fraction": 0.05, "ev": 0.0, "ev_anchor": "none", "response": "gamma",
     "gamma": 2.2, "read_noise": 0.0, "shot_noise": 0.0, "jpeg_quality": None, "seed": 0,
-    "hdr_headroom": None, "cache_dir": None,
+    "hdr_headroom": None, "cache_dir": None, "exposures": None,
 }
 
 
@@ -100,14 +105,16 @@ def ground_truth(exposed: np.ndarray, headroom: float | None) -> np.ndarray:
     return np.clip(exposed / np.float32(headroom), 0.0, 1.0).astype(np.float32)
 
 
-def write_pairs(out_dir: Path, scenes: list[Scene], camera: VirtualCamera, headroom: float | None) -> list[dict]:
-    """Photograph ``scenes`` and write ``ldr/``, ``hdr/`` and the manifest into ``out_dir`` (atomically)."""
+def write_pairs(out_dir: Path, scenes: list[Scene], camera: VirtualCamera, headroom: float | None,
+                offset_ev: float = 0.0) -> list[dict]:
+    """Photograph ``scenes`` (the LDR ``offset_ev`` stops brighter, the ground truth as without) and write
+    ``ldr/``, ``hdr/`` and the manifest into ``out_dir`` (atomically)."""
     import pandas as pd
 
     tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        rows = [_write_pair(tmp, scene, camera, headroom) for scene in scenes]
+        rows = [_write_pair(tmp, scene, camera, headroom, offset_ev) for scene in scenes]
         if not rows:
             raise HDRBenchError(f"no HDR images to photograph for {out_dir.name}; check the source folder")
         write_text(tmp / "manifest.json", json.dumps(rows, indent=1, default=str))
@@ -126,7 +133,8 @@ def write_pairs(out_dir: Path, scenes: list[Scene], camera: VirtualCamera, headr
     return rows
 
 
-def _write_pair(tmp: Path, scene: Scene, camera: VirtualCamera, headroom: float | None) -> dict[str, Any]:
+def _write_pair(tmp: Path, scene: Scene, camera: VirtualCamera, headroom: float | None,
+                offset_ev: float = 0.0) -> dict[str, Any]:
     """Photograph one scene into ``tmp/ldr`` and ``tmp/hdr``; its manifest row."""
     from hdrbench.io import write_ldr
 
@@ -135,7 +143,7 @@ def _write_pair(tmp: Path, scene: Scene, camera: VirtualCamera, headroom: float 
     finite = np.isfinite(src)
     n_bad, n_neg = int((~finite).sum()), int((src[finite] < 0).sum())
     low = float(src[finite].min()) if finite.any() else 0.0
-    shot = cam.capture(src, scene.id)  # zeroes NaN/inf and negatives: counted in the manifest
+    shot = cam.capture(src, scene.id, offset_ev)  # zeroes NaN/inf and negatives: counted in the manifest
     ldr_path = write_ldr(tmp / "ldr" / f"{scene.id}.png", shot.ldr.astype(np.float32) / 255.0)
     gt = ground_truth(shot.exposed, headroom)
     hdr_path = (write_exr(tmp / "hdr" / f"{scene.id}.exr", gt) if headroom is None
@@ -164,7 +172,10 @@ def read_manifest(folder: Path) -> list[Pair]:
 
 
 class SynthesizedPairs(FilePairsDataset):
-    """Base of datasets made by the virtual camera; subclasses implement :meth:`scenes`."""
+    """Base of datasets made by the virtual camera; subclasses implement :meth:`scenes`.
+
+    With option ``exposures`` the instance's :attr:`test_sets` are the sweep's (``test@+0EV``, …), replacing the
+    class's; :meth:`pairs` still serves the plain test sets and the training split (never swept)."""
 
     default_options = dict(CAMERA_OPTIONS)
     option_types = {"hdr_headroom": float | None, "jpeg_quality": int | None, "cache_dir": str | os.PathLike | None}
@@ -173,36 +184,58 @@ class SynthesizedPairs(FilePairsDataset):
     def __init__(self, root=None, **options):
         super().__init__(root, **options)
         check_headroom(self.options["hdr_headroom"])  # before any photograph: one line, not white ground truth
+        self.exposures = check_exposures(self.options["exposures"])
+        #: ``{sweep test set: (plain test set, EV offset)}``; empty without a sweep
+        self.sweep: dict[str, tuple[str, float]] = sweep_sets(type(self).test_sets, self.exposures)
+        if self.sweep:
+            self.test_sets = tuple(self.sweep)
         self.camera = VirtualCamera.from_options(self.options)
 
     def scenes(self, split: str) -> list[Scene]:
         """The HDR sources of ``split``."""
         raise NotImplementedError(f"{type(self).__name__}.scenes")
 
+    def offset(self, split: str) -> tuple[str, float]:
+        """``(the split whose scenes are photographed, EV offset of its LDR)``: ``("test", 2.0)`` for
+        ``test@+2EV``, ``(split, 0.0)`` for a plain split; an unknown sweep name is one line naming the option."""
+        if split in self.sweep:
+            return self.sweep[split]
+        if SEPARATOR in split:
+            offered = ", ".join(self.sweep) or "none: the option exposures is unset"
+            raise HDRBenchError(f"dataset '{self.name}' has no test set '{split}' (exposure-sweep test sets: "
+                                f"{offered}); add its exposure to the dataset option exposures")
+        return split, 0.0
+
     def split_folder(self, split: str) -> Path:
-        """The cache folder holding ``split`` for the current options and sources."""
-        scenes = self.scenes(split)
-        key = json.dumps({"camera": _fields(self.camera), "headroom": self.options["hdr_headroom"],
-                          "scenes": [(s.id, s.signature, s.meta, s.camera) for s in scenes]},
-                         sort_keys=True, default=str)
+        """The cache folder holding ``split`` for the current options and sources (``T@+0EV``: ``T``'s)."""
+        base, ev = self.offset(split)
+        scenes = self.scenes(base)
+        key_fields: dict[str, Any] = {"camera": _fields(self.camera), "headroom": self.options["hdr_headroom"],
+                                      "scenes": [(s.id, s.signature, s.meta, s.camera) for s in scenes]}
+        if ev:
+            key_fields["offset_ev"] = ev
+        key = json.dumps(key_fields, sort_keys=True, default=str)
         digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-        base = Path(self.options["cache_dir"]) if self.options["cache_dir"] else cache_root()
-        folder = base / f"{self.name}-{split}-{digest}"
+        root = Path(self.options["cache_dir"]) if self.options["cache_dir"] else cache_root()
+        folder = root / f"{self.name}-{split if ev else base}-{digest}"
         if not (folder / "manifest.json").is_file():
             folder.parent.mkdir(parents=True, exist_ok=True)
-            write_pairs(folder, scenes, self.camera, self.options["hdr_headroom"])
+            write_pairs(folder, scenes, self.camera, self.options["hdr_headroom"], ev)
         return folder
 
     def pairs(self, split: str) -> list[Pair]:
         return read_manifest(self.split_folder(split))
 
-    def ldr_camera(self) -> LDRCamera:
-        """The virtual camera's response; the LDR saturates at ground truth ``1 / hdr_headroom`` (1 without one).
+    def ldr_camera(self, test_set: str | None = None) -> LDRCamera:
+        """The virtual camera's response; the LDR saturates at ground truth ``1 / hdr_headroom`` (1 without one),
+        divided by ``2**k`` on a sweep test set ``T@+kEV``. ``test_set=None`` (or the training split, a plain
+        test set): the camera of the unswept photographs, i.e. of ``T@+0EV``.
 
         Scenes that override camera fields (:attr:`Scene.camera`) are not reflected here.
         """
         headroom = self.options["hdr_headroom"]
-        return LDRCamera(self.camera.crf, 1.0 / float(headroom) if headroom else 1.0)
+        ev = self.offset(test_set)[1] if test_set is not None else 0.0
+        return LDRCamera(self.camera.crf, (1.0 / float(headroom) if headroom else 1.0) * 2.0**-ev)
 
 
 def file_signature(path: Path) -> str:
