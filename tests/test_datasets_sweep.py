@@ -222,3 +222,28 @@ def test_bench_regions_toml_is_the_sweep_at_the_study_budget():
     assert [m.name for m in cfg.methods] == ["identity", "hdrunet", "dcdr-no-dcrb", "dcdr"]
     recipe = cfg.train.recipe
     assert (recipe["iterations"], recipe["batch_size"]) == (400, 4) and recipe["patch_size"] >= 128
+
+
+def test_evaluation_binds_the_identity_row_per_test_set(tmp_path):
+    """The evaluation's identity source linearises each test set of a sweep at that set's saturation level: its
+    unclipped pixels land on the ground truth at +0 and at +2 EV (not 4x too bright)."""
+    import torch
+
+    from hdrbench.config import parse_config
+    from hdrbench.evaluate.runner import open_source
+    from hdrbench.plan import build_plan
+
+    cfg = parse_config({"benchmark": {"output": str(tmp_path / "out"), "device": "cpu"},
+                        "dataset": {"name": "demo", "max_images": 1,
+                                    "options": {"exposures": [0, 2], "cache_dir": str(tmp_path / "c")}},
+                        "evaluate": {"metrics": ["psnr-l"]}, "methods": [{"name": "identity", "train": True}]},
+                       tmp_path / "bench.toml")
+    plan = build_plan(cfg, "evaluate")
+    source = open_source(plan, plan.entries[0], torch.device("cpu"))
+    for ts in plan.test_sets:
+        pair = plan.pairs[ts][0]
+        ldr, hdr = plan.dataset.load_pair(pair)
+        pred = source.predict(ts, pair, ldr)
+        ok = (ldr.max(axis=-1) < 250 / 255) & (hdr.min(axis=-1) > 1e-4)  # unclipped, above 8-bit quantisation
+        ratio = np.median(pred[ok] / hdr[ok])
+        assert abs(ratio - 1) < 0.02, (ts, ratio)

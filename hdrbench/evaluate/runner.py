@@ -19,6 +19,7 @@ import platform
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -109,21 +110,44 @@ def open_source(plan: Plan, entry: Entry, device: torch.device) -> Source:
             return pred
 
         return Source(entry, f"external:{folder}", cfg.params, [], read_external)
-    weights = list(entry.weights) if entry.kind != "untrained" else None
-    loaded = open_model(cfg.name, weights, device, recipes=cfg.recipes or plan.cfg.train.recipes,
-                        dataset=plan.dataset, **cfg.options)
+    tile, overlap = plan.cfg.evaluate.tile, plan.cfg.evaluate.overlap
+    recipes = cfg.recipes or plan.cfg.train.recipes
+    if entry.kind == "untrained":  # nothing to learn: its network is what the dataset declares for each test set
+        return _untrained_source(plan, entry, device, recipes, tile, overlap)
+    weights = list(entry.weights)
+    loaded = open_model(cfg.name, weights, device, recipes=recipes, dataset=plan.dataset, **cfg.options)
     method, net = loaded.method, loaded.net
     subs = json.loads(loaded.metadata.get("substitutions", "[]"))
-    if weights:
-        digest = weights_digest(net)
-    else:  # nothing to learn: the network is its settings, which the digest then names
-        digest = "untrained:" + hashlib.sha256(repr(net).encode()).hexdigest()[:16]
-    tile, overlap = plan.cfg.evaluate.tile, plan.cfg.evaluate.overlap
 
     def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
         return predict_image(method, net, ldr, tile=tile, overlap=overlap)
 
-    return Source(entry, digest, cfg.params or count_parameters(net), subs, run_network)
+    return Source(entry, weights_digest(net), cfg.params or count_parameters(net), subs, run_network)
+
+
+def _untrained_source(plan: Plan, entry: Entry, device: torch.device, recipes: str, tile: int,
+                      overlap: int | None) -> Source:
+    """A method with nothing to learn, bound to the dataset per test set (``bind_dataset(dataset, test_set)``: an
+    exposure sweep's test sets declare different saturation levels); its digest names its settings."""
+    from hdrbench.method import create_method
+
+    built: dict[str, tuple[Any, torch.nn.Module]] = {}
+
+    def network(test_set: str) -> tuple[Any, torch.nn.Module]:
+        if test_set not in built:
+            method = create_method(entry.config.name, recipes=recipes, **entry.config.options)
+            method.bind_dataset(plan.dataset, test_set)
+            built[test_set] = (method, method.build_network().eval().to(device))
+        return built[test_set]
+
+    first = network(plan.test_sets[0])[1]
+    digest = "untrained:" + hashlib.sha256(repr(first).encode()).hexdigest()[:16]
+
+    def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
+        method, net = network(test_set)
+        return predict_image(method, net, ldr, tile=tile, overlap=overlap)
+
+    return Source(entry, digest, entry.config.params or count_parameters(first), [], run_network)
 
 
 @dataclass
