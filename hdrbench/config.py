@@ -271,6 +271,11 @@ def check_names(cfg: BenchConfig) -> None:
 
     try:
         get_protocol(cfg.evaluate.protocol, **cfg.evaluate.protocol_options)
+        for name in cfg.report.protocols:
+            try:
+                get_protocol(name)
+            except HDRBenchError as exc:
+                raise HDRBenchError(f"report.protocols: {exc.message}") from None
         metrics = cfg.scored_metrics
         DATASETS.check(cfg.dataset.name)
         for m in cfg.methods:

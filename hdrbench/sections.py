@@ -93,13 +93,15 @@ class EvaluateSection:
 
 @dataclass
 class ReportSection:
-    """``[report]``: tables, bootstrap resamples and level, the paired test, decimals per metric."""
+    """``[report]``: tables, bootstrap resamples and level, the paired test, decimals per metric, and the protocols
+    to score the same predictions under (``protocols.csv/.md``: :mod:`hdrbench.report.protocols`)."""
 
     tables: dict[str, Any] = field(default_factory=dict)
     bootstrap: int = 2000
     confidence: float = 0.95
     test: str = PAIRED_TESTS[0]
     decimals: dict[str, Any] = field(default_factory=dict)
+    protocols: list[str] = field(default_factory=list)
 
 
 @dataclass

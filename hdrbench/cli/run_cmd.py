@@ -90,6 +90,10 @@ def _run(plan: Plan, skip_train: bool) -> None:
     if info.is_main:
         t = time.perf_counter()
         paths = write_reports(plan) + write_region_outputs(plan)
+        if cfg.report.protocols:
+            from hdrbench.report.protocols import protocol_report
+
+            paths += protocol_report(cfg, cfg.report.protocols)
         timings["report"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
         paths += write_figures(plan)
