@@ -67,7 +67,8 @@ def test_pu21_ssim_matches_skimage_on_pu_luminance(rng):
     yp = pu21_encode(luminance(t(pred * sc)))[0, 0].numpy()
     ref = structural_similarity(yt, yp, data_range=256, gaussian_weights=True, sigma=1.5,
                                 use_sample_covariance=False)
-    assert float(create_metric("pu21-ssim")(t(pred), t(gt))[0]) == pytest.approx(ref, abs=1e-4)
+    # border="crop": the scikit-image convention (the default is MATLAB's, tests/test_sihdr_exact.py)
+    assert float(create_metric("pu21-ssim", border="crop")(t(pred), t(gt))[0]) == pytest.approx(ref, abs=1e-4)
 
 
 def test_ssim_too_small_and_bad_params():

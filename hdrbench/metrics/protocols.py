@@ -32,9 +32,13 @@ the parameters of each metric. Every stored score records the protocol's :meth:`
     HDR-VDP-2 (rgb-native, 24 ppd); PSNR-μ is the μ-law (μ = 5000) of the values ÷ the ground truth's maximum
     (NTIRE's ``tanh`` of white-relative values saturates above about 3× white, so it scored a prediction whose
     highlights were clipped at a few times white within a hair of a perfect one).
-``sihdr`` — SI-HDR benchmark (Hanji et al. 2022): PU21-PSNR, PU21-SSIM and ColorVideoVDP on absolute
-    luminance (ground-truth maximum → 4000 cd/m²; cvvdp: 1500 cd/m², its display's peak), reported with
-    and without CRF correction.
+``sihdr`` — SI-HDR benchmark (Hanji et al. 2022; gfxdisp/pu21 ``pu21_metric.m``): PU21-PSNR, PU21-SSIM (MATLAB's
+    ``ssim``: replicate padding, the mean of the whole map), PU21-MS-SSIM, PU21-FSIM and PU21-VSI (``piq`` on the
+    PU21 values, as ``pu21_metric`` calls them) on absolute luminance (ground-truth maximum → 4000 cd/m²), reported
+    with and without CRF correction. SI-HDR also reports HDR-VDP-3, which exists only in MATLAB (no Python HDR-VDP-3
+    exists): hdrbench scores ColorVideoVDP (``cvvdp``, 1500 cd/m², its display's peak) in its place and offers
+    HDR-VDP-2 (``hdrvdp2``) as the alternative; neither is comparable with the paper's HDR-VDP-3 column.
+``hdrtv`` and the presets of other papers (SingleHDR, ExpandNet, HDRCNN, FHDR): :mod:`hdrbench.metrics.literature`.
 """
 
 from __future__ import annotations
@@ -111,9 +115,9 @@ PROTOCOLS: dict[str, Protocol] = {
     ),
     "sihdr": Protocol(
         name="sihdr",
-        summary="SI-HDR (Hanji et al. 2022): PU21-PSNR/SSIM (max gt → 4000 cd/m²) and ColorVideoVDP, "
-                "raw and CRF-corrected",
-        metrics=("pu21-psnr", "pu21-ssim", "cvvdp"),
+        summary="SI-HDR (Hanji et al. 2022): PU21-PSNR/SSIM/MS-SSIM/FSIM/VSI (max gt → 4000 cd/m²) and "
+                "ColorVideoVDP in place of HDR-VDP-3, raw and CRF-corrected",
+        metrics=("pu21-psnr", "pu21-ssim", "pu21-msssim", "pu21-fsim", "pu21-vsi", "cvvdp"),
         crf_correction=True,
         assumes="scene-referred linear HDR whose maximum is the display's peak (4000 cd/m²)",
         floor=0.005 / 4000.0,
