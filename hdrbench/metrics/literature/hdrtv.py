@@ -29,14 +29,16 @@ Readings where the sources leave a choice:
 from __future__ import annotations
 
 from hdrbench.metrics.pq import HDRTV_PEAK, PQ_PARAMS
-from hdrbench.metrics.protocol import Protocol
+from hdrbench.metrics.literature.base import LiteratureProtocol
 
 _PQ16 = {**PQ_PARAMS, "bits": 16}
 
-PROTOCOLS: dict[str, Protocol] = {
-    "hdrtv": Protocol(
+PROTOCOLS: dict[str, LiteratureProtocol] = {
+    "hdrtv": LiteratureProtocol(
         name="hdrtv",
-        summary="HDRTV (HDRTVNet, Deep SR-ITM): BT.709 → BT.2020, max gt → 1000 cd/m², PQ 16-bit; PSNR, SSIM, "
+        source="chxy95/HDRTVNet README and #17 (metrics); HDRTVNet++ metrics/DeltaE_ITP.py (piq SSIM, SR-SIM); "
+               "sooyekim/Deep-SR-ITM #14, #24 (HDR-VDP on PQ-decoded luminance, 30 ppd)",
+        summary="values as given, each metric PQ-codes BT.2020 at max gt → 1000 cd/m², 16-bit: PSNR, SSIM, "
                 "SR-SIM, ΔE_ITP on PQ values; HDR-VDP-2 luminance 30 ppd on PQ-decoded Y (gt first)",
         metrics=("pq-psnr", "pq-ssim", "sr-sim", "delta-e-itp", "hdrvdp2-pq"),
         params={
