@@ -115,9 +115,9 @@ PROTOCOLS: dict[str, Protocol] = {
     ),
     "sihdr": Protocol(
         name="sihdr",
-        summary="SI-HDR (Hanji et al. 2022): PU21-PSNR/SSIM/MS-SSIM/FSIM/VSI (max gt → 4000 cd/m²) and "
+        summary="SI-HDR (Hanji et al. 2022): PU21-PSNR/PSNRY/SSIM/MS-SSIM/FSIM/VSI (max gt → 4000 cd/m²) and "
                 "ColorVideoVDP in place of HDR-VDP-3, raw and CRF-corrected",
-        metrics=("pu21-psnr", "pu21-ssim", "pu21-msssim", "pu21-fsim", "pu21-vsi", "cvvdp"),
+        metrics=("pu21-psnr", "pu21-psnry", "pu21-ssim", "pu21-msssim", "pu21-fsim", "pu21-vsi", "cvvdp"),
         crf_correction=True,
         assumes="scene-referred linear HDR whose maximum is the display's peak (4000 cd/m²)",
         floor=0.005 / 4000.0,

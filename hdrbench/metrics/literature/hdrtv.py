@@ -28,8 +28,8 @@ Readings where the sources leave a choice:
 
 from __future__ import annotations
 
-from hdrbench.metrics.pq import HDRTV_PEAK, PQ_PARAMS
 from hdrbench.metrics.literature.base import LiteratureProtocol
+from hdrbench.metrics.pq import HDRTV_PEAK, PQ_PARAMS
 
 _PQ16 = {**PQ_PARAMS, "bits": 16}
 
