@@ -14,6 +14,10 @@ import torch
 from hdrbench.errors import HDRBenchError
 from hdrbench.metrics.protocol import Protocol
 
+#: HDR-VDP-2 as SingleHDR's authors call it (``hdrvdp(test, ref, 'rgb-bt.709', 30)``, SingleHDR #4); ExpandNet's and
+#: HDRCNN's sources state no settings, so their presets use the same.
+VDP_BT709_30PPD = {"hdrvdp2": {"color_encoding": "rgb-bt.709", "ppd": 30.0, "scale": 1.0}}
+
 
 @dataclass(frozen=True)
 class LiteratureProtocol(Protocol):

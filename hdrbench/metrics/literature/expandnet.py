@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.metrics.literature.base import LiteratureProtocol, affine, per_image
+from hdrbench.metrics.literature.base import VDP_BT709_30PPD, LiteratureProtocol, affine, per_image
 from hdrbench.metrics.transforms import percentile
 
 SOURCE = ("dmarnerides/hdr-expandnet issues #9 (author, 2019-11-18) and #10 (author, 2020-03-16); repository at "
@@ -98,14 +98,12 @@ class ExpandNetProtocol(LiteratureProtocol):
         return f"prediction's {q} → the ground truth's (ExpandNet scene-referred, paper's sentence)"
 
 
-_VDP = {"hdrvdp2": {"color_encoding": "rgb-bt.709", "ppd": 30.0, "scale": 1.0}}
-
 PROTOCOLS: dict[str, ExpandNetProtocol] = {
     "expandnet-display": ExpandNetProtocol(
         name="expandnet-display",
         summary="ExpandNet display-referred: each image's 0.1/99.9 percentiles → 1/999 cd/m² (1000 cd/m² display); "
                 "HDR-VDP-2 rgb-bt.709, 30 ppd (settings not stated by the source)",
-        metrics=("hdrvdp2",), params=dict(_VDP), target="display",
+        metrics=("hdrvdp2",), params=dict(VDP_BT709_30PPD), target="display",
         assumes="linear HDR of any scale (each image is mapped onto a 1000 cd/m² display by its percentiles)",
         source=SOURCE,
     ),
@@ -113,7 +111,7 @@ PROTOCOLS: dict[str, ExpandNetProtocol] = {
         name="expandnet-scene",
         summary="ExpandNet scene-referred: prediction's 0.1/99.9 percentiles → 0.001/0.999 × max gt, gt as given; "
                 "HDR-VDP-2 rgb-bt.709, 30 ppd on the ground truth's units",
-        metrics=("hdrvdp2",), params=dict(_VDP), target="gt-max",
+        metrics=("hdrvdp2",), params=dict(VDP_BT709_30PPD), target="gt-max",
         assumes="scene-referred linear HDR whose values are meaningful as cd/m² for HDR-VDP-2",
         source=SOURCE,
     ),
@@ -121,7 +119,7 @@ PROTOCOLS: dict[str, ExpandNetProtocol] = {
         name="expandnet-scene-percentiles",
         summary="ExpandNet scene-referred (paper's sentence): prediction's 0.1/99.9 percentiles → the ground "
                 "truth's, gt as given; HDR-VDP-2 rgb-bt.709, 30 ppd",
-        metrics=("hdrvdp2",), params=dict(_VDP), target="gt-percentiles",
+        metrics=("hdrvdp2",), params=dict(VDP_BT709_30PPD), target="gt-percentiles",
         assumes="scene-referred linear HDR whose values are meaningful as cd/m² for HDR-VDP-2",
         source=SOURCE,
     ),

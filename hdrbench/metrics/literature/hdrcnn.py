@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from hdrbench.errors import HDRBenchError
-from hdrbench.metrics.literature.base import LiteratureProtocol, per_image
+from hdrbench.metrics.literature.base import VDP_BT709_30PPD, LiteratureProtocol, per_image
 from hdrbench.metrics.transforms import percentile
 
 SOURCE = ("gabrieleilertsen/hdrcnn issues #46, #47 (author, 2021-03-05) and #35; repository at "
@@ -90,14 +90,12 @@ class HDRCNNProtocol(LiteratureProtocol):
         return f"each image ÷ its {self.q:g}th percentile × {self.nits:g} cd/m², clipped there (HDRCNN #47)"
 
 
-_VDP = {"hdrvdp2": {"color_encoding": "rgb-bt.709", "ppd": 30.0, "scale": 1.0}}
-
 PROTOCOLS: dict[str, HDRCNNProtocol] = {
     "hdrcnn": HDRCNNProtocol(
         name="hdrcnn",
         summary="HDRCNN (Eilertsen et al. 2017): each image's luminance 90th percentile → 180 cd/m² (#46); "
                 "HDR-VDP-2 rgb-bt.709, 30 ppd (settings not stated by the source)",
-        metrics=("hdrvdp2",), params=dict(_VDP), rule_name="luminance-percentile", q=90.0, nits=180.0,
+        metrics=("hdrvdp2",), params=dict(VDP_BT709_30PPD), rule_name="luminance-percentile", q=90.0, nits=180.0,
         assumes="linear HDR of any scale (each image is scaled by its own 90th percentile)",
         source=SOURCE,
     ),
@@ -105,7 +103,7 @@ PROTOCOLS: dict[str, HDRCNNProtocol] = {
         name="hdrcnn-p95",
         summary="HDRCNN display mapping of #47: I / percentile(I, 95) × 1000 cd/m², clipped at 1000; "
                 "HDR-VDP-2 rgb-bt.709, 30 ppd",
-        metrics=("hdrvdp2",), params=dict(_VDP), rule_name="value-percentile-peak", q=95.0, nits=1000.0,
+        metrics=("hdrvdp2",), params=dict(VDP_BT709_30PPD), rule_name="value-percentile-peak", q=95.0, nits=1000.0,
         assumes="linear HDR of any scale (each image is scaled by its own 95th percentile)",
         source=SOURCE,
     ),

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from hdrbench.metrics.literature.base import LiteratureProtocol, affine, per_image
+from hdrbench.metrics.literature.base import VDP_BT709_30PPD, LiteratureProtocol, affine, per_image
 
 SOURCE = ("alex04072000/SingleHDR issue #4 (author's pre_hdr_p3 snippet and hdrvdp call), issue #23; "
           "repository at ce89648bc95ba1615b5eb9d8a1c4456a7872a92c has no evaluation code")
@@ -84,7 +84,7 @@ PROTOCOLS: dict[str, SingleHDRProtocol] = {
         summary="SingleHDR (Liu et al. 2020): pre_hdr_p3 on each image (0.1 %/99.9 % order statistics → 1/999 "
                 "cd/m²), HDR-VDP-2 rgb-bt.709, 30 ppd; PSNR/SSIM (after Photomatix) not reproducible",
         metrics=("hdrvdp2",),
-        params={"hdrvdp2": {"color_encoding": "rgb-bt.709", "ppd": 30.0, "scale": 1.0}},
+        params=dict(VDP_BT709_30PPD),
         assumes="linear HDR of any scale (each image is mapped to 1-999 cd/m² by its own order statistics)",
         source=SOURCE,
     ),
