@@ -72,7 +72,9 @@ def metric_label(metric: str, latex: bool = False) -> str:
 
 
 def test_set_label(test_set: str) -> str:
-    return test_set.replace("_", " ").capitalize()
+    """``test_set2`` → ``Test set2``, ``test@+1EV`` → ``Test@+1EV`` (only the first letter changes)."""
+    text = test_set.replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def format_params(n: int | None) -> str:
