@@ -284,6 +284,15 @@ def saved_prediction_is_current(plan: Plan, entry: Entry, ts: str, pair: Pair) -
         return False
 
 
+def _scores(plan: Plan, scorer: Scorer, pred: torch.Tensor, gt_nchw: torch.Tensor, ldr: np.ndarray, regions: bool
+            ) -> tuple[dict[str, torch.Tensor], dict[str, list[dict]]]:
+    """The scorer's columns for one validated pair and, with ``regions``, its region scores (else ``{}``)."""
+    if regions:
+        assert plan.region_spec is not None
+        return scorer.score_with_regions(pred.permute(2, 0, 1)[None], gt_nchw, ldr, plan.region_spec)
+    return scorer.score(pred.permute(2, 0, 1)[None], gt_nchw), {}
+
+
 def _score_image(plan: Plan, source: Source, ts: str, item: _Todo, scorer: Scorer, ver: str) -> list[Score]:
     pair = item.pair
     ldr, hdr = plan.dataset.load_pair(pair)
@@ -308,9 +317,14 @@ def _score_image(plan: Plan, source: Source, ts: str, item: _Todo, scorer: Score
     if misfit:
         log.warning("hdrbench: warning: %s: %s", pair.hdr, misfit)
     rows: list[Score | RegionScore] = []
+    try:
+        values, strata = _scores(plan, scorer, pred, gt_nchw, ldr, bool(item.regions))
+    except HDRBenchError:
+        raise
+    except Exception as exc:  # a metric library failing on one image: one line, nothing stored for the image
+        raise HDRBenchError(f"scoring method '{source.entry.id}' on image '{pair.id}' ({ts}) failed in a metric "
+                            f"({type(exc).__name__}: {str(exc)[:160]}); nothing was stored for this image") from None
     if item.regions:
-        assert plan.region_spec is not None
-        values, strata = scorer.score_with_regions(pred.permute(2, 0, 1)[None], gt_nchw, ldr, plan.region_spec)
         for stratum, bins in strata.items():
             for rec in bins:
                 for q in QUANTITIES:
@@ -318,8 +332,6 @@ def _score_image(plan: Plan, source: Source, ts: str, item: _Todo, scorer: Score
                     rows.append(RegionScore(source.entry.id, plan.cfg.dataset.name, ts, pair.id, stratum, rec["bin"], q,
                                             v, int(rec["pixels"]), lower_better=q in LOWER_BETTER,
                                             digest=item.regions))
-    else:
-        values = scorer.score(pred.permute(2, 0, 1)[None], gt_nchw)
     protocol = scorer.protocol.name
     for column, (digest, scoring, src, pair_digest) in item.columns.items():
         value = float(values[column][0])

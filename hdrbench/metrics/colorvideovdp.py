@@ -52,7 +52,11 @@ class ColorVideoVDP(Metric):
 
     def compute(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         model = self._load(pred.device)
-        pred, gt = (v.float() for v in absolute_from_params(pred, gt, self.params))  # cvvdp takes float32
+        pred, gt = absolute_from_params(pred, gt, self.params)
+        # a display shows at most its peak: brighter values (a prediction far above the ground truth's range) are
+        # shown at the peak, as they would be, instead of overflowing cvvdp's masking model (NaN/inf)
+        peak = float(self.params["peak_luminance"])
+        pred, gt = pred.float().clamp(0, peak), gt.float().clamp(0, peak)  # cvvdp takes float32
         out = []
         with contextlib.redirect_stdout(io.StringIO()):
             for t, r in zip(pred, gt):

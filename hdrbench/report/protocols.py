@@ -22,10 +22,11 @@ from hdrbench.plan import Plan, build_plan
 
 
 def protocol_plan(cfg: BenchConfig, protocol: str) -> Plan:
-    """The benchmark's plan with ``protocol`` (and its own metrics, no option or parameter override)."""
+    """The benchmark's plan with ``protocol`` (and its own metrics, no option or parameter override; the tables,
+    which may name the benchmark's own metrics, play no part in it)."""
     ev = dataclasses.replace(cfg.evaluate, protocol=protocol, protocol_options={}, metrics=[], metric_params={},
                              regions=False)
-    return build_plan(dataclasses.replace(cfg, evaluate=ev), "evaluate")
+    return build_plan(dataclasses.replace(cfg, evaluate=ev, tables=[]), "evaluate")
 
 
 def score_under(cfg: BenchConfig, protocols: list[str], progress: bool = False) -> pd.DataFrame:
