@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from hdrbench.checks import check_options
-from hdrbench.errors import check_known
+from hdrbench.errors import HDRBenchError, check_known
 
 if TYPE_CHECKING:
     from hdrbench.datasets.camera import CameraResponse
@@ -102,3 +102,22 @@ def create_dataset(name: str, root: str | os.PathLike | None = None, **options: 
     from hdrbench.registry import DATASETS
 
     return DATASETS.get(name)(root, **options)
+
+
+def check_scorable(dataset: PairedDataset, test_set: str, pairs: list[Pair]) -> None:
+    """Read each pair of ``test_set`` and refuse one that evaluation could not score (NaN/inf, negative or all-black
+    ground truth, LDR and ground truth of different sizes), naming the file; unreadable files fail in the reader."""
+    for pair in pairs:
+        ldr, hdr = dataset.load_pair(pair)
+        bad = int((~np.isfinite(hdr)).sum())
+        where = f"test image '{pair.id}' ({test_set})"
+        if bad:
+            raise HDRBenchError(f"{where}: the ground truth has {bad} NaN/inf values; repair or remove the file "
+                                "before training", pair.hdr)
+        if float(hdr.min()) < 0:
+            raise HDRBenchError(f"{where}: the ground truth has negative values; clip them to 0 when preparing the "
+                                "data", pair.hdr)
+        if not float(hdr.max()) > 0:
+            raise HDRBenchError(f"{where}: the ground truth is all black", pair.hdr)
+        if ldr.shape != hdr.shape:
+            raise HDRBenchError(f"{where}: LDR {ldr.shape} and ground truth {hdr.shape} differ in size", pair.ldr)

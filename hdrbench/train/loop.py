@@ -44,7 +44,7 @@ from hdrbench.runs import FINAL, LATEST
 from hdrbench.sections import TrainSettings
 from hdrbench.train.data import training_batches
 from hdrbench.train.optim import build_optimizer, build_scheduler, scale_schedule
-from hdrbench.train.state import load_checkpoint, save_checkpoint, set_rng_state, write_final
+from hdrbench.train.state import earlier_name, load_checkpoint, save_checkpoint, set_rng_state, write_final
 from hdrbench.weights import substitutions
 
 LOG_FILE = "train_log.csv"
@@ -233,7 +233,7 @@ def train(job: TrainJob, *, fresh: bool = False, on_step: Callable[[int], None] 
     changes = settings_changed(run_dir, meta) if job.on_change == "keep" else []
     moved = None
     if changes:
-        moved = _earlier(run_dir)
+        moved = earlier_name(run_dir)
         if info.is_main:
             run_dir.rename(moved)
     barrier(info)
@@ -294,14 +294,6 @@ def settings_changed(run_dir: Path, meta: dict[str, Any]) -> list[str]:
     out = [d for k, v in want.items() if k in saved or k not in SINCE_LATER
            for d in differences(saved.get(k), v, k)]
     return out or ["the earlier run's metadata"]
-
-
-def _earlier(run_dir: Path) -> Path:
-    """A free name beside ``run_dir`` for an earlier training: ``<name>.earlier-<n>``."""
-    n = 1
-    while run_dir.with_name(f"{run_dir.name}.earlier-{n}").exists():
-        n += 1
-    return run_dir.with_name(f"{run_dir.name}.earlier-{n}")
 
 
 def _final_matches(final: Path, meta: dict[str, Any]) -> bool:

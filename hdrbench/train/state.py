@@ -123,3 +123,11 @@ def write_final(run_dir: Path, net: nn.Module, *, method: str, options: dict, me
     """The finished run's weights, with the recipe and substitutions as metadata."""
     return save_weights(net, run_dir / FINAL, method=method, options=options,
                         **{k: v for k, v in meta.items() if k not in ("method", "options")})
+
+
+def earlier_name(run_dir: Path) -> Path:
+    """A free name beside ``run_dir`` for an earlier training moved aside: ``<name>.earlier-<n>``."""
+    n = 1
+    while run_dir.with_name(f"{run_dir.name}.earlier-{n}").exists():
+        n += 1
+    return run_dir.with_name(f"{run_dir.name}.earlier-{n}")
