@@ -74,7 +74,8 @@ PROTOCOLS: dict[str, FHDRProtocol] = {
         },
         assumes="linear HDR in [0, 1] (FHDR's City Scene data, read as it is stored)",
         peak=1.0,
-        advice="FHDR's PSNR-μ and SSIM take [0, 1] values as they are; for other data use --protocol scene",
+        advice="FHDR's PSNR-μ and SSIM take [0, 1] values as they are; for other data use protocol scene "
+               "('hdrbench score --protocol scene')",
         source=SOURCE,
     ),
 }
