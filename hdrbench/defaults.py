@@ -10,8 +10,10 @@ from __future__ import annotations
 DEFAULT_TILE = 512
 #: The scoring protocol when bench.toml or the command line names none (:mod:`hdrbench.metrics.protocols`).
 DEFAULT_PROTOCOL = "dcdr"
-#: Values of the training switch ``recipes``: each method's official recipe, or the paper's common protocol.
-RECIPES = ("official", "paper")
+#: Values of the training switch ``recipes``: each method's official recipe; the DCDR-UNet paper's protocol read
+#: as DCDR's own recipe (§4.1.3) on every method (``paper``); or read as §4.4.1 words it, each method's official
+#: recipe on the paper's 512² grid patches (``paper-patches``). See :data:`hdrbench.method.PAPER_PROTOCOL`.
+RECIPES = ("official", "paper", "paper-patches")
 #: The training switch when bench.toml names none: each method's own recipe.
 DEFAULT_RECIPES = RECIPES[0]
 #: Paired tests of the report (the first is the default).

@@ -120,7 +120,7 @@ def test_unknown_recipes_fail_before_work(tmp_path):
 
     cfg = parse_config({"dataset": {"name": "demo"}, "methods": [{"name": "hdrunet", "train": True}],
                         "train": {"recipes": "papr"}}, tmp_path / "b.toml")
-    with pytest.raises(HDRBenchError, match="unknown recipes 'papr' \\(known: official, paper\\)"):
+    with pytest.raises(HDRBenchError, match="unknown recipes 'papr' \\(known: official, paper, paper-patches\\)"):
         validate_names(cfg)
 
 

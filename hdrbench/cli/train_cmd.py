@@ -24,7 +24,9 @@ from hdrbench.errors import HDRBenchError
 @click.option("--patch-size", type=click.IntRange(min=MIN_PATCH), default=None,
               help=f"Training patch side in pixels, >= {MIN_PATCH} and a multiple of the method's pad multiple "
                    "(overrides the recipe).")
-@click.option("--recipes", default=None, help="'official' (each method's recipe) or 'paper' (DCDR-UNet §4.4.1).")
+@click.option("--recipes", default=None,
+              help="'official' (each method's recipe), 'paper' (DCDR-UNet's §4.1.3 recipe on every method) or "
+                   "'paper-patches' (§4.4.1: the official recipe on 512² grid patches).")
 @click.option("--protocol", "old_recipes", default=None, hidden=True, help="Deprecated spelling of --recipes.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: <output>/checkpoints/<method> with --config, else results/train/<method>).")
