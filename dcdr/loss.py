@@ -51,6 +51,15 @@ VGG19_S = ("conv1_2", "conv2_2", "conv3_4", "conv4_4", "conv5_4")
 #: docstring, measured by ``benchmarks/vgg_feature_scale.py``: 1/3299 for Caffe VGG19, 1/19.3 for torchvision
 #: VGG16, on the identity row's error).
 AUTO_FEATURE_SCALE = {"caffe": 1 / 3300, "torchvision": 1 / 19}
+#: Readings of eqs. (7)–(8)'s VGG term, whose scale the paper leaves open (option ``vgg_weighting``):
+#: ``balanced`` (the feature scale at which w_vgg = 0.1 puts the term at a tenth of Tanh_L1 on the demo's starting
+#: error: ``vgg_feature_scale``, default ``"auto"``), ``srgan`` (SRGAN's 1/12.75, the paper's [18], with Caffe
+#: VGG19), ``unscaled`` (the features as they are) and ``torchvision`` (unscaled torchvision-convention VGG19
+#: features, which need such weights: ``vgg_weights``).
+VGG_WEIGHTINGS = {"balanced": None, "srgan": 1 / 12.75, "unscaled": 1.0, "torchvision": 1.0}
+#: What the VGG sees (option ``vgg_input``): the linear HDR as predicted (``raw``, eq. (8) as written) or its
+#: ``tanh`` encoding (§3: the losses are for "HDR images which are encoded with hyper tangent").
+VGG_INPUTS = ("raw", "tanh")
 
 
 class DCDRLoss(nn.Module):
@@ -58,13 +67,27 @@ class DCDRLoss(nn.Module):
     for the paper's data; ``pred`` unbounded); ``ldr`` is unused."""
 
     def __init__(self, vgg_weight: float = 0.1, vgg_weights: str | os.PathLike | None = None,
-                 after_relu: bool = True, feature_scale: float | str = "auto"):
+                 after_relu: bool = True, feature_scale: float | str = "auto", weighting: str = "balanced",
+                 vgg_input: str = "raw"):
         super().__init__()
+        if weighting not in VGG_WEIGHTINGS:
+            raise HDRBenchError(f"vgg_weighting '{weighting}' is not one of {', '.join(VGG_WEIGHTINGS)}")
+        if vgg_input not in VGG_INPUTS:
+            raise HDRBenchError(f"vgg_input '{vgg_input}' is not one of {', '.join(VGG_INPUTS)}")
+        if weighting != "balanced" and feature_scale != "auto":
+            raise HDRBenchError(f"vgg_weighting '{weighting}' fixes the feature scale; vgg_feature_scale applies to "
+                                "'balanced' only")
         self.tanh_l1 = TanhL1Loss()
         self.vgg_weight = float(vgg_weight)
         self.after_relu = after_relu
+        self.weighting, self.vgg_input = weighting, vgg_input
         layers = [name.replace("conv", "relu") if after_relu else name for name in VGG19_S]
         self.vgg = VGGFeatures(layers, arch="vgg19", weights=vgg_weights) if self.vgg_weight > 0 else None
+        if weighting == "torchvision" and self.vgg is not None and self.vgg.convention != "torchvision":
+            raise HDRBenchError("vgg_weighting 'torchvision' reads torchvision-convention VGG19 features: give such "
+                                f"weights (vgg_weights=FILE); the VGG in use has the {self.vgg.convention} convention")
+        if VGG_WEIGHTINGS[weighting] is not None:
+            feature_scale = VGG_WEIGHTINGS[weighting]
         if feature_scale == "auto":
             feature_scale = AUTO_FEATURE_SCALE[self.vgg.convention] if self.vgg is not None else 1.0
         elif isinstance(feature_scale, str):
@@ -80,6 +103,8 @@ class DCDRLoss(nn.Module):
         """Eq. (7) (channel-averaged, see the module docstring); 0 when the VGG term is off."""
         if self.vgg is None:
             return pred.new_zeros(())
+        if self.vgg_input == "tanh":
+            pred, gt = torch.tanh(pred), torch.tanh(gt)
         with torch.no_grad():
             target = self.vgg(gt)
         s2 = self.feature_scale**2  # mse(s·a, s·b) = s²·mse(a, b)
@@ -97,6 +122,7 @@ class DCDRLoss(nn.Module):
         """What the loss is made of, including which VGG weights and layers were used."""
         return {"loss": "tanh_l1 + vgg_weight * vgg", "vgg_weight": self.vgg_weight,
                 "vgg_features": "after ReLU" if self.after_relu else "before ReLU",
+                "vgg_weighting": self.weighting, "vgg_input": self.vgg_input,
                 "vgg_feature_scale": self.feature_scale,
                 "vgg_reduction": "sum over layers of mean over (C, H, W)",
                 "vgg": self.vgg.describe() if self.vgg is not None else None}

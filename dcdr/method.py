@@ -28,7 +28,8 @@ class DCDR(Method):
     """DCDR-UNet (eqs. 1–8). Network options: see :class:`dcdr.network.DCDRConfig`; loss options:
     ``vgg_weight`` (``w_vgg``, 0 = no VGG term), ``vgg_weights`` (a torchvision-layout VGG19/VGG16 state
     dict file, else the offline cache), ``vgg_after_relu``, ``vgg_feature_scale`` (``"auto"``: per the VGG
-    weights' input convention, see :mod:`dcdr.loss`)."""
+    weights' input convention), ``vgg_weighting`` (``balanced``, ``srgan``, ``unscaled``, ``torchvision``) and
+    ``vgg_input`` (``raw``, ``tanh``): the readings of eqs. (7)–(8) the text allows, see :mod:`dcdr.loss`."""
 
     citation = ("J. Kim, Z. Zhu, T. Bau, C. Liu (Samsung Research America). DCDR-UNet: Deformable Convolution "
                 "Based Detail Restoration via U-shape Network for Single Image HDR Reconstruction. CVPR Workshops "
@@ -40,6 +41,7 @@ class DCDR(Method):
         "dcrb": True, "tone": True, "cond": True, "relu_between": False,
         "init": "torch_default", "tone_init": "neutral", "residual_scale": 0.1, "zero_offsets": True,
         "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
+        "vgg_weighting": "balanced", "vgg_input": "raw",
     }
     option_types = {"vgg_feature_scale": float | str}  # a number, or "auto"
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
@@ -67,7 +69,8 @@ class DCDR(Method):
     def build_loss(self) -> DCDRLoss:
         return DCDRLoss(vgg_weight=float(self.options["vgg_weight"]), vgg_weights=self.options["vgg_weights"],
                         after_relu=bool(self.options["vgg_after_relu"]),
-                        feature_scale=self.options["vgg_feature_scale"])
+                        feature_scale=self.options["vgg_feature_scale"],
+                        weighting=str(self.options["vgg_weighting"]), vgg_input=str(self.options["vgg_input"]))
 
     def training_loss(self, net: nn.Module, loss: nn.Module, ldr: torch.Tensor, hdr: torch.Tensor,
                       stage: Stage) -> tuple[torch.Tensor, dict[str, float]]:
