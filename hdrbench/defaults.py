@@ -25,3 +25,10 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 REGION_THRESHOLD = 240
 DISTANCE_EDGES = (1.0, 4.0, 16.0, 64.0)
 SIZE_EDGES = (1.0, 64.0, 1024.0, 16384.0)
+#: The display model that turns a method's relative linear HDR into absolute luminance (cd/m²) wherever hdrbench
+#: needs nits without a ground truth to anchor on (HDR files for displays, the classical expansion operators'
+#: outputs expressed in a dataset's units): the LDR's white, i.e. the relative value the ``identity`` row gives
+#: LDR code 1 (the dataset's saturation level), is ITU-R BT.2408's HDR reference white, and the display's peak is
+#: BT.2408's 1000 cd/m² HDR10 mastering peak (the ``hdrtv`` metrics' ``peak_luminance``).
+REFERENCE_WHITE_NITS = 203.0
+DISPLAY_PEAK_NITS = 1000.0
