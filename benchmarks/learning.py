@@ -44,6 +44,7 @@ from hdrbench.datasets.base import PairedDataset, create_dataset  # noqa: E402
 from hdrbench.errors import HDRBenchError  # noqa: E402
 from hdrbench.method import Method, create_method  # noqa: E402
 from hdrbench.metrics.protocols import get_protocol  # noqa: E402
+from hdrbench.metrics.regions import overexposed_mask, region_scores  # noqa: E402
 from hdrbench.report.stats import bootstrap_ci  # noqa: E402
 from hdrbench.train import TrainJob, train  # noqa: E402
 from hdrbench.train.loop import LOG_FILE  # noqa: E402
@@ -63,6 +64,7 @@ class Spec:
     name: str
     options: dict[str, Any] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)  # per-method recipe overrides (``recipe.KEY=VALUE``)
+    recipes: str | None = None  # per-method training switch (``recipes=paper``); None: ``--recipes``
 
 
 def _value(text: str) -> Any:
@@ -82,7 +84,7 @@ def _value(text: str) -> Any:
 
 def parse_spec(text: str) -> Spec:
     """``NAME`` or ``LABEL=NAME:k=v,k=v`` → :class:`Spec` (``blocks=2;4;2`` for tuples; ``recipe.scheduler=constant``
-    overrides the shared recipe for this method only)."""
+    overrides the shared recipe for this method only; ``recipes=paper`` sets its training switch)."""
     label, _, rest = text.partition("=") if "=" in text.split(":", 1)[0] else ("", "", text)
     name, _, opts = rest.partition(":")
     options: dict[str, Any] = {}
@@ -92,7 +94,8 @@ def parse_spec(text: str) -> Spec:
             raise HDRBenchError(f"--method {text!r}: option {item!r} is not key=value")
         options[key.strip()] = [_value(v) for v in val.split(";")] if ";" in val else _value(val)
     recipe = {k.removeprefix("recipe."): options.pop(k) for k in list(options) if k.startswith("recipe.")}
-    return Spec(label or name, name.strip(), options, recipe)
+    recipes = options.pop("recipes", None)
+    return Spec(label or name, name.strip(), options, recipe, None if recipes is None else str(recipes))
 
 
 def test_views(dataset: PairedDataset, split: str, limit: int | None) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
@@ -114,9 +117,10 @@ def identity_prediction(dataset: PairedDataset, ldr: torch.Tensor) -> torch.Tens
 
 
 class Scorer:
-    """PSNR-μ and PSNR-L under the ``dcdr`` protocol, and per-channel mean ratios prediction / ground truth
-    over all pixels (``ratio_*``) and over the well-exposed ones (``wratio_*``: every LDR channel below
-    :data:`WELL_EXPOSED`), for one prediction."""
+    """PSNR-μ and PSNR-L under the ``dcdr`` protocol, PSNR-μ inside the overexposed regions (``psnr_mu_over``:
+    the region scores' mask, 8-bit gray > 240, NaN for a view without one), and per-channel mean ratios
+    prediction / ground truth over all pixels (``ratio_*``) and over the well-exposed ones (``wratio_*``: every LDR
+    channel below :data:`WELL_EXPOSED`), for one prediction."""
 
     def __init__(self) -> None:
         self.protocol = get_protocol("dcdr")
@@ -125,6 +129,9 @@ class Scorer:
     def __call__(self, pred: torch.Tensor, gt: torch.Tensor, ldr: torch.Tensor) -> dict[str, float]:
         p, g = self.protocol.prepare(pred.float(), gt.float())
         row = {k.replace("-", "_"): float(m(p, g)[0]) for k, m in self.metrics.items()}
+        mask = overexposed_mask(ldr[0].permute(1, 2, 0).cpu().numpy())
+        inside = region_scores(p, g, [mask], self.metrics)[0]["psnr-mu"]
+        row["psnr_mu_over"] = float("nan") if inside is None else float(inside)
         well = (ldr.amax(dim=1, keepdim=True) < WELL_EXPOSED).expand_as(p)
         for prefix, mask in (("ratio", torch.ones_like(well)), ("wratio", well)):
             n = mask.sum(dim=(0, 2, 3)).clamp_min(1)
@@ -151,7 +158,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
     """Mean PSNR-μ / PSNR-L over the views; the worst (farthest from 1) channel ratio over all pixels and
     over well-exposed pixels; the worst cast (max / min of a view's three well-exposed channel ratios)."""
     out = {"psnr_mu": float(np.mean([r["psnr_mu"] for r in rows])),
-           "psnr_l": float(np.mean([r["psnr_l"] for r in rows]))}
+           "psnr_l": float(np.mean([r["psnr_l"] for r in rows])),
+           "psnr_mu_over": float(np.nanmean([float(r.get("psnr_mu_over", "nan")) for r in rows]))}
     for prefix in ("ratio", "wratio"):
         ratios = channel_ratios(rows, prefix)
         out[f"worst_{prefix}"] = float(ratios.flat[np.argmax(np.abs(np.log(ratios)))])
@@ -198,7 +206,7 @@ def run_method(spec: Spec, args: argparse.Namespace, dataset: PairedDataset, vie
     method = create_method(spec.name, **spec.options)
     method.bind_dataset(dataset)
     run_dir = Path(args.out) / "checkpoints" / spec.label
-    job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, recipes="official",
+    job = TrainJob(method=method, dataset=dataset, run_dir=run_dir, recipes=spec.recipes or args.recipes,
                    overrides={**overrides, **spec.recipe},
                    seed=args.seed, device=args.device, checkpoint_every=args.eval_every, log_every=args.eval_every,
                    tensorboard=False, precision="fp32", num_workers=0, keep_checkpoints=10**9,
@@ -274,14 +282,18 @@ def ratio_check(rows: list[dict[str, Any]], prefix: str) -> str:
     return "PASS" if not bad else f"FAIL {bad}/{r.size}"
 
 
-def paired_difference(views: list[dict[str, Any]], a: str, b: str, resamples: int = 2000) -> str:
-    """``a − b`` mean PSNR-μ over the common views with its 95 % percentile-bootstrap interval."""
-    pa = {r["view"]: r["psnr_mu"] for r in views if r["method"] == a}
-    pb = {r["view"]: r["psnr_mu"] for r in views if r["method"] == b}
-    common = sorted(set(pa) & set(pb))
+def paired_difference(views: list[dict[str, Any]], a: str, b: str, resamples: int = 2000,
+                      column: str = "psnr_mu") -> str:
+    """``a − b`` mean of ``column`` (PSNR-μ; ``psnr_mu_over``: inside the overexposed regions) over the views where
+    both are defined, with its 95 % percentile-bootstrap interval."""
+    pa = {r["view"]: float(r.get(column, "nan")) for r in views if r["method"] == a}
+    pb = {r["view"]: float(r.get(column, "nan")) for r in views if r["method"] == b}
+    common = sorted(v for v in set(pa) & set(pb) if np.isfinite(pa[v]) and np.isfinite(pb[v]))
     d = np.array([pa[v] - pb[v] for v in common])
+    if not len(d):
+        return f"{a} - {b} {column}: no view where both are defined"
     lo, hi = bootstrap_ci(d, resamples=resamples)
-    return f"{a} - {b} PSNR-mu: {d.mean():+.3f} dB, 95% bootstrap CI [{lo:+.3f}, {hi:+.3f}] over {len(d)} views"
+    return f"{a} - {b} {column}: {d.mean():+.3f} dB, 95% bootstrap CI [{lo:+.3f}, {hi:+.3f}] over {len(d)} views"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crop", default="grid", help="patch cutting for every method: grid (default) or random")
     p.add_argument("--augment", default="hflip,vflip",
                    help="random augmentations for every method, comma-separated ('' for none; default hflip,vflip)")
+    p.add_argument("--recipes", default="official", choices=("official", "paper", "paper-patches"),
+                   help="training switch for every method (bench.toml [train] recipes; per method: recipes=...)")
+    p.add_argument("--keep", action="append", default=[], metavar="FIELD",
+                   help="a recipe field not overridden by the shared budget (repeat: batch_size, lr, crop, augment)")
     p.add_argument("--eval-every", type=int, default=25)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -309,8 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fresh", action="store_true", help="retrain even if a finished run with these settings exists")
     p.add_argument("--progress", action="store_true", help="show a progress bar while training")
     p.add_argument("--reference", action="append", metavar="LABEL",
-                   help="print every method's PSNR-mu difference to this one, with its bootstrap CI "
-                        "(repeat; default hdrunet)")
+                   help="print this one's PSNR-mu difference to every method (whole image and in-region), with its "
+                        "bootstrap CI (repeat; default hdrunet)")
     p.add_argument("--score-only", action="store_true", help="do not train: score the runs already in OUT")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -321,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, Any] = {"iterations": args.iterations, "batch_size": args.batch, "patch_size": args.patch,
                                  "lr": args.lr, "crop": args.crop,
                                  "augment": [a for a in args.augment.split(",") if a]}
+    for key in args.keep:
+        if key not in overrides:
+            raise HDRBenchError(f"--keep {key}: not a shared override (one of {', '.join(overrides)})")
+        del overrides[key]
     if args.scheduler != "recipe":
         overrides["scheduler"] = args.scheduler
         if args.scheduler == "multistep":  # HDRUNet's shape: halve at 20/40/60/80 % of the budget
@@ -350,18 +370,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nBudget: {budget}")
     print(f"colour check: per-channel mean ratio prediction / ground truth in [{RATIO_BAND[0]}, {RATIO_BAND[1]}] "
           "on every view, over all pixels and over well-exposed pixels; cast = worst max/min channel ratio")
-    print(f"{'method':<24} PSNR-mu  PSNR-L  vs identity   cast   all pixels   well-exposed")
+    print(f"{'method':<24} PSNR-mu  PSNR-L  in-region  vs identity   cast   all pixels   well-exposed")
     for label in dict.fromkeys(r["method"] for r in finals):
         rows = [r for r in finals if r["method"] == label]
         s = summarise(rows)
         checks = [ratio_check(rows, prefix) for prefix in ("ratio", "wratio")]
-        print(f"{label:<24} {s['psnr_mu']:7.3f} {s['psnr_l']:7.3f}  {s['psnr_mu'] - ident['psnr_mu']:+7.3f}   "
+        print(f"{label:<24} {s['psnr_mu']:7.3f} {s['psnr_l']:7.3f}  {s['psnr_mu_over']:9.3f}  "
+              f"{s['psnr_mu'] - ident['psnr_mu']:+7.3f}   "
               f"{s['worst_cast']:6.3f}   {checks[0]:<12} {checks[1]}")
     labels = [s.label for s in specs]
     for ref in args.reference or ["hdrunet"]:
         for other in labels:
             if other != ref and ref in labels:
-                print(paired_difference(finals, other, ref))
+                for column in ("psnr_mu", "psnr_mu_over"):
+                    print(paired_difference(finals, ref, other, column=column))
     print(f"\nwrote {out / 'curves.csv'}, {out / 'final_views.csv'}, {png}")
     return 0
 

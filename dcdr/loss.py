@@ -68,7 +68,7 @@ class DCDRLoss(nn.Module):
 
     def __init__(self, vgg_weight: float = 0.1, vgg_weights: str | os.PathLike | None = None,
                  after_relu: bool = True, feature_scale: float | str = "auto", weighting: str = "balanced",
-                 vgg_input: str = "raw"):
+                 vgg_input: str = "tanh"):
         super().__init__()
         if weighting not in VGG_WEIGHTINGS:
             raise HDRBenchError(f"vgg_weighting '{weighting}' is not one of {', '.join(VGG_WEIGHTINGS)}")

@@ -1,7 +1,8 @@
 """DCDR-UNet and its ablations as registered hdrbench methods.
 
 ``dcdr`` is the full model; ``dcdr-no-dcrb``, ``dcdr-no-tone`` and ``dcdr-no-cond`` are Table 2's columns,
-``dcdr-no-vgg`` and ``dcdr-no-dcrb-no-vgg`` complete Table 3 (trained with ``Tanh_L1`` only). Every one
+``dcdr-no-vgg`` and ``dcdr-no-dcrb-no-vgg`` complete Table 3 (trained with ``Tanh_L1`` only). ``dcdr-eq4`` and
+``dcdr-no-dcrb-eq4`` are the full model and Table 2's column (a) with eq. (4)'s block as written (no ReLU). Every one
 accepts the same options (``hdrbench predict --option KEY=VALUE``); the ablations only change defaults.
 """
 
@@ -38,10 +39,10 @@ class DCDR(Method):
                "Tanh_L1 + 0.1 VGG loss; 1.52 M params")
     default_options: dict[str, Any] = {
         "nf": 64, "blocks": (2, 4, 2), "cond_nf": 32, "cond_out": 32, "sft_hidden": 8, "tone_nf": 64,
-        "dcrb": True, "tone": True, "cond": True, "relu_between": False,
-        "init": "torch_default", "tone_init": "neutral", "residual_scale": 0.1, "zero_offsets": True,
+        "dcrb": True, "tone": True, "cond": True, "relu_between": True,
+        "init": "kaiming_normal", "tone_init": "neutral", "residual_scale": 0.1, "zero_offsets": True,
         "vgg_weight": 0.1, "vgg_weights": None, "vgg_after_relu": True, "vgg_feature_scale": "auto",
-        "vgg_weighting": "balanced", "vgg_input": "raw",
+        "vgg_weighting": "balanced", "vgg_input": "tanh",
     }
     option_types = {"vgg_feature_scale": float | str}  # a number, or "auto"
     recipe = Recipe(optimizer="adam", lr=2e-4, betas=(0.9, 0.99), scheduler="constant", batch_size=16,
@@ -94,21 +95,29 @@ class DCDR(Method):
         return value, {"loss": value.detach(), **{k: v.detach() for k, v in terms.items()}}
 
 
-#: The paper's "no DCRB" block: "a normal residual block, which is defined in [1]" (HDRUNet), i.e.
-#: ``z + conv(SFT(relu(conv(SFT(z, y)))))``. The ReLU matters: without it the block, and the whole trunk, is an
-#: affine map of its input (SFT is affine in the features).
-_HDRUNET_BLOCK: dict[str, Any] = {"dcrb": False, "relu_between": True}
+#: The paper's "no DCRB" (§4.2): "a normal residual block, which is defined in [1]: the offset estimation is removed
+#: and the deformable convolutions are replaced with normal convolutions in DCRB". With the default DCRB (HDRUNet's
+#: block plus offsets, ``relu_between=True``) that is HDRUNet's block, ``z + conv(SFT(relu(conv(SFT(z, y)))))``:
+#: ``dcdr`` and ``dcdr-no-dcrb`` differ only in the deformable convolution.
+_NO_DCRB: dict[str, Any] = {"dcrb": False}
+#: Eq. (4) as written has no activation in the block. ``dcdr-eq4`` is that DCRB and ``dcdr-no-dcrb-eq4`` its
+#: no-DCRB twin (plain convs, no ReLU: a block, and a trunk, affine in its input since SFT is affine in the
+#: features): Table 2's column (a) under the other reading.
+_EQ4: dict[str, Any] = {"relu_between": False}
 
 #: The ablations of Tables 2–3: name → (summary, options changed from ``dcdr``'s defaults).
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "dcdr-no-dcrb": ("DCDR-UNet ablation (Table 2): each DCRB replaced by HDRUNet's residual block (offsets "
-                     "removed, 3x3 convs, ReLU between them)", _HDRUNET_BLOCK),
+    "dcdr-no-dcrb": ("DCDR-UNet ablation (Table 2 a): each DCRB replaced by HDRUNet's residual block (offsets "
+                     "removed, deformable convs -> 3x3 convs, the ReLU between them kept)", _NO_DCRB),
     "dcdr-no-tone": ("DCDR-UNet ablation (Table 2): no tone net, I_hdr = Net_R(I, Net_C(I))", {"tone": False}),
     "dcdr-no-cond": ("DCDR-UNet ablation (Table 2): no condition net, every SFT layer replaced by a 3x3 conv",
                      {"cond": False}),
     "dcdr-no-vgg": ("DCDR-UNet trained with Tanh_L1 only (Table 3 b)", {"vgg_weight": 0.0}),
     "dcdr-no-dcrb-no-vgg": ("DCDR-UNet with HDRUNet's residual blocks, trained with Tanh_L1 only (Table 3 a)",
-                            {**_HDRUNET_BLOCK, "vgg_weight": 0.0}),
+                            {**_NO_DCRB, "vgg_weight": 0.0}),
+    "dcdr-eq4": ("DCDR-UNet with eq. (4)'s DCRB as written: no ReLU between the two deformable convs", _EQ4),
+    "dcdr-no-dcrb-eq4": ("DCDR-UNet ablation (Table 2 a, eq. (4) reading): dcdr-eq4's blocks with plain 3x3 convs "
+                         "and no offsets (no activation in the block)", {**_EQ4, **_NO_DCRB}),
 }
 
 
@@ -126,3 +135,5 @@ DcdrNoTone = _ablation("dcdr-no-tone")
 DcdrNoCond = _ablation("dcdr-no-cond")
 DcdrNoVgg = _ablation("dcdr-no-vgg")
 DcdrNoDcrbNoVgg = _ablation("dcdr-no-dcrb-no-vgg")
+DcdrEq4 = _ablation("dcdr-eq4")
+DcdrNoDcrbEq4 = _ablation("dcdr-no-dcrb-eq4")

@@ -30,9 +30,10 @@ class DCDRConfig:
     """Widths and switches of a DCDR-UNet (defaults: the configuration of ``dcdr/README.md``).
 
     ``blocks`` = DCRBs in the ×0.5 encoder, ×0.25 and ×0.5 decoder trunks. ``dcrb``/``tone``/``cond`` off
-    give the Table 2 ablations; ``relu_between`` adds a ReLU inside each block (HDRUNet style; not in eq. 4).
+    give the Table 2 ablations; ``relu_between`` is the ReLU between each block's two convs (§4.2's reading: the
+    DCRB is HDRUNet's residual block [1] plus offsets; ``False``: eq. (4) as written).
     ``init``, ``tone_init``, ``residual_scale``, ``zero_offsets``: the initialisation (:func:`init_weights`;
-    the defaults are what the learning study in ``dcdr/README.md`` chose).
+    ``init`` follows §4.1.3's "Kaiming initialization [11]", the others the learning study in ``dcdr/README.md``).
     """
 
     nf: int = 64
@@ -44,8 +45,8 @@ class DCDRConfig:
     dcrb: bool = True
     tone: bool = True
     cond: bool = True
-    relu_between: bool = False
-    init: str = "torch_default"
+    relu_between: bool = True
+    init: str = "kaiming_normal"
     tone_init: str = "neutral"
     residual_scale: float = 0.1
     zero_offsets: bool = True

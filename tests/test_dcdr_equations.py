@@ -137,7 +137,7 @@ def test_eq8_loss_matches_tanh_l1_plus_torchvision_vgg():
     pred = gt + 0.1 * torch.randn_like(gt)
     tv = None
     for after_relu, scale in ((False, 1.0), (True, 1 / 3300)):
-        loss = DCDRLoss(after_relu=after_relu, feature_scale=scale).double()
+        loss = DCDRLoss(after_relu=after_relu, feature_scale=scale, vgg_input="raw").double()  # eq. (8) as written
         arch, conv = loss.vgg.arch, loss.vgg.convention
         tv = tv or torchvision_vgg_features(arch, resolve_backbone(arch).state_dict).double()
         idx = tuple(i + int(after_relu) for i in BLOCK_FINAL_CONV[arch])

@@ -36,6 +36,8 @@ EXPECTED = {
     "dcdr-no-cond": SHELL + 2 * conv(64, 64) + 8 * (conv(64, 18) + 2 * conv(64, 64) + 2 * conv(64, 64)) + TONE,
     "dcdr-no-vgg": FULL,
     "dcdr-no-dcrb-no-vgg": FULL - 8 * conv(64, 18),
+    "dcdr-eq4": FULL,
+    "dcdr-no-dcrb-eq4": FULL - 8 * conv(64, 18),
 }
 
 
@@ -163,4 +165,45 @@ def test_no_dcrb_block_is_hdrunets_nonlinear_residual_block(name):
     affine = DCRB(64, 32, 8, deformable=False, relu_between=False)
     affine.load_state_dict(trunk[0].state_dict())
     assert _superposition_residual(lambda z: affine(z, y), a, b) < 1e-5
-    assert not create_method("dcdr").config().relu_between  # the full model keeps eq. (4) as written
+    assert create_method("dcdr").config().relu_between  # the full model's DCRB is the same block plus offsets
+
+
+def _tree(net: nn.Module) -> dict[str, tuple[str, tuple]]:
+    """Every module of ``net`` by its path: its type name and its parameter shapes (its own, not its children's)."""
+    return {name: (type(m).__name__, tuple(tuple(p.shape) for p in m.parameters(recurse=False)))
+            for name, m in net.named_modules()}
+
+
+def _relu_after_conv1(method_name: str) -> list[bool]:
+    """Whether each block applies a ReLU after its first conv, observed by hooking conv1's output: a negative value
+    there survives into ``sft2``'s input only without the ReLU."""
+    torch.manual_seed(0)
+    net = create_method(method_name, **TINY).build_network()
+    out = []
+    for block in (m for m in net.modules() if isinstance(m, DCRB)):
+        seen: dict[str, torch.Tensor] = {}
+        h = block.sft2.register_forward_pre_hook(lambda mod, args, seen=seen: seen.__setitem__("x", args[0]))
+        nf = block.sft1.scale[-1].out_channels
+        block(torch.randn(1, nf, 8, 8), torch.randn(1, block.sft1.scale[0].in_channels, 8, 8))
+        h.remove()
+        out.append(bool((seen["x"] >= 0).all()))
+    return out
+
+
+@pytest.mark.parametrize(("full", "no_dcrb"), [("dcdr", "dcdr-no-dcrb"), ("dcdr-eq4", "dcdr-no-dcrb-eq4")])
+def test_no_dcrb_twin_differs_from_its_full_model_only_in_the_deformable_convolution(full, no_dcrb):
+    """Table 2 (a) vs (d) changes one thing: walking both module trees, every module is the same (type and
+    parameter shapes) except, in each DCRB, the offset conv (only in the full model) and the two convs
+    (deformable 3×3 there, ``nn.Conv2d`` 3×3 in the twin, same weight shapes); and both apply the same activation
+    between the two convs (observed on the forward pass, not read from a flag)."""
+    a, b = _tree(create_method(full).build_network()), _tree(create_method(no_dcrb).build_network())
+    offsets = {k for k in a if k.endswith(".offset")}
+    assert len(offsets) == 8 and not offsets & set(b)
+    assert set(a) - offsets == set(b)
+    changed = {k for k in b if a[k] != b[k]}
+    assert changed and all(k.endswith((".conv1", ".conv2")) for k in changed)
+    for k in changed:
+        assert a[k][0] == "DeformConv3x3" and b[k][0] == "Conv2d"
+        assert a[k][1] == b[k][1] == ((64, 64, 3, 3), (64,))  # same weights and bias shapes
+    assert _relu_after_conv1(full) == _relu_after_conv1(no_dcrb)
+    assert all(_relu_after_conv1(full)) is (full == "dcdr")  # dcdr: ReLU in every block; eq4: none

@@ -22,17 +22,18 @@ def pair():
 
 @pytest.fixture(scope="module")
 def unscaled():
-    return DCDRLoss(weighting="unscaled")
+    return DCDRLoss(weighting="unscaled", vgg_input="raw")
 
 
 def test_each_weighting_scales_the_unscaled_term(pair, unscaled):
     base = float(unscaled.vgg_loss(*pair))
     assert base > 0
-    assert float(DCDRLoss(weighting="srgan").vgg_loss(*pair)) == pytest.approx(base / 12.75**2, rel=1e-5)
-    balanced = DCDRLoss(weighting="balanced")
+    srgan = DCDRLoss(weighting="srgan", vgg_input="raw")
+    assert float(srgan.vgg_loss(*pair)) == pytest.approx(base / 12.75**2, rel=1e-5)
+    balanced = DCDRLoss(weighting="balanced", vgg_input="raw")
     s = AUTO_FEATURE_SCALE[balanced.vgg.convention]
     assert float(balanced.vgg_loss(*pair)) == pytest.approx(base * s**2, rel=1e-5)
-    assert float(DCDRLoss(feature_scale=0.5).vgg_loss(*pair)) == pytest.approx(base * 0.25, rel=1e-5)
+    assert float(DCDRLoss(feature_scale=0.5, vgg_input="raw").vgg_loss(*pair)) == pytest.approx(base * 0.25, rel=1e-5)
 
 
 def test_tanh_input_is_the_term_of_tanh_encoded_images(pair, unscaled):
@@ -41,6 +42,16 @@ def test_tanh_input_is_the_term_of_tanh_encoded_images(pair, unscaled):
     assert float(tanh.vgg_loss(pred, gt)) == pytest.approx(float(unscaled.vgg_loss(torch.tanh(pred), torch.tanh(gt))),
                                                          rel=1e-6)
     assert float(tanh.vgg_loss(pred, gt)) != pytest.approx(float(unscaled.vgg_loss(pred, gt)), rel=1e-3)
+
+
+def test_dcdr_default_feeds_the_vgg_tanh_encoded_images(pair, unscaled):
+    """The default reading (§3: the losses are for tanh-encoded HDR) is the raw-input term of tanh(pred), tanh(gt)."""
+    loss = create_method("dcdr").build_loss()
+    assert loss.vgg_input == "tanh"
+    pred, gt = pair
+    raw = DCDRLoss(vgg_input="raw")
+    assert float(loss.vgg_loss(pred, gt)) == pytest.approx(float(raw.vgg_loss(torch.tanh(pred), torch.tanh(gt))),
+                                                         rel=1e-6)
 
 
 def test_the_options_reach_the_loss_and_bad_readings_are_one_line(pair):

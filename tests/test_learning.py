@@ -85,7 +85,7 @@ def test_smoke_run_writes_curves_figure_and_an_identity_row_computed_by_hand(tmp
         (m, s) for m in ("hdrunet", "dcdr") for s in ("0", "1", "2")]
     assert (tmp_path / "learning.png").stat().st_size > 5000
     out = capsys.readouterr().out
-    assert "dcdr - hdrunet PSNR-mu" in out and "well-exposed" in out
+    assert "hdrunet - dcdr psnr_mu:" in out and "hdrunet - dcdr psnr_mu_over:" in out and "well-exposed" in out
 
     ds = create_dataset("demo")
     ldr, hdr = ds.load_pair(ds.pairs("test")[0])
@@ -94,6 +94,13 @@ def test_smoke_run_writes_curves_figure_and_an_identity_row_computed_by_hand(tmp
     mu = lambda x: np.log1p(10 * x) / np.log1p(10)  # noqa: E731
     psnr_mu = 10 * np.log10(1 / np.mean((mu(pred / scale) - mu(hdr / scale)) ** 2))
     assert float(rows[0]["psnr_mu"]) == pytest.approx(psnr_mu, abs=1e-3)
+    # in-region PSNR-mu: the paper's overexposure rule (8-bit BT.601 gray > 240, OpenCV's fixed-point weights)
+    rgb8 = np.clip(np.rint(ldr.astype(np.float64) * 255), 0, 255).astype(np.int64)
+    gray = (rgb8[..., 0] * 4899 + rgb8[..., 1] * 9617 + rgb8[..., 2] * 1868 + 8192) >> 14
+    over = gray > 240
+    assert over.sum() > 0
+    err = (mu(pred / scale) - mu(hdr / scale))[over]
+    assert float(rows[0]["psnr_mu_over"]) == pytest.approx(10 * np.log10(1 / np.mean(err**2)), abs=1e-3)
     views = list(csv.DictReader(open(tmp_path / "final_views.csv")))
     ident = next(r for r in views if r["method"] == "identity")
     well = ldr.max(axis=-1) < 250 / 255
