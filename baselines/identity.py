@@ -81,9 +81,10 @@ class Identity(Method):
             levels = {ts: dataset.ldr_camera(ts) for ts in dataset.test_sets}
             differ = sorted(ts for ts, c in levels.items() if c is not None and c.saturation != camera.saturation)
             if differ:
-                warnings.warn(f"hdrbench: identity bound to dataset '{dataset.name}' without a test set, but the LDR "
-                              f"of {', '.join(differ)} saturates elsewhere (an exposure sweep): it linearises every "
-                              "test set at the unswept level; bind it per test set (bind_dataset(dataset, test_set))",
+                warnings.warn(f"hdrbench: {self.name} bound to dataset '{dataset.name}' without a test set, but the "
+                              f"LDR of {', '.join(differ)} saturates elsewhere (an exposure sweep): it linearises "
+                              "every test set at the unswept level; bind it per test set "
+                              "(bind_dataset(dataset, test_set))",
                               HDRBenchWarning, stacklevel=2)
 
     def response_and_scale(self) -> tuple[CameraResponse, float]:

@@ -17,6 +17,14 @@ REFERENCES = {
     "fhdr": (["Khan", "Khanna", "Raman"], "Feedback Network", "2019"),
     "singlehdr": (["Liu", "Lai", "Chen", "Kao", "Yang", "Chuang", "Huang"], "Reverse the Camera Pipeline", "2020"),
     "kunet": (["Wang", "Ye", "Zhu", "Li", "Zhu", "Li"], "Knowledge-Inspired Single HDR Image", "2022"),
+    # The expansion operators (not in the DCDR-UNet paper): from the paper headers of HDR Toolbox 5375d05
+    # (source_code/EO/MasiaEO.m, HuoPhysEO.m, KovaleskiOliveiraEO.m) and the papers' titles (AkyuzEO.m and
+    # LandisEO.m name none).
+    "akyuz": (["Akyüz", "Fleming", "Riecke", "Reinhard", "Bülthoff"], "Do HDR displays support LDR content", "2007"),
+    "landis": (["Landis"], "Production-ready global illumination", "2002"),
+    "masia": (["Masia", "Fleming", "Sorkine", "Gutierrez"], "Evaluation of reverse tone mapping", "2009"),
+    "huo": (["Huo", "Yang", "Dong", "Brost"], "Physiological inverse tone mapping based on retina response", "2014"),
+    "kovaleski-oliveira": (["Kovaleski", "Oliveira"], "High-quality reverse tone mapping for a wide range", "2014"),
 }
 
 
