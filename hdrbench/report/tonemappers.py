@@ -37,6 +37,7 @@ LUMINANCE = (0.2126, 0.7152, 0.0722)
 LOG_DELTA = 1e-6  # δ of the log-average luminance (eq. 1 of Reinhard 2002; HDR Toolbox's logMean.m)
 ALPHA1 = 1.0 / (2.0 * math.sqrt(2.0))  # Reinhard 2002: α1 of the centre Gaussian; the surround is 1.6 × wider
 Stats = dict[str, float]
+ADAPT_CAP = 1e8  # scaled luminance (0.18 = middle grey) above which a pixel's value no longer raises its neighbours'
 #: Readings of Reinhard 2002's dodging-and-burning (module docstring): the authors' program, HDR Toolbox's.
 READINGS = ("reinhard", "hdrtoolbox")
 
@@ -87,7 +88,8 @@ def reinhard_statistics(ref: np.ndarray, key: float = 0.18) -> Stats:
 def gaussian_blur(image: np.ndarray, s: float, reading: str) -> np.ndarray:
     """``image`` (H, W) circularly convolved with Reinhard's R(x, y, s) = exp(−r²/(α1 s)²)/(π (α1 s)²).
 
-    ``reinhard``: the kernel integrated over each pixel (erf), unit sum, centred on pixel (0, 0).
+    ``reinhard``: the kernel integrated over each pixel (erf), unit sum, centred on pixel (0, 0) (the authors'
+    program; for an odd side its kernel's far offset wraps to one side only, here it is kept symmetric).
     ``hdrtoolbox``: sampled at ``x = j − W/2`` (j = 1…W) unnormalised, then ``fftshift`` (ReinhardGaussianFilter.m).
     """
     if reading not in READINGS:
@@ -99,7 +101,7 @@ def gaussian_blur(image: np.ndarray, s: float, reading: str) -> np.ndarray:
 
         def profile(n: int) -> np.ndarray:
             off = np.arange(n, dtype=np.float64)
-            off = np.where(off >= n // 2, off - n, off)  # offsets 0, 1, …, -2, -1 (C's n / 2)
+            off = np.where(off > n // 2, off - n, off)  # periodic offsets 0, 1, …, -2, -1, symmetric
             return 0.5 * (erf((off + 0.5) / width) - erf((off - 0.5) / width))
 
         kernel = np.outer(profile(h), profile(w))
@@ -137,7 +139,9 @@ def reinhard_linear(hdr: np.ndarray, stats: Stats, key: float = 0.18, local: boo
     display values (luminance in [0, 1], colour ratios of the input; channels may exceed 1).
 
     Global: ``Ld = L (1 + L / L_white²) / (1 + L)``, ``L = a Lw / Lwa`` (eqs. 2, 4). Local (eq. 9):
-    ``Ld = L / (1 + V1(s_m))``; the ``hdrtoolbox`` reading keeps the numerator ``L (1 + L / L_white²)``.
+    ``Ld = L / (1 + V1(s_m))``; the ``hdrtoolbox`` reading keeps the numerator ``L (1 + L / L_white²)``. The
+    adaptation sees ``L`` capped at :data:`ADAPT_CAP` (an infinite pixel would flood the FFT's rounding error over
+    the whole panel).
     """
     rgb = clean(hdr)
     lum = luminance(rgb)
@@ -146,7 +150,7 @@ def reinhard_linear(hdr: np.ndarray, stats: Stats, key: float = 0.18, local: boo
     if not local:
         ld = burn / (1.0 + scaled)
     else:
-        adapt = reinhard_adaptation(scaled, key, phi, eps, reading=reading)
+        adapt = reinhard_adaptation(np.minimum(scaled, ADAPT_CAP), key, phi, eps, reading=reading)
         ld = (burn if reading == "hdrtoolbox" else scaled) / (1.0 + adapt)
     return change_luminance(rgb, lum, ld)
 
