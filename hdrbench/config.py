@@ -217,6 +217,7 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
         raise HDRBenchError(f"'benchmark.seed' must be >= 0, not {bench.seed}", path)
     if "formats" in data.get("plot", {}):
         check_plot_formats(sec["plot"].formats, path)
+    check_tonemappers(sec["plot"].tonemapper, path)
     cfg = BenchConfig(path=path, name=name, output=_resolve(path.parent, bench.output or f"results/{name}"),
                       methods=_methods(data.get("methods"), path), tables=_tables(rep.tables, path), **sec)
     ids = {m.id for m in cfg.methods}
@@ -298,6 +299,18 @@ def check_names(cfg: BenchConfig) -> None:
         raise HDRBenchError(exc.message if exc.path else str(exc), cfg.path) from None
 
 
+def check_tonemappers(value: str | list[str], path: Path) -> None:
+    """``plot.tonemapper``: a registered operator's name or a non-empty list of them (one line naming the known)."""
+    from hdrbench.report.tonemappers import tonemapper_names
+
+    if not isinstance(value, str) and (not value or not all(isinstance(v, str) for v in value)):
+        raise HDRBenchError("plot.tonemapper must be an operator's name or a non-empty list of names", path)
+    try:
+        tonemapper_names(value)
+    except HDRBenchError as exc:
+        raise HDRBenchError(f"plot.tonemapper: {exc.message}", path) from None
+
+
 def check_plot_formats(formats: list[str], path: Path) -> None:
     """Every ``plot.formats`` entry is a file type matplotlib writes."""
     from matplotlib.backend_bases import FigureCanvasBase
@@ -314,4 +327,4 @@ def check_plot_formats(formats: list[str], path: Path) -> None:
 __all__ = ["DEFAULT_PROTOCOL", "DEFAULT_RECIPES", "DEFAULT_TILE", "DEPRECATED_KEYS", "PAIRED_TESTS", "PRECISIONS",
            "SECTIONS", "BenchConfig", "BenchmarkSection", "DatasetSection", "EvaluateSection", "MethodEntry",
            "PlotSection", "ReportSection", "TableSpec", "TrainSection", "TrainSettings", "check_names",
-           "check_plot_formats", "load_config", "parse_config", "schema", "unknown_key"]
+           "check_plot_formats", "check_tonemappers", "load_config", "parse_config", "schema", "unknown_key"]

@@ -21,6 +21,7 @@ from hdrbench.defaults import (
     REGION_THRESHOLD,
     SIZE_EDGES,
 )
+from hdrbench.report.tonemappers import DEFAULT_TONEMAPPER
 
 
 @dataclass
@@ -107,12 +108,14 @@ class ReportSection:
 @dataclass
 class PlotSection:
     """``[plot]``: the figure's test set (the first) and images (ids, or the first N), its methods (Table 1's),
-    the zoom box side (0: H/5), the tone-mapped copy and the file formats."""
+    the zoom box side (0: H/5), the tone-mapped copies (on/off; the operator's name or a list of names, one
+    figure each: :data:`hdrbench.report.tonemappers.TONEMAPPERS`) and the file formats."""
 
     test_set: str | None = None
     images: list[str] | int = 2
     methods: list[str] = field(default_factory=list)
     tonemapped: bool = True
+    tonemapper: str | list[str] = DEFAULT_TONEMAPPER
     box: int = 0
     formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
 

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("hdrbench.errors", "hdrbench.defaults", "hdrbench.version", "hdrbench.distributed",
               "hdrbench.registry", "hdrbench.devices", "hdrbench.keyvalue", "hdrbench.io", "hdrbench.checkpoint",
               "hdrbench.official", "hdrbench.weights", "hdrbench.writing", "hdrbench.checks", "hdrbench.cli.allocator",
-              "hdrbench.report.stats")),
+              "hdrbench.report.stats", "hdrbench.report.tonemappers")),
     ("blocks", ("hdrbench.nn", "hdrbench.metrics", "hdrbench.method")),
     ("data", ("hdrbench.datasets",)),
     ("methods", ("dcdr", "baselines", "hdrbench.models", "hdrbench.inference")),

@@ -122,11 +122,11 @@ def test_viewer_files_hold_every_panel_and_the_tables(results):
 
 def test_large_images_are_reduced_to_the_budget(results, tmp_path, monkeypatch):
     cfg, viewer = results
-    full = sum(p.stat().st_size for p in viewer.files if p.name.startswith("img-"))
+    full = sum(p.stat().st_size for p in viewer.files if re.fullmatch(r"img-\d+\.js", p.name))  # the half floats
     monkeypatch.setattr(viewer_mod, "SIZE_BUDGET", full // 2)
     v = write_viewer(cfg, tmp_path)
     assert v.downsample >= 2 and any(f"reduced {v.downsample}x" in n for n in v.notes)
-    assert sum(p.stat().st_size for p in v.files if p.name.startswith("img-")) <= full // 2
+    assert sum(p.stat().st_size for p in v.files if re.fullmatch(r"img-\d+\.js", p.name)) <= full // 2
     data = (tmp_path / "viewer" / "data.js").read_text()
     assert f'"width":{W // v.downsample},"height":{H // v.downsample}' in data
 
@@ -323,3 +323,46 @@ def test_zoom_is_linked_and_the_split_slider_reveals_either_side(page):
     right = panel_region(page, "split", INNER_SUN).mean()
     assert right > left + 60
     set_control(page, "mode", "grid", "change")
+
+
+# ---------------------------------------------------------------- named tone mappers (hdrbench.report.tonemappers)
+
+def test_named_tone_mappers_are_listed_captioned_and_computed_as_in_python(page, results):
+    """Every registered operator is offered; its caption replaces the curve's; the page's display values of the
+    ground truth and of a prediction (mapped with the ground truth's statistics) equal tonemappers.py's; the
+    precomputed local operator is drawn from its file; exposure does not apply to the named operators."""
+    from hdrbench.report.tonemappers import STATISTICS_NOTE, TONEMAPPERS
+    from hdrbench.report.viewer_tonemap import as_stored
+
+    cfg, viewer = results
+    assert (cfg.runs.reports / "viewer" / "img-0-reinhard-local.js") in viewer.files
+    set_control(page, "image", 0, "change")
+    page.wait_for("document.body.dataset.ready === '1'")
+    set_control(page, "tone", "gamma", "change")
+    options = page.js("[...document.querySelectorAll('#tone option')].map(o => o.value)")
+    assert [o for o in options if o.startswith("tmo:")] == [f"tmo:{n}" for n in TONEMAPPERS]
+    before = page.js("document.getElementById('tone-caption').textContent")
+    assert "gamma 2.2" in before
+    gt = as_stored(scene(0))
+    keeps = as_stored(0.9 * scene(0))
+    for name, op in TONEMAPPERS.items():
+        set_control(page, "tone", f"tmo:{name}", "change")
+        page.wait_for("document.body.dataset.ready === '1'")
+        caption = page.js("document.getElementById('tone-caption').textContent")
+        assert caption.startswith(op.caption) and STATISTICS_NOTE in caption and caption != before
+        assert page.js("document.getElementById('ev').disabled") is True
+        stats = op.statistics(gt)
+        for k, hdr in ((3, gt), (1, keeps)):
+            got = np.array(page.js(f"hdrViewer.tonemapped({k})"), np.float64).reshape(H, W, 3)
+            want = op(hdr, stats=stats).astype(np.float64)
+            if op.local:  # precomputed: the 8-bit values written by Python
+                np.testing.assert_allclose(got, np.round(want * 255) / 255, atol=1e-6, err_msg=name)
+            else:
+                np.testing.assert_allclose(got, want, atol=2e-5, err_msg=name)
+        if op.local:  # what the canvas shows is those bytes
+            y0, y1, x0, x1 = INNER_SUN
+            expected = np.round(255 * op(gt, stats=stats)[y0:y1, x0:x1]).mean()
+            assert panel_region(page, "gt", INNER_SUN).mean() == pytest.approx(expected, abs=6)
+    set_control(page, "tone", "gamma", "change")
+    assert page.js("document.getElementById('ev').disabled") is False
+    assert page.js("document.getElementById('tone-caption').textContent") == before

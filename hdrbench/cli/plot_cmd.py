@@ -10,11 +10,19 @@ import click
 @click.command("plot")
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: the output folder).")
-def plot_cmd(config: str, out: str | None) -> None:
+@click.option("--tonemapper", "tonemappers", multiple=True, metavar="NAME",
+              help="Tone-mapping operator of figure5_tonemapped (repeat for one figure each; default: [plot] "
+                   "tonemapper): p99-gamma, reinhard-global, reinhard-local, drago, mu-law.")
+def plot_cmd(config: str, out: str | None, tonemappers: tuple[str, ...]) -> None:
     """Draw figure5 (linear), figure5_tonemapped and figure5_metrics for CONFIG."""
-    from hdrbench.config import load_config
+    from hdrbench.config import check_tonemappers, load_config
     from hdrbench.plan import build_plan
     from hdrbench.report.plots import write_figures
 
-    paths = write_figures(build_plan(load_config(config), "report"), Path(out) if out else None)
+    cfg = load_config(config)
+    if tonemappers:
+        check_tonemappers(list(tonemappers), cfg.path)
+        cfg.plot.tonemapper = list(tonemappers)
+        cfg.plot.tonemapped = True
+    paths = write_figures(build_plan(cfg, "report"), Path(out) if out else None)
     click.echo("wrote " + ", ".join(str(p) for p in paths))

@@ -3,11 +3,14 @@
 ``figure5``: one row per shown image; columns: the LDR input, the methods (``plot.methods``, default:
 Table 1's), the ground truth. Each panel
 has a red box (the region with the most clipped LDR pixels) and its zoom-in inset in the lower-left
-corner. Written twice: *linear* (HDR values shown as they are, clipped to [0, 1], as the paper does: the
-well-exposed regions look dark) and *tone-mapped* (every panel of a row scaled by the same factor, the
-ground truth's 99th percentile → 1, then gamma 2.2). ``figure5_metrics``: per-image scores as box plots,
-one panel per (test set, metric). Images come from the dataset; predictions from the EXR files written by
-``hdrbench evaluate`` (or an external method's folder).
+corner. Written as *linear* (HDR values shown as they are, clipped to [0, 1], as the paper does: the
+well-exposed regions look dark) and *tone-mapped* by each operator of ``plot.tonemapper``
+(:mod:`hdrbench.report.tonemappers`; default ``p99-gamma``: every panel of a row scaled by the same factor, the
+ground truth's 99th percentile → 1, then gamma 2.2): ``figure5_tonemapped`` by the first, ``figure5_tonemapped_<name>``
+by each further one. An operator's statistics come from the row's ground truth, so a row's panels share one curve;
+the suptitle and the PNG/PDF metadata name the operator and its parameters. ``figure5_metrics``: per-image
+scores as box plots, one panel per (test set, metric). Images come from the dataset; predictions from the EXR
+files written by ``hdrbench evaluate`` (or an external method's folder).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from hdrbench.config import BenchConfig
 from hdrbench.errors import HDRBenchError
 from hdrbench.plan import Plan, as_plan
 from hdrbench.report.tables import metric_label, test_set_label
+from hdrbench.report.tonemappers import STATISTICS_NOTE, ToneMapper, get_tonemapper, tonemapper_names
 from hdrbench.runs import external_prediction
 
 LDR_CLIP = 0.99
@@ -84,8 +88,25 @@ def _panels(plan: Plan, methods: list[tuple[str, str]]) -> tuple[list[str], list
     return ids, rows
 
 
-def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[np.ndarray]], tonemapped: bool,
+def display_row(row: list[np.ndarray], op: ToneMapper | None) -> list[np.ndarray]:
+    """Display values in [0, 1] of a row ``[ldr, predictions..., gt]`` (each (H, W, 3)): the display-referred input
+    as it is; every HDR panel clipped (``op`` None: linear, as the paper shows it) or mapped by ``op`` with the
+    statistics of the row's ground truth (``row[-1]``), so equal HDR values look equal across the row."""
+    stats = op.statistics(row[-1]) if op is not None else None
+    return [np.clip(img, 0.0, 1.0) if c == 0 or op is None else op(img, stats=stats) for c, img in enumerate(row)]
+
+
+def figure_caption(op: ToneMapper | None) -> str:
+    """One line naming how the HDR panels are shown: the operator, its parameters and its statistics' source."""
+    if op is None:
+        return "linear HDR (clipped to [0, 1])"
+    return f"tone-mapped: {op.caption} ({STATISTICS_NOTE})"
+
+
+def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[np.ndarray]], op: ToneMapper | None,
           box: int, stem: Path, formats: list[str]) -> list[Path]:
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,17 +114,14 @@ def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[n
     from matplotlib.patches import Rectangle
 
     ncol, nrow = len(titles), len(rows)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(1.9 * ncol, 1.9 * nrow + 0.4), squeeze=False)
+    caption = figure_caption(op)
+    title = textwrap.fill(f"{cfg.name}: {caption}", width=max(40, int(17 * ncol)))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(1.9 * ncol, 1.9 * nrow + 0.25 + 0.15 * title.count("\n") + 0.15),
+                             squeeze=False)
     for r, (image, row) in enumerate(zip(ids, rows)):
-        gt = row[-1]
-        scale = 1.0 / (float(np.percentile(gt, 99)) or float(gt.max()) or 1.0)
-        y, x, s = select_box(row[0], box or min(gt.shape[:2]) // 5)
-        for c, img in enumerate(row):
+        y, x, s = select_box(row[0], box or min(row[-1].shape[:2]) // 5)
+        for c, shown in enumerate(display_row(row, op)):
             ax = axes[r, c]
-            if c == 0 or not tonemapped:  # the display-referred input; or linear HDR as the paper shows it
-                shown = np.clip(img, 0.0, 1.0)
-            else:
-                shown = tonemap(img, scale)
             ax.imshow(shown, interpolation="nearest")
             ax.add_patch(Rectangle((x - 0.5, y - 0.5), s, s, fill=False, edgecolor="red", linewidth=1.2))
             inset = ax.inset_axes((0.0, 0.0, 0.42, 0.42))  # lower-left corner
@@ -119,20 +137,26 @@ def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[n
                 ax.set_title(titles[c], fontsize=8)
             if c == 0:
                 ax.set_ylabel(image, fontsize=7)
-    fig.suptitle(f"{cfg.name}: {'tone-mapped (×1/p99 of GT, gamma 2.2)' if tonemapped else 'linear HDR'}",
-                 fontsize=9)
-    return save_figure(fig, stem, formats, dpi=150)
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, stem, formats, dpi=150, caption=f"{cfg.name}, Figure 5: {caption}")
 
 
-def save_figure(fig, stem: Path, formats: list[str], dpi: int) -> list[Path]:
-    """Lay out ``fig``, write it as ``stem.<fmt>`` for every format, close it; the written paths."""
+def save_figure(fig, stem: Path, formats: list[str], dpi: int, caption: str | None = None) -> list[Path]:
+    """Lay out ``fig``, write it as ``stem.<fmt>`` for every format, close it; the written paths. ``caption`` goes
+    into the metadata of PDF (Title, Subject) and PNG (Title, Description) files."""
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
     paths = [stem.with_suffix(f".{fmt}") for fmt in formats]
     for p in paths:
+        fmt = p.suffix.lstrip(".").lower()
+        meta = None
+        if caption and fmt == "pdf":
+            meta = {"Title": stem.name, "Subject": caption}
+        elif caption and fmt == "png":
+            meta = {"Title": stem.name, "Description": caption}
         with io.atomic_write(p) as f:  # whole or not at all
-            fig.savefig(f, dpi=dpi, format=p.suffix.lstrip("."))
+            fig.savefig(f, dpi=dpi, format=fmt, metadata=meta)
     plt.close(fig)
     return paths
 
@@ -166,7 +190,8 @@ def metric_distributions(plan: Plan, scores: pd.DataFrame, stem: Path, formats: 
 
 
 def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list[Path]:
-    """``figure5`` (linear), ``figure5_tonemapped`` and ``figure5_metrics``, each as PNG and PDF."""
+    """``figure5`` (linear), ``figure5_tonemapped`` (one per ``plot.tonemapper``) and ``figure5_metrics``, each in
+    every ``plot.formats``."""
     from hdrbench.evaluate.store import ResultStore
 
     plan = as_plan(plan, "report")
@@ -180,9 +205,11 @@ def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list
     ids, rows = _panels(plan, methods)
     titles = ["LDR input"] + [label for _, label in methods] + ["Ground truth"]
     box = cfg.plot.box
-    paths = _grid(cfg, titles, ids, rows, False, box, out / "figure5", formats)
+    paths = _grid(cfg, titles, ids, rows, None, box, out / "figure5", formats)
     if cfg.plot.tonemapped:
-        paths += _grid(cfg, titles, ids, rows, True, box, out / "figure5_tonemapped", formats)
+        for k, name in enumerate(tonemapper_names(cfg.plot.tonemapper)):
+            stem = out / ("figure5_tonemapped" if k == 0 else f"figure5_tonemapped_{name}")
+            paths += _grid(cfg, titles, ids, rows, get_tonemapper(name), box, stem, formats)
     if cfg.runs.results.is_file():
         with ResultStore(cfg.runs.results) as store:
             scores = store.scores()

@@ -3,7 +3,8 @@
  * Data: window.HDR_VIEWER_DATA (viewer/data.js); the pixels of image n come from viewer/img-<n>.js, which calls
  * hdrViewerImage(n, base64): gzip-compressed half floats, byte-planar (all low bytes, then all high bytes), panel
  * after panel, each (height, width, 3) row-major. Tone mapping runs on the decoded float values (Float32Array):
- * display = curve(value * 2^EV), curve = linear | gamma 2.2 | PU21, then 8 bits for the canvas.
+ * display = curve(value * 2^EV), curve = linear | gamma 2.2 | PU21, then 8 bits for the canvas; or a named tone
+ * mapper (hdrbench.report.tonemappers), see "named tone mappers" below.
  */
 (function () {
   "use strict";
@@ -55,12 +56,16 @@
     return t;
   })();
 
-  async function decodePixels(b64) {
+  async function decodeBytes(b64) {
     const bin = atob(b64);
     const packed = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) packed[i] = bin.charCodeAt(i);
     const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip"));
-    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  async function decodePixels(b64) {
+    const bytes = await decodeBytes(b64);
     const n = bytes.length >> 1, out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = HALF[bytes[i] | (bytes[n + i] << 8)];
     return out;
@@ -96,6 +101,91 @@
     pu21: (v) => (v <= 0 ? 0 : v >= 1 ? 1 : (pu21(v * PU_PEAK) - PU_LO) / (PU_HI - PU_LO)),
   };
 
+  /* ---------- named tone mappers (hdrbench.report.tonemappers; option values "tmo:<name>") ----------
+   * Global ones are computed here from the decoded floats, the operator's parameters (D.tonemappers) and the
+   * image's ground-truth statistics (D.images[n].tonemap[name]), as tonemappers.py does; a precomputed (local) one
+   * comes as 8-bit display values from viewer/img-<n>-<name>.js. The exposure slider does not apply to them. */
+  const LUM = [0.2126, 0.7152, 0.0722];
+  const clip01 = (v) => (v <= 0 ? 0 : v >= 1 ? 1 : v);
+  const TMO_CURVES = {  // (r, g, b >= 0, params, stats) -> [r, g, b] linear display values
+    "p99-gamma": (r, g, b, p, st) => [r / st.p99, g / st.p99, b / st.p99],
+    "reinhard-global": (r, g, b, p, st) => {
+      const L = LUM[0] * r + LUM[1] * g + LUM[2] * b;
+      if (L <= 0) return [0, 0, 0];
+      const Ls = (p.key * L) / st.Lwa, f = (Ls * (1 + Ls / (st.Lwhite * st.Lwhite))) / (1 + Ls) / L;
+      return [r * f, g * f, b * f];
+    },
+    "drago": (r, g, b, p, st) => {
+      const L = LUM[0] * r + LUM[1] * g + LUM[2] * b;
+      if (L <= 0) return [0, 0, 0];
+      const lwa = st.Lwa / Math.pow(1 + p.bias - 0.85, 5), ls = L / lwa, lmax = st.Lmax / lwa;
+      const c1 = Math.log(p.bias) / Math.log(0.5);
+      const f = ((p.Ld_max / 100) / Math.log10(1 + lmax)) * Math.log1p(ls)
+        / Math.log(2 + 8 * Math.pow(ls / lmax, c1)) / L;
+      return [r * f, g * f, b * f];
+    },
+    "mu-law": (r, g, b, p, st) => [r, g, b].map((v) => Math.log1p(p.mu * Math.tanh(v / st.p99)) / Math.log1p(p.mu)),
+  };
+  const TMO_ENCODE = {
+    "p99-gamma": (v, p) => Math.pow(clip01(v), 1 / p.gamma),
+    "reinhard-global": (v, p) => Math.pow(clip01(v), 1 / p.gamma),
+    "drago": (v, p) => clip01(v <= 0.018 ? 4.5 * Math.max(v, 0) : 1.099 * Math.pow(v, 0.9 / p.gamma) - 0.099),
+    "mu-law": (v) => clip01(v),
+  };
+  const precomputed = {};  // "n/name" -> Promise<Uint8Array>, display bytes of every panel of image n
+  window.hdrViewerTonemapped = function (index, name, b64) {
+    const w = waiting[index + "/" + name];
+    if (w) w(b64);
+  };
+  function tmoInfo(tone) {
+    return tone.startsWith("tmo:") ? D.tonemappers.find((t) => "tmo:" + t.name === tone) || null : null;
+  }
+  function loadPrecomputed(index, name) {
+    const key = index + "/" + name;
+    if (!precomputed[key]) {
+      precomputed[key] = new Promise((resolve, reject) => {
+        waiting[key] = (b64) => decodeBytes(b64).then(resolve, reject);
+        const file = D.images[index].file.replace(/\.js$/, "-" + name + ".js");
+        const s = el("script", {src: "viewer/" + file});
+        s.onerror = () => reject(new Error("cannot read viewer/" + file));
+        document.body.append(s);
+      });
+    }
+    return precomputed[key];
+  }
+  let tmoBytes = null;  // display bytes of the current image under the current precomputed operator
+  function tmoDisplay(k, info) {  // Float32Array of panel k's display values in [0, 1]
+    const img = D.images[state.image], n = img.width * img.height * 3, off = k * n, out = new Float32Array(n);
+    if (info.precomputed) {
+      for (let i = 0; i < n; i++) out[i] = tmoBytes[off + i] / 255;
+      return out;
+    }
+    const st = img.tonemap[info.name], curve = TMO_CURVES[info.name], enc = TMO_ENCODE[info.name];
+    const pos = (v) => (v > 0 ? v : 0);  // NaN and negatives -> 0, as tonemappers.clean
+    for (let i = 0; i < n; i += 3) {
+      const v = curve(pos(floats[off + i]), pos(floats[off + i + 1]), pos(floats[off + i + 2]), info.params, st);
+      out[i] = enc(v[0], info.params); out[i + 1] = enc(v[1], info.params); out[i + 2] = enc(v[2], info.params);
+    }
+    return out;
+  }
+  async function setTone(tone) {
+    state.tone = tone;
+    const info = tmoInfo(tone);
+    $("ev").disabled = !!info;
+    $("tone-caption").textContent = info ? `${info.caption} (${D.tonemap_note}; exposure not applied)`
+      : `${$("tone").selectedOptions[0].textContent} of value × 2^EV`;
+    tmoBytes = null;
+    if (info && info.precomputed) {
+      document.body.dataset.ready = "0";
+      const index = state.image;
+      const bytes = await loadPrecomputed(index, info.name);
+      if (state.image !== index || state.tone !== tone) return;
+      tmoBytes = bytes;
+      document.body.dataset.ready = "1";
+    }
+    renderAll();
+  }
+
   function ramp(t) {
     const x = Math.min(Math.max(t, 0), 1) * (RAMP.length - 1), i = Math.min(Math.floor(x), RAMP.length - 2);
     const f = x - i, a = RAMP[i], b = RAMP[i + 1];
@@ -114,8 +204,22 @@
     const panel = img.panels[k], canvas = canvases[k], ctx = canvas.getContext("2d");
     const out = ctx.createImageData(w, h), o = out.data;
     const off = k * n, gtOff = (img.panels.length - 1) * n;
-    const gain = Math.pow(2, state.ev), curve = CURVES[state.tone];
-    if (panel.kind === "ldr" || panel.kind === "overlay") {  // display-referred (input, region map): as it is
+    const gain = Math.pow(2, state.ev), curve = CURVES[state.tone], info = tmoInfo(state.tone);
+    if (info && (panel.kind === "pred" || panel.kind === "gt")) {  // a named tone mapper
+      if (info.precomputed && !tmoBytes) return;  // still loading: drawn when it arrives
+      const shown = tmoDisplay(k, info), gt = state.errmap && panel.kind === "pred"
+        ? tmoDisplay(img.panels.length - 1, info) : null;
+      for (let i = 0, j = 0; i < n; i += 3, j += 4) {
+        if (gt) {
+          const c = ramp((Math.abs(shown[i] - gt[i]) + Math.abs(shown[i + 1] - gt[i + 1])
+            + Math.abs(shown[i + 2] - gt[i + 2])) / 3 / ERR_MAX);
+          o[j] = c[0]; o[j + 1] = c[1]; o[j + 2] = c[2];
+        } else {
+          o[j] = 255 * shown[i]; o[j + 1] = 255 * shown[i + 1]; o[j + 2] = 255 * shown[i + 2];
+        }
+        o[j + 3] = 255;
+      }
+    } else if (panel.kind === "ldr" || panel.kind === "overlay") {  // display-referred (input, region map)
       for (let i = 0, j = 0; i < n; i += 3, j += 4) {
         o[j] = 255 * floats[off + i]; o[j + 1] = 255 * floats[off + i + 1]; o[j + 2] = 255 * floats[off + i + 2];
         o[j + 3] = 255;
@@ -270,7 +374,10 @@
     imageScores();
     floats = await pixels(index);
     if (state.image !== index) return;
-    renderAll();
+    if (tmoInfo(state.tone)) {
+      await setTone(state.tone);  // the operator's data of this image
+      if (state.image !== index) return;
+    } else renderAll();
     document.body.dataset.ready = "1";
   }
 
@@ -427,18 +534,24 @@
     $("ev-auto").addEventListener("click", () => {
       state.ev = D.images[state.image].ev0; $("ev").value = state.ev; renderAll();
     });
-    $("tone").addEventListener("change", () => { state.tone = $("tone").value; renderAll(); });
+    $("tone").append(el("optgroup", {label: "Tone mappers"}, ...D.tonemappers.map((t) =>
+      el("option", {value: "tmo:" + t.name, text: t.name, title: t.caption}))));
+    $("tone").addEventListener("change", () => {
+      setTone($("tone").value).catch((e) => $("notes").append(el("div", {class: "note", text: e.message})));
+    });
     $("errmap").addEventListener("change", () => { state.errmap = $("errmap").checked; renderAll(); });
     $("box").addEventListener("change", () => { document.body.classList.toggle("no-box", !$("box").checked); });
     $("size").addEventListener("input", () => { state.size = Number($("size").value); buildView(); });
     $("fit").addEventListener("click", () => { state.zoom = 1; state.x = 0; state.y = 0; applyView(); });
     state.tone = $("tone").value;
+    $("tone-caption").textContent = `${$("tone").selectedOptions[0].textContent} of value × 2^EV`;
     showImage(0).catch((e) => {
       $("notes").append(el("div", {class: "note", text: "cannot show the images: " + e.message}));
       throw e;
     });
   }
 
-  window.hdrViewer = {state, data: D, pixels, half: HALF};  // for tests and the console
+  window.hdrViewer = {state, data: D, pixels, half: HALF,  // for tests and the console
+    tonemapped: (k) => Array.from(tmoDisplay(k, tmoInfo(state.tone)))};
   start();
 })();

@@ -4,7 +4,8 @@ The page opens from disk (no server) and loads nothing from the network (its Con
 it). It shows Tables 1–3 from the report's CSV files (sortable; interval and p-value on hover), the per-image
 scores from the result store, and a comparison view of the figure images (``[plot] images``): the LDR input,
 every method with a saved prediction and the ground truth, tone-mapped in the page from their floating-point
-values (exposure in EV, linear / gamma 2.2 / PU21 curve, error maps).
+values (exposure in EV, linear / gamma 2.2 / PU21 curve, error maps), or by a named tone mapper
+(:mod:`hdrbench.report.viewer_tonemap`).
 
 Pixel data: each image's panels are (H, W, 3) linear float values stored as IEEE half floats (the LDR input as
 its display-referred [0, 1] values), byte-planar (all low bytes, then all high bytes) and gzip-compressed,
@@ -33,6 +34,7 @@ from hdrbench import io
 from hdrbench.config import BenchConfig
 from hdrbench.errors import HDRBenchError
 from hdrbench.plan import Plan, as_plan
+from hdrbench.report import viewer_tonemap
 from hdrbench.report.tables import _decimals, metric_label, test_set_label
 
 #: Upper bound on the written pixel data of all images (bytes of base64 text); reduced images keep MIN_SIDE pixels.
@@ -236,13 +238,16 @@ def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewe
         io.write_text(files[-1], f'hdrViewerImage({n}, "{payload}");\n', encoding="ascii")
         model.append({"id": img["id"], "test_set": test_set, "width": w, "height": h, "file": files[-1].name,
                       "box": [y, x, s], "ev0": round(-math.log2(p99), 1),
-                      "panels": [{k: p[k] for k in ("title", "kind", "method")} for p in img["panels"]]})
+                      "panels": [{k: p[k] for k in ("title", "kind", "method")} for p in img["panels"]],
+                      "tonemap": viewer_tonemap.image_statistics(arrays)})
+        files += viewer_tonemap.write_precomputed(n, arrays, [p["kind"] for p in img["panels"]], data_dir)
     if factor > 1:
         notes.append(f"images reduced {factor}x (area average) to keep the viewer small")
     data = {"benchmark": cfg.name, "dataset": cfg.dataset.name, "protocol": cfg.evaluate.protocol,
             "confidence": cfg.report.confidence,
             "test": cfg.report.test, "downsample": factor, "notes": notes,
-            "tables": _tables(cfg, out), "scores": _scores(plan), "images": model}
+            "tables": _tables(cfg, out), "scores": _scores(plan), "images": model,
+            "tonemappers": viewer_tonemap.operators(), "tonemap_note": viewer_tonemap.STATISTICS_NOTE}
     io.write_text(data_dir / "data.js", "window.HDR_VIEWER_DATA = " + json.dumps(data, separators=(",", ":"))
                                       + ";\n", encoding="utf-8")
     files.append(data_dir / "data.js")

@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("png", type=Path)
     ap.add_argument("--image", type=int, default=0)
     ap.add_argument("--ev", type=float, default=None, help="exposure (default: the page's automatic one)")
-    ap.add_argument("--tone", default="gamma", choices=["linear", "gamma", "pu21"])
+    ap.add_argument("--tone", default="gamma",
+                    help="linear, gamma, pu21, or a named tone mapper as tmo:NAME (e.g. tmo:reinhard-local)")
     ap.add_argument("--mode", default="grid", choices=["grid", "split"])
     ap.add_argument("--show", default="", help="comma-separated panel titles to show (default: all)")
     ap.add_argument("--errmap", action="store_true")
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         dt.wait_for("document.body.dataset.ready === '1'")
         set_control(dt, "mode", args.mode, "change")
         set_control(dt, "tone", args.tone, "change")
+        dt.wait_for("document.body.dataset.ready === '1'")  # a precomputed tone mapper loads its file
         if args.ev is not None:
             set_control(dt, "ev", args.ev)
         if args.show:
