@@ -113,5 +113,5 @@ def test_identity_row_heads_every_table_of_the_shipped_benchmarks(name):
     assert all(t.methods[0] == "identity" for t in cfg.tables)
     if name == "bench-gpu.toml":  # every registered method, one equal budget
         builtin = {n for n, cls in METHODS.items() if cls.__module__.split(".")[0] in ("dcdr", "baselines")}
-        assert {m.name for m in cfg.methods} == builtin and len(builtin) == 18
+        assert {m.name for m in cfg.methods} == builtin and len(builtin) == 20
         assert all(not m.recipe for m in cfg.methods) and cfg.train.precision == "fp32"
