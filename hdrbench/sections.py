@@ -107,7 +107,8 @@ class ReportSection:
 @dataclass
 class PlotSection:
     """``[plot]``: the figure's test set (the first) and images (ids, or the first N), its methods (Table 1's),
-    the zoom box side (0: H/5), the tone-mapped copy and the file formats."""
+    the zoom box side (0: H/5), the tone-mapped copy, the file formats, and the HDR display encodings its panels
+    are also written in, with their display model (:mod:`hdrbench.report.hdr_panels`)."""
 
     test_set: str | None = None
     images: list[str] | int = 2
@@ -115,6 +116,8 @@ class PlotSection:
     tonemapped: bool = True
     box: int = 0
     formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
+    hdr_formats: list[str] = field(default_factory=list)
+    hdr_display: dict[str, Any] = field(default_factory=dict)
 
 
 SECTIONS: dict[str, type] = {"benchmark": BenchmarkSection, "dataset": DatasetSection, "train": TrainSection,

@@ -183,6 +183,10 @@ def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list
     paths = _grid(cfg, titles, ids, rows, False, box, out / "figure5", formats)
     if cfg.plot.tonemapped:
         paths += _grid(cfg, titles, ids, rows, True, box, out / "figure5_tonemapped", formats)
+    if cfg.plot.hdr_formats:  # the panels as HDR display files (hdrbench.report.hdr_panels)
+        from hdrbench.report.hdr_panels import write_hdr_panels
+
+        paths += write_hdr_panels(plan, methods, ids, rows, out)
     if cfg.runs.results.is_file():
         with ResultStore(cfg.runs.results) as store:
             scores = store.scores()
