@@ -354,7 +354,7 @@ def test_predict_encode_pq_png_and_a_folder_of_ultrahdr(tmp_path, cli):
     (["--encode", "avif-pq", "--display", "peak=20000"], "out.avif", "exceeds PQ's 10000"),
     (["--encode", "pq-png", "--half"], "out.png", "--half applies to EXR output only"),
     (["--display", "anchor=max"], "out.exr", "--display applies to --encode"),
-    (["--encode", "avif-pq"], "out.png", "writes .avif files; give a file name ending in .avif"),
+    (["--encode", "avif-pq"], "out.png", "avif-pq files end in .avif; give a file name ending in .avif"),
 ])
 def test_predict_bad_encode_values_are_one_line_errors(tmp_path, run_main, args, out, message):
     io.write_ldr(tmp_path / "in.png", np.full((8, 8, 3), 0.5))

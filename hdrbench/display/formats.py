@@ -235,8 +235,8 @@ def check_suffix(path: str | Path, encoding: str) -> Path:
     p, enc = Path(path), get_encoding(encoding)
     allowed = (enc.suffix, ".jpeg") if enc.suffix == ".jpg" else (enc.suffix,)
     if p.suffix.lower() not in allowed:
-        raise HDRBenchError(f"--encode {encoding} writes {enc.suffix} files; give a file name ending in "
-                            f"{enc.suffix} (or a folder)", p)
+        raise HDRBenchError(f"{encoding} files end in {enc.suffix}; give a file name ending in {enc.suffix} (or a "
+                            "folder)", p)
     return p
 
 
