@@ -218,6 +218,10 @@ def parse_config(data: dict[str, Any], path: str | os.PathLike = "bench.toml") -
     if "formats" in data.get("plot", {}):
         check_plot_formats(sec["plot"].formats, path)
     check_tonemappers(sec["plot"].tonemapper, path)
+    if sec["plot"].hdr_formats or sec["plot"].hdr_display:
+        from hdrbench.display.formats import check_plot_settings
+
+        check_plot_settings(sec["plot"].hdr_formats, sec["plot"].hdr_display, path)
     cfg = BenchConfig(path=path, name=name, output=_resolve(path.parent, bench.output or f"results/{name}"),
                       methods=_methods(data.get("methods"), path), tables=_tables(rep.tables, path), **sec)
     ids = {m.id for m in cfg.methods}

@@ -109,7 +109,8 @@ class ReportSection:
 class PlotSection:
     """``[plot]``: the figure's test set (the first) and images (ids, or the first N), its methods (Table 1's),
     the zoom box side (0: H/5), the tone-mapped copies (on/off; the operator's name or a list of names, one
-    figure each: :data:`hdrbench.report.tonemappers.TONEMAPPERS`) and the file formats."""
+    figure each: :data:`hdrbench.report.tonemappers.TONEMAPPERS`), the file formats, and the HDR display encodings
+    its panels are also written in, with their display model (:mod:`hdrbench.report.hdr_panels`)."""
 
     test_set: str | None = None
     images: list[str] | int = 2
@@ -118,6 +119,8 @@ class PlotSection:
     tonemapper: str | list[str] = DEFAULT_TONEMAPPER
     box: int = 0
     formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
+    hdr_formats: list[str] = field(default_factory=list)
+    hdr_display: dict[str, Any] = field(default_factory=dict)
 
 
 SECTIONS: dict[str, type] = {"benchmark": BenchmarkSection, "dataset": DatasetSection, "train": TrainSection,

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "hdrbench.registry", "hdrbench.devices", "hdrbench.keyvalue", "hdrbench.io", "hdrbench.checkpoint",
               "hdrbench.official", "hdrbench.weights", "hdrbench.writing", "hdrbench.checks", "hdrbench.cli.allocator",
               "hdrbench.report.stats", "hdrbench.report.tonemappers")),
-    ("blocks", ("hdrbench.nn", "hdrbench.metrics", "hdrbench.method")),
+    ("blocks", ("hdrbench.nn", "hdrbench.metrics", "hdrbench.method", "hdrbench.display")),
     ("data", ("hdrbench.datasets",)),
     ("methods", ("dcdr", "baselines", "hdrbench.models", "hdrbench.inference")),
     ("benchmark", ("hdrbench.sections", "hdrbench.config", "hdrbench.runs", "hdrbench.plan", "hdrbench.preflight")),

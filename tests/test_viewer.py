@@ -366,3 +366,55 @@ def test_named_tone_mappers_are_listed_captioned_and_computed_as_in_python(page,
     set_control(page, "tone", "gamma", "change")
     assert page.js("document.getElementById('ev').disabled") is False
     assert page.js("document.getElementById('tone-caption').textContent") == before
+
+
+# ---------------------------------------------------------------- native HDR panels (hdrbench.report.hdr_panels)
+
+def test_viewer_embeds_native_hdr_panels(results):
+    """Each image's prediction and ground-truth panels as AVIF-PQ and Ultra HDR JPEG data URIs (viewer/hdr-<n>.js)."""
+    import imagecodecs
+
+    cfg, viewer = results
+    out = cfg.runs.reports / "viewer"
+    data = json.loads((out / "data.js").read_text().removeprefix("window.HDR_VIEWER_DATA = ").rstrip()
+                      .removesuffix(";"))
+    assert data["images"][0]["hdr"] == {"file": "hdr-0.js", "encodings": ["avif-pq", "ultrahdr"]}
+    assert "203 cd/m²" in data["hdr_display"] and out / "hdr-0.js" in viewer.files
+    files = json.loads((out / "hdr-0.js").read_text().removeprefix("hdrViewerNative(0, ").rstrip().removesuffix(");"))
+    assert [f["panel"] for f in files["avif-pq"]] == [f["panel"] for f in files["ultrahdr"]] == [1, 2, 3]
+    avif = base64.b64decode(files["avif-pq"][0]["uri"].removeprefix("data:image/avif;base64,"))
+    assert imagecodecs.avif_decode(avif).shape == (H, W, 3) and b"colrnclx\x00\x09\x00\x10" in avif  # BT.2020, PQ
+    jpeg = base64.b64decode(files["ultrahdr"][2]["uri"].removeprefix("data:image/jpeg;base64,"))
+    assert imagecodecs.ultrahdr_check(jpeg)
+
+
+def test_native_hdr_note_where_the_display_reports_no_hdr(page):
+    assert page.js("matchMedia('(dynamic-range: high)').matches") is False  # headless chromium: an SDR screen
+    assert page.js("document.getElementById('hdr-note').textContent") == (
+        "not shown: this display/browser does not report HDR (CSS dynamic-range: high)")
+    assert page.js("document.getElementById('hdr-mode').disabled") is True
+    assert page.js("document.getElementById('hdr-controls').hidden") is False
+    assert page.js("document.querySelectorAll('#hdr-view img').length") == 0
+
+
+def test_native_hdr_panels_decode_where_the_display_reports_hdr(page):
+    """With matchMedia answering HDR (headless chromium cannot emulate the feature), the page shows the chosen
+    encoding's panels, and chromium decodes every AVIF-PQ and Ultra HDR JPEG to the panel's size."""
+    page.js("window._mm = window.matchMedia; window.matchMedia = (q) => q === '(dynamic-range: high)' ? "
+            "{matches: true, media: q, addEventListener() {}} : window._mm(q)")
+    try:
+        page.js("hdrViewer.showNative()", wait=True)
+        assert page.js("document.getElementById('hdr-mode').disabled") is False
+        assert "fixed rendering" in page.js("document.getElementById('hdr-note').textContent")
+        for mode in ("avif-pq", "ultrahdr"):
+            set_control(page, "hdr-mode", mode, "change")
+            page.wait_for("(() => { const i = [...document.querySelectorAll('#hdr-view img')]; "
+                          "return i.length === 3 && i.every(x => x.complete && x.naturalWidth > 0); })()")
+            assert page.js("[...document.querySelectorAll('#hdr-view img')].map(i => [i.naturalWidth, "
+                           "i.naturalHeight])") == [[W, H]] * 3
+            assert page.js("[...document.querySelectorAll('#hdr-view .panel')].map(p => p.dataset.kind)") == [
+                "pred", "pred", "gt"]
+    finally:
+        page.js("window.matchMedia = window._mm")
+        set_control(page, "hdr-mode", "", "change")
+    assert page.js("document.querySelectorAll('#hdr-view img').length") == 0

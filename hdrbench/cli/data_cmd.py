@@ -172,3 +172,44 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
     else:
         click.echo("ground truth: display-referred [0, 1] 16-bit PNG (clipped at the headroom): the default dcdr "
                    "protocol fits it")
+
+
+@data_cmd.command("export-hdr")
+@click.option("--dataset", "name", required=True, help="Registered dataset name (see 'hdrbench data layouts').")
+@click.option("--root", type=click.Path(), default=None, help="The dataset's root folder (not needed for demo).")
+@click.option("-o", "--option", "options", multiple=True, help="Dataset option KEY=VALUE (repeatable).")
+@click.option("--test-set", "test_sets", multiple=True, help="Test set(s) to export (default: all of the dataset's).")
+@click.option("--encode", "encoding", required=True,
+              help="HDR display encoding: pq-png, hlg-png, avif-pq, avif-hlg, jxl-linear, ultrahdr.")
+@click.option("--display", "display", multiple=True,
+              help="Display model KEY=VALUE (repeatable): anchor=white|max|absolute, white (default: the dataset's "
+                   "saturation level where it declares its camera, else 1), scale, reference_white=203, peak=1000.")
+@click.option("--max-images", type=click.IntRange(min=0), default=0, show_default=True,
+              help="The first N ground truths of each test set (0: all).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Folder: OUT/<test set>/<id>.<suffix>.")
+def export_hdr_cmd(name: str, root: str | None, options: tuple[str, ...], test_sets: tuple[str, ...], encoding: str,
+                   display: tuple[str, ...], max_images: int, out_dir: str) -> None:
+    """Write a dataset's test ground truths as files an HDR display shows as HDR (docs/hdr-display.md)."""
+    from hdrbench import io
+    from hdrbench.display.formats import ENCODINGS, get_encoding, write_display_file
+    from hdrbench.display.model import DisplayModel, dataset_white
+
+    enc = get_encoding(encoding, "--encode")
+    shown = parse_key_values(display, "--display", "anchor=max")
+    DisplayModel.from_options(shown, "--display")  # bad keys or values fail before the dataset is read
+    out = Path(out_dir)
+    io.check_output(out / f"x{enc.suffix}")
+    ds = _dataset(name, root, parse_options(options))
+    for test_set in test_sets or ds.test_sets:
+        if test_set not in ds.test_sets:
+            raise HDRBenchError(f"dataset '{ds.name}' has no test set '{test_set}' (its test sets: "
+                                f"{', '.join(ds.test_sets)})")
+        model = DisplayModel.from_options(shown, "--display", dataset_white(ds, test_set))
+        pairs = ds.pairs(test_set)
+        pairs = pairs[:max_images] if max_images else pairs
+        for pair in pairs:
+            _, hdr = ds.load_pair(pair)
+            write_display_file(out / test_set / f"{pair.id}{ENCODINGS[enc.name].suffix}", hdr, enc.name, model,
+                               attributes={"dataset": ds.name, "test_set": test_set, "ground_truth": str(pair.hdr)})
+        click.echo(f"{test_set}: {len(pairs)} ground truths -> {out / test_set} ({enc.name}; {model.describe()})")

@@ -1,4 +1,5 @@
-"""``hdrbench predict``: LDR image(s) in, linear HDR EXR out, with any registered method."""
+"""``hdrbench predict``: LDR image(s) in, linear HDR EXR out (or an HDR display file: ``--encode``), with any
+registered method."""
 
 from __future__ import annotations
 
@@ -27,9 +28,24 @@ def _check_tile(ctx: click.Context, param: click.Parameter, value: int) -> int:
     return value
 
 
-def _targets(src: Path, dst: Path) -> list[tuple[Path, Path]]:
+def _check_encode(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--encode``: ``exr`` or an HDR display encoding (:data:`hdrbench.display.ENCODINGS`), refused at parse time."""
+    if value != "exr":
+        from hdrbench.display.formats import get_encoding
+
+        try:
+            get_encoding(value, "--encode")
+        except HDRBenchError as exc:
+            raise click.BadParameter(exc.message.removeprefix("--encode").lstrip(": "), ctx, param) from None
+    return value
+
+
+def _targets(src: Path, dst: Path, encode: str = "exr") -> list[tuple[Path, Path]]:
     """(LDR input, HDR output) files, every output checked writable before any inference."""
     from hdrbench import io
+    from hdrbench.display.formats import ENCODINGS, check_suffix
+
+    suffix = ".exr" if encode == "exr" else ENCODINGS[encode].suffix
 
     if not src.exists():
         raise HDRBenchError("input not found", src)
@@ -39,11 +55,14 @@ def _targets(src: Path, dst: Path) -> list[tuple[Path, Path]]:
             raise HDRBenchError(f"no LDR images ({', '.join(io.LDR_SUFFIXES)}) in this folder", src)
         if dst.suffix and not dst.is_dir():
             raise HDRBenchError("the input is a folder, so OUT must be a folder (no file suffix)", dst)
-        pairs = [(f, dst / f"{f.stem}.exr") for f in files]
+        pairs = [(f, dst / f"{f.stem}{suffix}") for f in files]
     else:
-        pairs = [(src, dst if dst.suffix else dst / f"{src.stem}.exr")]
+        pairs = [(src, dst if dst.suffix else dst / f"{src.stem}{suffix}")]
     for _, target in pairs:
-        io.check_hdr_output(target)
+        if encode == "exr":
+            io.check_hdr_output(target)
+        else:
+            io.check_output(check_suffix(target, encode))
     return pairs
 
 
@@ -73,6 +92,21 @@ def _fits_half(hdr: Any, target: Path) -> bool:
     return not n
 
 
+def _display_model(encode: str, display: tuple[str, ...], half: bool) -> Any:
+    """The :class:`~hdrbench.display.DisplayModel` of ``--display`` (None for EXR output); one-line errors."""
+    if encode == "exr":
+        if display:
+            raise HDRBenchError("--display applies to --encode (an HDR display file), not to EXR output")
+        return None
+    if half:
+        raise HDRBenchError(f"--half applies to EXR output only, not to --encode {encode}")
+    from hdrbench.display.model import DisplayModel
+
+    model = DisplayModel.from_options(parse_key_values(display, "--display", "anchor=max"), "--display")
+    click.echo(model.describe())
+    return model
+
+
 @click.command("predict")
 @click.option("--method", "method_name", required=True, help="Registered method name (see 'hdrbench list').")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), multiple=True,
@@ -90,13 +124,22 @@ def _fits_half(hdr: Any, target: Path) -> bool:
               help="Seed for --random-init (>= 0).")
 @click.option("--half", is_flag=True, help="Write half-float EXR (an image with values above 65504, half's "
               "maximum, is written as float32 with a warning, never as inf).")
+@click.option("--encode", default="exr", show_default=True, callback=_check_encode,
+              help="exr (linear float), or a file an HDR display shows as HDR: pq-png, hlg-png, avif-pq, avif-hlg, "
+                   "jxl-linear, ultrahdr (docs/hdr-display.md).")
+@click.option("--display", "display", multiple=True,
+              help="Display model of --encode, KEY=VALUE (repeatable): anchor=white|max|absolute, white=1 (the "
+                   "relative value of the LDR's white, shown at reference_white=203 cd/m²), scale (absolute), "
+                   "peak=1000 (cd/m², above it clipped).")
 @click.argument("inp", type=click.Path(exists=False))
 @click.argument("out", type=click.Path())
 def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool, options: tuple[str, ...],
-                tile: int, overlap: int | None, device: str, seed: int, half: bool, inp: str, out: str) -> None:
+                tile: int, overlap: int | None, device: str, seed: int, half: bool, encode: str,
+                display: tuple[str, ...], inp: str, out: str) -> None:
     """Reconstruct linear HDR from an 8-bit LDR image (INP file → OUT .exr) or a folder of them.
 
-    Each EXR records its provenance (method, options, checkpoint sha256, hdrbench version) in its header."""
+    Each EXR records its provenance (method, options, checkpoint sha256, hdrbench version) in its header; with
+    --encode, each HDR display file records it and its display model (PNG: iTXt; else a .json beside it)."""
     from hdrbench.registry import METHODS
 
     trainable = METHODS.get(method_name).trainable
@@ -105,7 +148,8 @@ def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool
     for c in checkpoint:
         if not Path(c).is_file():
             raise HDRBenchError("checkpoint not found", c)
-    pairs = _targets(Path(inp), Path(out))
+    model = _display_model(encode, display, half)
+    pairs = _targets(Path(inp), Path(out), encode)
     parsed = _parse_options(options)
 
     import numpy as np
@@ -125,8 +169,13 @@ def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool
         hdr = predict_image(method, net, f, tile=tile, overlap=overlap)
         if not np.isfinite(hdr).all():
             raise HDRBenchError(f"prediction of {method_name} has NaN/inf values", f)
-        as_half = half and _fits_half(hdr, target)
-        io.write_hdr(target, hdr, half=as_half, attributes={
-            **attributes, "input": str(f), "precision": "half" if as_half else "float32"})
+        if model is not None:
+            from hdrbench.display.formats import write_display_file
+
+            write_display_file(target, hdr, encode, model, attributes={**attributes, "input": str(f)})
+        else:
+            as_half = half and _fits_half(hdr, target)
+            io.write_hdr(target, hdr, half=as_half, attributes={
+                **attributes, "input": str(f), "precision": "half" if as_half else "float32"})
         if len(pairs) == 1:
             click.echo(f"{f} -> {target}  ({hdr.shape[1]}x{hdr.shape[0]}, max {hdr.max():.4g})")

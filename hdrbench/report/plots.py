@@ -210,6 +210,10 @@ def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list
         for k, name in enumerate(tonemapper_names(cfg.plot.tonemapper)):
             stem = out / ("figure5_tonemapped" if k == 0 else f"figure5_tonemapped_{name}")
             paths += _grid(cfg, titles, ids, rows, get_tonemapper(name), box, stem, formats)
+    if cfg.plot.hdr_formats:  # the panels as HDR display files (hdrbench.report.hdr_panels)
+        from hdrbench.report.hdr_panels import write_hdr_panels
+
+        paths += write_hdr_panels(plan, methods, ids, rows, out)
     if cfg.runs.results.is_file():
         with ResultStore(cfg.runs.results) as store:
             scores = store.scores()

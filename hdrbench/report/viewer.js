@@ -378,6 +378,7 @@
       await setTone(state.tone);  // the operator's data of this image
       if (state.image !== index) return;
     } else renderAll();
+    showNative();
     document.body.dataset.ready = "1";
   }
 
@@ -509,6 +510,54 @@
           text: fmt(values(p.method, metric), metric.decimals)})))))));
   }
 
+  /* ---------- native HDR: the panels as AVIF-PQ / Ultra HDR files (viewer/hdr-<n>.js), on HDR displays only ------ */
+  const NO_HDR = "not shown: this display/browser does not report HDR (CSS dynamic-range: high)";
+  const nativeWaiting = {}, nativeLoaded = {};
+  window.hdrViewerNative = function (index, files) {
+    if (nativeWaiting[index]) nativeWaiting[index](files);
+  };
+
+  function nativeFiles(index) {  // index -> Promise<{encoding: [{panel, title, uri}]}>
+    if (!nativeLoaded[index]) {
+      nativeLoaded[index] = new Promise((resolve, reject) => {
+        nativeWaiting[index] = resolve;
+        const s = el("script", {src: "viewer/" + D.images[index].hdr.file});
+        s.onerror = () => reject(new Error("cannot read viewer/" + D.images[index].hdr.file));
+        document.body.append(s);
+      });
+    }
+    return nativeLoaded[index];
+  }
+
+  function hdrDisplay() {
+    return Boolean(window.matchMedia && window.matchMedia("(dynamic-range: high)").matches);
+  }
+
+  async function showNative() {
+    const img = D.images[state.image], select = $("hdr-mode"), holder = $("hdr-view"), note = $("hdr-note");
+    holder.textContent = "";
+    $("hdr-controls").hidden = !(img && img.hdr);
+    if (!img || !img.hdr) return;
+    for (const o of select.options) o.disabled = o.value !== "" && !img.hdr.encodings.includes(o.value);
+    if (!hdrDisplay()) {
+      select.disabled = true;
+      note.textContent = NO_HDR;
+      return;
+    }
+    select.disabled = false;
+    note.textContent = "fixed rendering, exposure and tone curve do not apply; " + (D.hdr_display || "");
+    const mode = select.value, index = state.image;
+    if (!mode) return;
+    const files = await nativeFiles(index);
+    if (state.image !== index || select.value !== mode) return;
+    holder.textContent = "";
+    for (const f of files[mode] || []) {
+      holder.append(el("figure", {class: "panel native", "data-kind": img.panels[f.panel].kind,
+        style: `width:${state.size}px`}, el("img", {src: f.uri, alt: f.title, style: "width:100%"}),
+      el("figcaption", {text: f.title, title: f.title})));
+    }
+  }
+
   /* ---------- start ---------- */
   function start() {
     for (const note of D.notes) $("notes").append(el("div", {class: "note", text: note}));
@@ -545,6 +594,8 @@
     $("fit").addEventListener("click", () => { state.zoom = 1; state.x = 0; state.y = 0; applyView(); });
     state.tone = $("tone").value;
     $("tone-caption").textContent = `${$("tone").selectedOptions[0].textContent} of value × 2^EV`;
+    $("hdr-mode").addEventListener("change", showNative);
+    if (window.matchMedia) window.matchMedia("(dynamic-range: high)").addEventListener("change", showNative);
     showImage(0).catch((e) => {
       $("notes").append(el("div", {class: "note", text: "cannot show the images: " + e.message}));
       throw e;
@@ -553,5 +604,6 @@
 
   window.hdrViewer = {state, data: D, pixels, half: HALF,  // for tests and the console
     tonemapped: (k) => Array.from(tmoDisplay(k, tmoInfo(state.tone)))};
+  window.hdrViewer.showNative = showNative;
   start();
 })();

@@ -11,7 +11,8 @@ Pixel data: each image's panels are (H, W, 3) linear float values stored as IEEE
 its display-referred [0, 1] values), byte-planar (all low bytes, then all high bytes) and gzip-compressed,
 base64 in a ``viewer/img-<n>.js`` file (a ``<script>`` is the one way a page opened from ``file://`` can read
 a local file). Images are reduced by an integer factor (area average) only when the written data of all images
-would exceed :data:`SIZE_BUDGET` bytes.
+would exceed :data:`SIZE_BUDGET` bytes. Where the display reports HDR, the page also shows each image's panels as
+AVIF-PQ or Ultra HDR JPEG files the browser renders natively (``viewer/hdr-<n>.js``, :mod:`hdrbench.report.hdr_panels`).
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewe
     Needs the report's ``<table>.csv`` files (``hdrbench report``) and, for the comparison view, the dataset
     and the figure images' saved predictions; without them the page shows the tables and says what is missing.
     """
+    from hdrbench.report.hdr_panels import figure_display_model, write_viewer_hdr
     from hdrbench.report.plots import select_box
 
     plan = as_plan(plan, "report")
@@ -229,6 +231,7 @@ def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewe
         notes.append(f"comparison view left out: {exc}")
     factor, encoded = _encode_images(images)
     files, model = [], []
+    display = figure_display_model(plan) if images else None  # native HDR panels (hdrbench.report.hdr_panels)
     for n, (img, (arrays, payload)) in enumerate(zip(images, encoded)):
         h, w = arrays[0].shape[:2]
         y, x, s = select_box(arrays[0], min(h, w) // 5)
@@ -241,13 +244,17 @@ def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewe
                       "panels": [{k: p[k] for k in ("title", "kind", "method")} for p in img["panels"]],
                       "tonemap": viewer_tonemap.image_statistics(arrays)})
         files += viewer_tonemap.write_precomputed(n, arrays, [p["kind"] for p in img["panels"]], data_dir)
+        model[-1]["hdr"], more_files, more_notes = write_viewer_hdr(data_dir, n, img["panels"], arrays, display)
+        files += more_files
+        notes += [note for note in more_notes if note not in notes]
     if factor > 1:
         notes.append(f"images reduced {factor}x (area average) to keep the viewer small")
     data = {"benchmark": cfg.name, "dataset": cfg.dataset.name, "protocol": cfg.evaluate.protocol,
             "confidence": cfg.report.confidence,
             "test": cfg.report.test, "downsample": factor, "notes": notes,
             "tables": _tables(cfg, out), "scores": _scores(plan), "images": model,
-            "tonemappers": viewer_tonemap.operators(), "tonemap_note": viewer_tonemap.STATISTICS_NOTE}
+            "tonemappers": viewer_tonemap.operators(), "tonemap_note": viewer_tonemap.STATISTICS_NOTE,
+            "hdr_display": display.describe() if display else None}
     io.write_text(data_dir / "data.js", "window.HDR_VIEWER_DATA = " + json.dumps(data, separators=(",", ":"))
                                       + ";\n", encoding="utf-8")
     files.append(data_dir / "data.js")

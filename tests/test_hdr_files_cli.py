@@ -1,0 +1,117 @@
+"""HDR display files from the command line and the report: ``hdrbench predict --encode``, ``hdrbench data
+export-hdr`` and ``[plot] hdr_formats`` write files with the right signalling; bad values are one-line errors.
+The references (ST 2084, BT.2087's matrix, the PNG chunk reader) are those of ``tests/test_hdr_files.py``."""
+
+from __future__ import annotations
+
+import imagecodecs
+import numpy as np
+import pytest
+from PIL import Image
+from test_hdr_files import png_chunks, reference_nits, st2084
+
+from hdrbench import io
+from hdrbench.display import read_display_metadata
+from hdrbench.errors import HDRBenchError
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [ln for ln in stderr.strip().splitlines() if ln.startswith("hdrbench: error:")]
+
+
+def test_predict_encode_pq_png_and_a_folder_of_ultrahdr(tmp_path, cli):
+    """``identity`` (no weights) gives hdr = ldr^2.2: the PQ PNG holds ST 2084 of 203 · ldr^2.2 cd/m²."""
+    ldr = np.random.default_rng(3).random((20, 24, 3))
+    io.write_ldr(tmp_path / "in" / "a.png", ldr)
+    io.write_ldr(tmp_path / "in" / "b.png", ldr[::-1])
+    proc = cli("predict", "--method", "identity", "--encode", "pq-png", tmp_path / "in" / "a.png", tmp_path / "a.png")
+    assert proc.returncode == 0, proc.stderr
+    assert "display model 'white'" in proc.stdout
+    data = (tmp_path / "a.png").read_bytes()
+    assert dict(png_chunks(data))[b"cICP"] == bytes([9, 16, 0, 1])
+    read = np.asarray(Image.open(tmp_path / "in" / "a.png"), dtype=np.float64) / 255.0
+    expected = np.round(st2084(reference_nits(read ** 2.2, 203.0)) * 65535)
+    assert np.abs(imagecodecs.png_decode(data).astype(np.int64) - expected).max() <= 1
+    meta = read_display_metadata(tmp_path / "a.png")
+    assert meta["provenance"]["method"] == "identity" and meta["provenance"]["input"].endswith("a.png")
+    proc = cli("predict", "--method", "identity", "--encode", "ultrahdr", "--display", "anchor=max",
+               tmp_path / "in", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "a.jpg.json", "b.jpg", "b.jpg.json"]
+    assert imagecodecs.ultrahdr_check((tmp_path / "out" / "a.jpg").read_bytes())
+    assert read_display_metadata(tmp_path / "out" / "b.jpg")["display_model"]["anchor"] == "max"
+
+
+@pytest.mark.parametrize("args, out, message", [
+    (["--encode", "jxl-pq"], "out.jxl", "jpegxl_encode has no colour-encoding parameters"),
+    (["--encode", "pq-pgn"], "out.png", "did you mean 'pq-png'?"),
+    (["--encode", "avif-pq", "--display", "anchor=mid"], "out.avif", "--display: unknown anchor 'mid'"),
+    (["--encode", "avif-pq", "--display", "peak"], "out.avif", "--display 'peak' must be KEY=VALUE"),
+    (["--encode", "avif-pq", "--display", "peak=20000"], "out.avif", "exceeds PQ's 10000"),
+    (["--encode", "pq-png", "--half"], "out.png", "--half applies to EXR output only"),
+    (["--display", "anchor=max"], "out.exr", "--display applies to --encode"),
+    (["--encode", "avif-pq"], "out.png", "avif-pq files end in .avif; give a file name ending in .avif"),
+])
+def test_predict_bad_encode_values_are_one_line_errors(tmp_path, run_main, args, out, message):
+    io.write_ldr(tmp_path / "in.png", np.full((8, 8, 3), 0.5))
+    code, _, err = run_main("predict", "--method", "identity", *args, tmp_path / "in.png", tmp_path / out)
+    lines = _error_lines(err)
+    assert code == 2 and len(lines) == 1 and message in lines[0], err
+    assert not (tmp_path / out).exists()
+
+
+def test_data_export_hdr_uses_the_datasets_white(tmp_path, run_main):
+    code, out, err = run_main("data", "export-hdr", "--dataset", "demo", "--encode", "hlg-png", "--max-images", "1",
+                              "--out", tmp_path)
+    assert code == 0, err
+    files = sorted((tmp_path / "test").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".png"
+    assert dict(png_chunks(files[0].read_bytes()))[b"cICP"] == bytes([9, 18, 0, 1])
+    model = read_display_metadata(files[0])["display_model"]
+    assert model["white"] == 1 / 64 and model["factor_nits_per_unit"] == pytest.approx(203.0 * 64)
+    assert "1 ground truths" in out
+    code, _, err = run_main("data", "export-hdr", "--dataset", "demo", "--encode", "pq-png", "--display",
+                            "white=0.5", "--test-set", "nope", "--out", tmp_path / "x")
+    assert code == 2 and "has no test set 'nope'" in err
+    code, _, err = run_main("data", "export-hdr", "--dataset", "demo", "--encode", "jxl-pq", "--out", tmp_path / "x")
+    assert code == 2 and len(_error_lines(err)) == 1 and "jxl-linear" in err
+
+
+def test_plot_writes_the_figure_panels_as_hdr_files(tmp_path):
+    from test_viewer import make_results, scene
+
+    from hdrbench.config import parse_config
+    from hdrbench.report.plots import write_figures
+
+    data = make_results(tmp_path)
+    data["plot"] = {"images": 1, "formats": ["png"], "hdr_formats": ["pq-png", "avif-pq"],
+                    "hdr_display": {"anchor": "max"}}
+    cfg = parse_config(data, tmp_path / "bench.toml")
+    paths = write_figures(cfg)
+    hdr_dir = cfg.runs.reports / "figure5_hdr"
+    pngs = sorted(p.name for p in (hdr_dir / "pq-png").iterdir())
+    assert pngs == ["scene0_clips.png", "scene0_ground-truth.png", "scene0_keeps.png"]
+    assert sorted(p.name for p in (hdr_dir / "avif-pq").iterdir()) == sorted(
+        [n.replace(".png", ".avif") for n in pngs] + [n.replace(".png", ".avif.json") for n in pngs])
+    assert set(paths) >= {hdr_dir / "pq-png" / n for n in pngs}
+    gt = read_display_metadata(hdr_dir / "pq-png" / "scene0_ground-truth.png")
+    keeps = read_display_metadata(hdr_dir / "pq-png" / "scene0_keeps.png")
+    # one factor per row, from the ground truth (max 8 → the 1000 cd/m² peak), also for the 0.9 × GT method
+    assert gt["display_model"]["factor_nits_per_unit"] == keeps["display_model"]["factor_nits_per_unit"] == 125.0
+    expected = reference_nits(0.9 * scene(0), 125.0).max()  # MaxCLL: BT.2020 components
+    assert keeps["content_light_level_nits"]["max_cll"] == pytest.approx(expected, rel=1e-4)
+    assert keeps["provenance"]["panel"] == "keeps"
+
+
+@pytest.mark.parametrize("plot, message", [
+    ({"hdr_formats": ["pq-pgn"]}, "plot.hdr_formats: unknown HDR encoding 'pq-pgn' (did you mean 'pq-png'?"),
+    ({"hdr_formats": ["jxl-pq"]}, "plot.hdr_formats 'jxl-pq': JPEG XL with PQ cannot be written"),
+    ({"hdr_display": {"anchor": "top"}}, "plot.hdr_display: unknown anchor 'top'"),
+])
+def test_bad_plot_hdr_settings_fail_at_load(tmp_path, plot, message):
+    from hdrbench.config import parse_config
+
+    data = {"dataset": {"name": "demo"}, "methods": [{"name": "identity"}], "plot": plot}
+    with pytest.raises(HDRBenchError) as info:
+        parse_config(data, tmp_path / "bench.toml")
+    assert message in str(info.value) and str(tmp_path / "bench.toml") in str(info.value)
