@@ -42,7 +42,8 @@ from hdrbench.report.tables import _decimals, metric_label, test_set_label
 SIZE_BUDGET = 20_000_000
 MIN_SIDE = 16
 HALF_MAX = 65504.0
-ASSETS = ("viewer.js", "viewer.css")
+#: The page's own files, copied to viewer/ (viewer.html loads the parts before the core, viewer.js).
+ASSETS = ("viewer_tonemap.js", "viewer_native.js", "viewer_tables.js", "viewer.js", "viewer.css")
 DATA_DIR = "viewer"
 
 

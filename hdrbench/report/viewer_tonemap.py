@@ -1,6 +1,6 @@
-"""The viewer's named tone mappers (:mod:`hdrbench.report.tonemappers`): what ``viewer.js`` needs to show them.
+"""The viewer's named tone mappers (:mod:`hdrbench.report.tonemappers`): what the page needs to show them.
 
-Global operators (every one but ``reinhard-local``) are computed in the page (``viewer.js``, ``TMO``) from the
+Global operators (every one but ``reinhard-local``) are computed in the page (``viewer_tonemap.js``) from the
 stored half floats and a few scalars computed here: each image's ground-truth statistics (from the half floats the
 page decodes, so page and Python map the same values) and the operator's parameters. A local operator cannot be
 computed from scalars: its display values are computed here and written as 8-bit RGB, all panels of an image one
