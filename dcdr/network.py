@@ -52,7 +52,8 @@ class DCDRConfig:
     zero_offsets: bool = True
 
 
-#: ``DCDRConfig.init``: how every conv is drawn ("Kaiming initialization [11]", §4.1.3, leaves the variant open).
+#: ``DCDRConfig.init``: how every conv is drawn: He et al.'s std sqrt(2/fan_in) (§4.1.3 "Kaiming initialization
+#: [11]", the default) or PyTorch's ``kaiming_uniform(a=sqrt 5)`` (1/6 of that variance).
 INITS = ("kaiming_normal", "torch_default")
 #: ``DCDRConfig.tone_init``: the tone net's last conv ("neutral": zero weights, so T_G(I) = its bias).
 TONE_INITS = ("kaiming", "small", "neutral")
