@@ -361,8 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         finals += last
     write_csv(out / "curves.csv", curves)
     write_csv(out / "final_views.csv", finals)
-    budget = (f"{args.dataset} {args.split} ({len(views)} views); {args.iterations} it, batch {args.batch}, "
-              f"{args.patch}² patches, lr {args.lr:g} {args.scheduler}, {args.device}"
+    kept = set(args.keep)
+    budget = (f"{args.dataset} {args.split} ({len(views)} views); {args.iterations} it, batch "
+              f"{'each recipe' if 'batch_size' in kept else args.batch}, {args.patch}² patches, lr "
+              f"{'each recipe' if 'lr' in kept else f'{args.lr:g}'} {args.scheduler}, {args.device}"
               + (f" {args.threads} thread(s)" if args.device == "cpu" else ""))
     png = Path(args.png) if args.png else out / "learning.png"
     plot(png, [c for c in curves if c["method"] != IDENTITY], ident["psnr_mu"], budget)
