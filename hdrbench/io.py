@@ -28,8 +28,10 @@ import numpy as np
 from hdrbench.errors import HDRBenchError
 from hdrbench.writing import (  # re-exported: writes live in io for its callers
     atomic_write,
+    check_folder,  # noqa: F401
     check_output,
     database_error,  # noqa: F401
+    make_folder,  # noqa: F401
     write_bytes,
     write_error,  # noqa: F401
     write_text,  # noqa: F401

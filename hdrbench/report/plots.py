@@ -196,8 +196,7 @@ def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list
 
     plan = as_plan(plan, "report")
     cfg = plan.cfg
-    out = out_dir or cfg.runs.reports
-    out.mkdir(parents=True, exist_ok=True)
+    out = io.make_folder(out_dir or cfg.runs.reports)
     formats = [str(f) for f in cfg.plot.formats]
     table1 = next((t for t in cfg.tables if t.name == "table1"), None)
     shown = cfg.plot.methods or (table1.methods if table1 and table1.methods else [e.id for e in plan.entries])
