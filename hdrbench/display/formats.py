@@ -266,7 +266,7 @@ def clip_note(path: str | Path, display: dict[str, Any], where: str = "--display
         fix = ("with anchor 'max' the reference's maximum is the peak, so these pixels are brighter than their "
                "reference (the ground truth)")
     else:
-        other = f"{where} white=N larger" if anchor == "white" else f"{where} scale=N smaller"
+        other = f"a larger white ({where} white=N)" if anchor == "white" else f"a smaller scale ({where} scale=N)"
         fix = f"raise the peak ({where} peak=N, at most {PQ_CEILING_NITS:g}) or give {other}"
     return (f"{path}: {100 * fraction:.1f} % of the pixels exceed the display peak {peak:g} cd/m² and are clipped "
             f"to it; {fix}")
