@@ -21,6 +21,7 @@ Input ``(N, 3, H, W)`` display-referred ``[0, 1]``; output ``(N, 3, H, W)`` line
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from typing import Any
 
@@ -56,7 +57,7 @@ class Identity(Method):
     """The LDR linearised with the dataset's declared camera (or ``gamma``) and placed at ``scale``."""
 
     citation = "No method: the input, linearised (reference row)"
-    summary = "does nothing: scale · response⁻¹(LDR), the dataset's camera when it declares one; 0 params"
+    summary = "does nothing: scale · response⁻¹(LDR), the dataset's camera when it declares one"
     default_options: dict[str, Any] = {"gamma": None, "scale": None}
     recipe = Recipe(iterations=0, source="nothing to train")
     trainable = False
@@ -67,8 +68,9 @@ class Identity(Method):
         super().__post_init__()
         for key in ("gamma", "scale"):
             value = self.options[key]
-            if value is not None and not (isinstance(value, int | float) and value > 0):
-                raise HDRBenchError(f"method 'identity': option {key}={value!r} must be a number > 0 (or unset)")
+            if value is not None and not (isinstance(value, int | float) and not isinstance(value, bool)
+                                          and math.isfinite(value) and value > 0):
+                raise HDRBenchError(f"method '{self.name}': option {key}={value!r} must be a number > 0 (or unset)")
         self.declared: tuple[CameraResponse, float] | None = None
 
     def bind_dataset(self, dataset: PairedDataset, test_set: str | None = None) -> None:
@@ -100,5 +102,5 @@ class Identity(Method):
         return InverseResponse(*self.response_and_scale())
 
     def build_loss(self) -> nn.Module:
-        raise HDRBenchError("method 'identity' has nothing to train (it is the input, linearised)")
+        raise HDRBenchError(f"method '{self.name}' has nothing to train (it is the input, linearised)")
 

@@ -5,7 +5,7 @@ Arrays crossing this module's border are ``(H, W, 3)`` RGB numpy arrays:
 * :func:`read_image` returns the file's own dtype (``uint8``, ``uint16`` or ``float32``);
 * :func:`read_ldr` returns display-referred ``float32`` in ``[0, 1]`` from an 8-bit file;
 * :func:`read_hdr` returns linear ``float32`` (EXR, HDR, PFM, NPY as stored; 16-bit PNG/TIFF divided
-  by 65535, i.e. normalised to ``[0, 1]``).
+  by 65535, i.e. normalised to ``[0, 1]``; a PQ/HLG display PNG, ``cICP``, is refused).
 
 16-bit PNGs are decoded with OpenCV, never Pillow (Pillow and imageio's default plugin silently return
 8 bits for 16-bit RGB PNGs). Every failure raises :class:`hdrbench.errors.HDRBenchError` naming the file.
@@ -28,8 +28,10 @@ import numpy as np
 from hdrbench.errors import HDRBenchError
 from hdrbench.writing import (  # re-exported: writes live in io for its callers
     atomic_write,
+    check_folder,  # noqa: F401
     check_output,
     database_error,  # noqa: F401
+    make_folder,  # noqa: F401
     write_bytes,
     write_error,  # noqa: F401
     write_text,  # noqa: F401
@@ -193,13 +195,57 @@ def read_ldr(path: str | os.PathLike) -> np.ndarray:
     return img.astype(np.float32) / 255.0
 
 
+#: H.273 transfer characteristics of HDR display signals: a PNG whose ``cICP`` names one holds code values.
+DISPLAY_TRANSFERS = {16: "PQ", 18: "HLG"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_display_signal(path: str | os.PathLike) -> tuple[str, bool] | None:
+    """``(transfer, written_by_hdrbench)`` when the PNG ``path`` signals PQ or HLG in its ``cICP`` chunk (an HDR
+    display file: code values, not linear HDR), else None. Reads the chunk headers up to the first ``IDAT``
+    only; ``written_by_hdrbench``: it also holds the ``hdrbench`` ``iTXt`` record of :mod:`hdrbench.display`."""
+    import struct
+
+    transfer, ours = None, False
+    with open(path, "rb") as f:
+        if f.read(8) != _PNG_SIGNATURE:
+            return None
+        while len(head := f.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", head)
+            if kind in (b"IDAT", b"IEND"):
+                break
+            payload = f.read(min(length, 9))
+            if kind == b"cICP" and len(payload) == 4:
+                transfer = DISPLAY_TRANSFERS.get(payload[1])
+            elif kind == b"iTXt" and payload == b"hdrbench\x00":
+                ours = True
+            f.seek(length - len(payload) + 4, 1)  # the rest of the data, and the CRC
+    return (transfer, ours) if transfer else None
+
+
+def _refuse_display_png(path: Path) -> None:
+    """One line when ``path`` is a PQ/HLG display PNG (:func:`png_display_signal`): reading its code values as
+    linear HDR would score the signal, not the image."""
+    signal = png_display_signal(path)
+    if signal is not None:
+        transfer, ours = signal
+        made = " written by hdrbench ('predict --encode' or 'data export-hdr')" if ours else ""
+        raise HDRBenchError(f"is a {transfer} HDR display file{made} (cICP: transfer {transfer}): its values are "
+                            f"{transfer} code values, not linear HDR; score the linear EXR instead ('hdrbench predict' "
+                            "without --encode writes it)", path)
+
+
 def read_hdr(path: str | os.PathLike, *, expect_16bit: bool = True) -> np.ndarray:
     """Read a linear HDR image as ``float32`` ``(H, W, 3)``.
 
     Float formats are returned as stored. Integer formats must be 16-bit (``expect_16bit``) and are
-    divided by 65535; an 8-bit file where 16-bit linear HDR is expected is an error.
+    divided by 65535; an 8-bit file where 16-bit linear HDR is expected is an error, and so is a PNG that
+    signals PQ or HLG (``cICP``: an HDR display file, :func:`png_display_signal`).
     """
-    img = read_image(path)
+    p = Path(path)
+    if p.suffix.lower() == ".png" and p.is_file():
+        _refuse_display_png(p)
+    img = read_image(p)
     if img.dtype == np.uint16:
         return img.astype(np.float32) / 65535.0
     if img.dtype == np.uint8:

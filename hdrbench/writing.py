@@ -5,7 +5,8 @@ target's folder (``.NAME.PID.XXXX.tmp``), which is renamed onto the target (:fun
 one file system) only once it is complete. A failure (disk full, read-only folder, a file where a folder
 should be) removes the temporary file, leaves an existing file at the target as it was, and becomes one
 :class:`hdrbench.errors.HDRBenchError` saying why and what to do. :func:`check_output` tells the same
-problems before any work, for commands that know their output paths up front.
+problems before any work, for commands that know their output paths up front (:func:`check_folder` for an
+output folder; :func:`make_folder` creates one).
 
 :mod:`hdrbench.io` re-exports these functions; call them from there.
 """
@@ -128,6 +129,30 @@ def check_output(path: str | os.PathLike) -> Path:
     if free < MIN_FREE_BYTES:
         raise HDRBenchError(f"no space left on the device of folder '{folder}' ({free} bytes free); free some space "
                             "or write to another disk", p)
+    return p
+
+
+def check_folder(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if output files can be written into it (a writable folder, or one that can be made),
+    else one :class:`HDRBenchError` line naming the folder (:func:`check_output`'s reasons); writes nothing."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise HDRBenchError("is a file, not a folder; choose another output folder or move that file away", p)
+    try:
+        check_output(p / ".hdrbench-probe")
+    except HDRBenchError as exc:
+        raise HDRBenchError(exc.message, p) from None
+    return p
+
+
+def make_folder(path: str | os.PathLike) -> Path:
+    """Create the output folder ``path`` (and its parents) after :func:`check_folder`; a failure is one line
+    (:func:`write_error`), never a traceback."""
+    p = check_folder(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(p, exc) from None
     return p
 
 

@@ -65,3 +65,60 @@ def test_corrupt_input_is_one_line_and_exit_2(tmp_path, rng, cli):
     err = _error_lines(proc.stderr)
     assert len(err) == 1 and str(bad) in err[0]
     assert "Traceback" not in proc.stderr and not (tmp_path / "out.exr").exists()
+
+
+# -- outputs that would destroy inputs or each other, and what the header records ----------------------------------
+def test_an_output_that_is_an_input_is_refused_before_any_work(tmp_path, rng, run_main):
+    """File mode (OUT = INP, also through a symlink) and folder mode (OUT folder = INP folder, where ``a.png``
+    would be written over the input ``a.png``): one line, exit 2, the inputs byte for byte as they were."""
+    src = tmp_path / "s2.png"
+    io.write_ldr(src, rng.random((16, 16, 3)))
+    (tmp_path / "link.png").symlink_to(src)
+    folder = tmp_path / "fin"
+    io.write_ldr(folder / "a.png", rng.random((16, 16, 3)))
+    before = {p: p.read_bytes() for p in (src, folder / "a.png")}
+    for inp, out, encode in [(src, src, "pq-png"), (src, tmp_path / "link.png", "pq-png"), (folder, folder, "pq-png"),
+                             (src, src.with_suffix(".exr"), "exr")]:
+        if encode == "exr":  # an EXR next to the input is no input: allowed
+            code, _, err = run_main("predict", "--method", "identity", inp, out)
+            assert code == 0, err
+            continue
+        code, _, err = run_main("predict", "--method", "identity", "--encode", encode, inp, out)
+        lines = _error_lines(err)
+        assert code == 2 and len(lines) == 1 and "is the input file" in lines[0], err
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_folder_inputs_sharing_a_stem_are_refused_naming_both(tmp_path, rng, run_main):
+    src = tmp_path / "ldr"
+    io.write_ldr(src / "a.png", rng.random((16, 16, 3)))
+    io.write_ldr(src / "a.jpg", rng.random((16, 16, 3)))
+    code, _, err = run_main("predict", "--method", "identity", src, tmp_path / "out")
+    lines = _error_lines(err)
+    assert code == 2 and len(lines) == 1 and "'a.jpg' and 'a.png' share the stem 'a'" in lines[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_existing_folder_with_a_dot_in_its_name_is_a_folder(tmp_path, rng, run_main):
+    src = tmp_path / "small.png"
+    io.write_ldr(src, rng.random((16, 16, 3)))
+    (tmp_path / "res.v1").mkdir()
+    code, _, err = run_main("predict", "--method", "identity", "--encode", "pq-png", src, tmp_path / "res.v1")
+    assert code == 0, err
+    assert [p.name for p in (tmp_path / "res.v1").iterdir()] == ["small.png"]
+
+
+def test_random_init_is_refused_for_a_method_without_weights_and_the_tile_that_ran_is_recorded(tmp_path, rng,
+                                                                                               run_main):
+    src = tmp_path / "in.png"
+    io.write_ldr(src, rng.random((80, 96, 3)))
+    code, _, err = run_main("predict", "--method", "identity", "--random-init", src, tmp_path / "o.exr")
+    lines = _error_lines(err)
+    assert code == 2 and len(lines) == 1 and "--random-init does not apply" in lines[0], err
+    assert not (tmp_path / "o.exr").exists()
+    code, _, err = run_main("predict", "--method", "akyuz", "--tile", "64", src, tmp_path / "a.exr")
+    assert code == 0, err
+    header = io.read_exr_attributes(tmp_path / "a.exr")
+    assert header["tile"].startswith("0 (whole image") and "random-init" not in header["checkpoint"]
+    code, _, err = run_main("predict", "--method", "identity", "--tile", "64", src, tmp_path / "i.exr")
+    assert code == 0 and io.read_exr_attributes(tmp_path / "i.exr")["tile"] == "64"  # pointwise: it tiles

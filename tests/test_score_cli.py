@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 
+import imagecodecs
 import numpy as np
 import pandas as pd
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from hdrbench import io
+from hdrbench.errors import HDRBenchError
 
 METRICS = ["--metric", "psnr-l", "--metric", "psnr-mu", "--metric", "ssim", "--metric", "lpips"]
 
@@ -111,3 +113,36 @@ def test_backend_octave_needs_the_hdrvdp_folder(folders, run_main):
     code, out, err = run_main("score", pred / "img0.npy", gt / "img0.exr", "--metric", "hdrvdp2",
                          "--backend", "octave")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--hdrvdp-dir" in err
+
+
+# -- HDR display files (hdrbench predict --encode) are refused --------------------------------------------------
+def _png_with_cicp(path, transfer: int) -> None:
+    """A 16-bit PNG with a ``cICP`` chunk (BT.2020, ``transfer``) framed here by hand (length, type, CRC-32 of
+    type and data: PNG spec 5.3), as a third-party HDR PNG is: no hdrbench record."""
+    import struct
+    import zlib
+
+    data = bytes(imagecodecs.png_encode(np.full((4, 4, 3), 30000, dtype=np.uint16)))
+    payload = bytes([9, transfer, 0, 1])
+    chunk = struct.pack(">I", 4) + b"cICP" + payload + struct.pack(">I", zlib.crc32(b"cICP" + payload))
+    path.write_bytes(data[:33] + chunk + data[33:])
+
+
+def test_score_refuses_pq_and_hlg_display_pngs(tmp_path, run_main):
+    """A PQ PNG of ``predict --encode`` (its ``cICP`` and ``hdrbench`` record), as prediction or as ground truth, and
+    a third-party HLG PNG: one line each (their values are code values); a PNG with an SDR ``cICP`` still reads."""
+    io.write_ldr(tmp_path / "in.png", np.random.default_rng(7).random((16, 16, 3)))
+    assert run_main("predict", "--method", "identity", tmp_path / "in.png", tmp_path / "o.exr")[0] == 0
+    assert run_main("predict", "--method", "identity", "--encode", "pq-png", tmp_path / "in.png",
+                    tmp_path / "pq_in.png")[0] == 0
+    for args, name, needle in [(("pq_in.png", "o.exr"), "pq_in.png", "is a PQ HDR display file written by hdrbench"),
+                               (("o.exr", "pq_in.png"), "pq_in.png", "is a PQ HDR display file written by hdrbench")]:
+        code, _, err = run_main("score", *(tmp_path / a for a in args), "--metric", "psnr-l")
+        lines = [ln for ln in err.splitlines() if ln.startswith("hdrbench: error:")]
+        assert code == 2 and len(lines) == 1 and lines[0].startswith(f"hdrbench: error: {tmp_path / name}: "), err
+        assert needle in lines[0] and "score the linear EXR" in lines[0]
+    _png_with_cicp(tmp_path / "hlg.png", 18)
+    with pytest.raises(HDRBenchError, match=r"is a HLG HDR display file \(cICP: transfer HLG\)"):
+        io.read_hdr(tmp_path / "hlg.png")
+    _png_with_cicp(tmp_path / "sdr.png", 13)  # sRGB transfer: a plain 16-bit PNG still reads
+    np.testing.assert_allclose(io.read_hdr(tmp_path / "sdr.png"), 30000 / 65535, rtol=1e-6)

@@ -284,8 +284,10 @@ def test_figure_per_operator_with_its_caption_in_the_metadata(tmp_path, run_main
     evaluate(cfg, progress=False)
     names = sorted(p.name for p in write_figures(cfg))
     assert "figure5_tonemapped.png" in names and "figure5_tonemapped_drago.pdf" in names
-    desc = Image.open(cfg.output / "figure5_tonemapped.png").info["Description"]
+    info = Image.open(cfg.output / "figure5_tonemapped.png").info
+    desc = info["Description"]
     assert "Reinhard et al. 2002 global, key a = 0.18, L_white = max" in desc and T.STATISTICS_NOTE in desc
+    assert "Reinhard et al. 2002 global, key a = 0.18" in info["Title"]  # the Title names the operator, not the stem
     assert "Drago et al. 2003" in Image.open(cfg.output / "figure5_tonemapped_drago.png").info["Description"]
     pdf = (cfg.output / "figure5_tonemapped_drago.pdf").read_bytes()  # Info /Subject: UTF-16 (non-ASCII caption)
     assert b"/Subject" in pdf and "Drago et al. 2003 adaptive logarithmic".encode("utf-16-be") in pdf
@@ -297,3 +299,13 @@ def test_figure_per_operator_with_its_caption_in_the_metadata(tmp_path, run_main
     assert "HDRUNet μ-law" in Image.open(cfg.output / "figure5_tonemapped.png").info["Description"]
     code, out, err = run_main("plot", tmp_path / "bench.toml", "--tonemapper", "reinhard")
     assert code != 0 and "unknown tone mapper 'reinhard'" in err and "reinhard-global" in err
+    # a typo on the command line is the command line's, with the closest name; a repeated name draws one figure
+    code, out, err = run_main("plot", tmp_path / "bench.toml", "--tonemapper", "mulaw")
+    lines = [ln for ln in err.splitlines() if ln.startswith("hdrbench: error:")]
+    assert code == 2 and len(lines) == 1 and "bench.toml" not in lines[0]
+    assert lines[0].startswith("hdrbench: error: --tonemapper: unknown tone mapper 'mulaw' (did you mean 'mu-law'?")
+    (cfg.output / "figure5_tonemapped_mu-law.png").unlink(missing_ok=True)
+    code, out, err = run_main("plot", tmp_path / "bench.toml", "--tonemapper", "mu-law", "--tonemapper", "mu-law")
+    assert code == 0, err
+    assert "figure5_tonemapped_mu-law" not in out and not (cfg.output / "figure5_tonemapped_mu-law.png").exists()
+    assert T.tonemapper_names(["drago", "mu-law", "drago"]) == ["drago", "mu-law"]

@@ -315,3 +315,36 @@ def test_database_errors_are_one_line(tmp_path):
     assert "no space left on the device" in full and "\n" not in full
     other = str(io.database_error(db, sqlite3.OperationalError("database is locked")))
     assert "database is locked" in other
+
+
+def _bench_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(f'[benchmark]\nname = "tiny"\noutput = "{tmp_path / "out"}"\n[dataset]\nname = "demo"\n'
+                    '[[methods]]\nname = "identity"\ntrain = true\n')
+    return path
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+def test_plot_and_report_into_an_unusable_folder_are_one_line(command, tmp_path, run_main, monkeypatch):
+    """``--out`` under a file, or on a read-only file system: the usual one line (exit 2) naming the folder, before
+    any work; the figures' own folder creation (``write_figures``) is one line too."""
+    import hdrbench.writing
+
+    bench = _bench_file(tmp_path)
+    (tmp_path / "somefile").write_text("x")
+    code, _, err = run_main(command, bench, "--out", tmp_path / "somefile" / "p")
+    _assert_one_line(code, err, str(tmp_path / "somefile" / "p"), "is a file, not a folder")
+    monkeypatch.setattr(hdrbench.writing, "_read_only", lambda folder: True)
+    code, _, err = run_main(command, bench, "--out", tmp_path / "ro" / "p")
+    _assert_one_line(code, err, str(tmp_path / "ro" / "p"), "read-only file system")
+    assert not (tmp_path / "ro").exists()
+
+
+def test_make_folder_turns_a_failed_mkdir_into_one_line(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(HDRBenchError, match="read-only") as exc:
+        io.make_folder(tmp_path / "figures")
+    assert str(exc.value).startswith(str(tmp_path / "figures"))

@@ -186,8 +186,9 @@ def masia(ldr: np.ndarray, *, max_output: float = MAX_OUTPUT, noise: bool = True
         else:
             l_exp = lum_**gamma
     if gamma <= 0.0:
-        warnings.warn(f"hdrbench: masia: exponent {gamma:.4g} <= 0 (a dark key): the output may look false-coloured, "
-                      "as HDR Toolbox warns", HDRBenchWarning, stacklevel=2)
+        warnings.warn(f"hdrbench: masia: exponent γ = {gamma:.4g} <= 0 for this image (a dark key): its luminance "
+                      "is inverted and may look false-coloured, as HDR Toolbox warns; option multi_regression=true "
+                      "(the 2017 regression) avoids it", HDRBenchWarning, stacklevel=2)
     return change_luminance(img, lum_, l_exp * max_output)
 
 

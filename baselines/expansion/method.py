@@ -8,6 +8,7 @@ Input ``(N, 3, H, W)`` display-referred ``[0, 1]``; output ``(N, 3, H, W)`` line
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -23,6 +24,8 @@ from hdrbench.errors import HDRBenchError
 from hdrbench.method import Recipe
 
 TOOLBOX = "HDR Toolbox 5375d05"
+#: The largest ``max_output`` (``display_max``) accepted, cd/m²: ten times PQ's ceiling (SMPTE ST 2084, 10000 cd/m²).
+MAX_OUTPUT_LIMIT = 1e5
 
 
 class Expand(nn.Module):
@@ -55,6 +58,8 @@ class ExpansionOperator(Identity):
     operator_options: ClassVar[Mapping[str, Any]] = {}
     #: Numeric options that may be 0 (the others must be > 0).
     may_be_zero: ClassVar[tuple[str, ...]] = ()
+    #: Options in cd/m² that set the output's peak (at most :data:`MAX_OUTPUT_LIMIT`).
+    peak_options: ClassVar[tuple[str, ...]] = ("max_output",)
     recipe = Recipe(iterations=0, source=f"nothing to train: {TOOLBOX} defaults")
     trainable = False
     receptive_margin = 0
@@ -62,6 +67,10 @@ class ExpansionOperator(Identity):
     tileable = False  # so tiled inference runs it whole (tiles would each get their own statistics)
     output_convention = ("linear HDR RGB, >= 0: scale · EO cd/m² / REFERENCE_WHITE_NITS (the ground truth's units "
                          "when the dataset declares its camera)")
+    #: Why its output is brighter than the ground truth by design (the evaluation says it once per method).
+    units_note = ("hdr = scale · EO cd/m² / 203: the LDR's white at 203 cd/m², the operator's output up to its "
+                  "max_output, 5000 cd/m² by default, 24.6x that white; its scores measure this brightening too, "
+                  "docs/methods.md")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -71,9 +80,22 @@ class ExpansionOperator(Identity):
         super().__post_init__()
         for key, default in self.operator_options.items():
             value = self.options[key]
-            if isinstance(default, float) and not (value > 0 or (key in self.may_be_zero and value == 0)):
+            if isinstance(default, bool) and not isinstance(value, bool):
+                raise HDRBenchError(f"method '{self.name}': option {key}={value!r} must be true or false")
+            if not isinstance(default, float):
+                continue
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or not (value > 0 or (key in self.may_be_zero and value == 0)):
                 rule = ">= 0" if key in self.may_be_zero else "> 0"
-                raise HDRBenchError(f"method '{self.name}': option {key}={value!r} must be a number {rule}")
+                raise HDRBenchError(f"method '{self.name}': option {key}={value!r} must be a finite number {rule}")
+            if key in self.peak_options and value > MAX_OUTPUT_LIMIT:
+                raise HDRBenchError(f"method '{self.name}': option {key}={value:g} cd/m² is above "
+                                    f"{MAX_OUTPUT_LIMIT:g} cd/m² (10x PQ's 10000 cd/m² ceiling: no display shows it); "
+                                    f"give a display peak, e.g. {key}={core.MAX_OUTPUT:g}")
+        self.check_options()
+
+    def check_options(self) -> None:
+        """Relations between the operator's options (one-line errors); each operator adds its own."""
 
     def operator_params(self) -> dict[str, Any]:
         """The operator's own options (everything but ``gamma`` and ``scale``), as floats where numeric."""
@@ -93,7 +115,7 @@ class Akyuz(ExpansionOperator):
     operator = "akyuz"
     citation = ("A. O. Akyüz, R. Fleming, B. E. Riecke, E. Reinhard, H. H. Bülthoff. Do HDR displays support LDR "
                 "content? A psychophysical evaluation. ACM Transactions on Graphics (SIGGRAPH) 26(3), 2007")
-    summary = f"expansion operator: L stretched to [0, max_output]^a_gamma (AkyuzEO.m, {TOOLBOX}); 0 params"
+    summary = f"expansion operator: L stretched to [0, max_output]^a_gamma (AkyuzEO.m, {TOOLBOX})"
     operator_options = {"max_output": core.MAX_OUTPUT, "a_gamma": 1.0}
 
 
@@ -102,8 +124,14 @@ class Landis(ExpansionOperator):
 
     operator = "landis"
     citation = "H. Landis. Production-ready global illumination. SIGGRAPH 2002 Course Notes 16, 2002"
-    summary = f"expansion operator: L >= threshold blended to max_output·L by a power (LandisEO.m, {TOOLBOX}); 0 params"
+    summary = f"expansion operator: L >= threshold blended to max_output·L by a power (LandisEO.m, {TOOLBOX})"
     operator_options = {"alpha": 2.0, "threshold": 0.5, "max_output": core.MAX_OUTPUT}
+    may_be_zero = ("threshold",)
+
+    def check_options(self) -> None:
+        if not self.options["threshold"] < 1:
+            raise HDRBenchError(f"method '{self.name}': option threshold={self.options['threshold']!r} must lie in "
+                                "[0, 1) (a linear luminance of the LDR, whose white is 1; at 1 nothing is expanded)")
 
 
 class Masia(ExpansionOperator):
@@ -114,7 +142,7 @@ class Masia(ExpansionOperator):
                 "through varying exposure conditions. ACM Transactions on Graphics (SIGGRAPH Asia) 28(5), 2009; "
                 "B. Masia, A. Serrano, D. Gutierrez. Dynamic range expansion based on image statistics. "
                 "Multimedia Tools and Applications 76(1), 2017")
-    summary = f"expansion operator: max_output·L^γ(key), bilateral base/detail (MasiaEO.m, {TOOLBOX}); 0 params"
+    summary = f"expansion operator: max_output·L^γ(key), bilateral base/detail (MasiaEO.m, {TOOLBOX})"
     operator_options = {"max_output": core.MAX_OUTPUT, "noise": True, "multi_regression": False}
 
 
@@ -124,7 +152,7 @@ class Huo(ExpansionOperator):
     operator = "huo"
     citation = ("Y. Huo, F. Yang, L. Dong, V. Brost. Physiological inverse tone mapping based on retina response. "
                 "The Visual Computer 30(5), 2014")
-    summary = f"expansion operator: (L/Lmax)·(L_s^n + σ^n)^(1/n) (HuoPhysEO.m, {TOOLBOX}); 0 params"
+    summary = f"expansion operator: (L/Lmax)·(L_s^n + σ^n)^(1/n) (HuoPhysEO.m, {TOOLBOX})"
     operator_options = {"max_output": core.MAX_OUTPUT, "n": 0.86}
 
 
@@ -134,14 +162,17 @@ class KovaleskiOliveira(ExpansionOperator):
     operator = "kovaleski-oliveira"
     citation = ("R. P. Kovaleski, M. M. Oliveira. High-quality reverse tone mapping for a wide range of exposures. "
                 "27th SIBGRAPI Conference on Graphics, Patterns and Images, 2014")
-    summary = (f"expansion operator: display stretch × (3·BF(saturated) + 1)/4 (KovaleskiOliveiraEO.m, {TOOLBOX}); "
-               "0 params")
+    summary = f"expansion operator: display stretch × (3·BF(saturated) + 1)/4 (KovaleskiOliveiraEO.m, {TOOLBOX})"
     operator_options = {"content": "image", "sigma_s": 150.0, "sigma_r": 25 / 255, "display_min": 0.3,
                         "display_max": 1200.0}
     may_be_zero = ("display_min",)
+    peak_options = ("display_max",)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def check_options(self) -> None:
         if self.options["content"] not in core.KO_THRESHOLDS:
             raise HDRBenchError(f"method '{self.name}': option content={self.options['content']!r} must be "
                                 f"one of {', '.join(core.KO_THRESHOLDS)}")
+        low, high = self.options["display_min"], self.options["display_max"]
+        if not low < high:
+            raise HDRBenchError(f"method '{self.name}': option display_min={low!r} must be below display_max={high!r} "
+                                "(cd/m² of the display's black and white)")

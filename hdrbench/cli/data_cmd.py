@@ -192,24 +192,37 @@ def export_hdr_cmd(name: str, root: str | None, options: tuple[str, ...], test_s
                    display: tuple[str, ...], max_images: int, out_dir: str) -> None:
     """Write a dataset's test ground truths as files an HDR display shows as HDR (docs/hdr-display.md)."""
     from hdrbench import io
-    from hdrbench.display.formats import ENCODINGS, get_encoding, write_display_file
-    from hdrbench.display.model import DisplayModel, dataset_white
+    from hdrbench.display.formats import check_targets, get_encoding, write_display_file
+    from hdrbench.display.model import DisplayModel, dataset_white, parse_display
+    from hdrbench.errors import closest
 
     enc = get_encoding(encoding, "--encode")
-    shown = parse_key_values(display, "--display", "anchor=max")
+    shown = parse_display(display, "--display")
     DisplayModel.from_options(shown, "--display")  # bad keys or values fail before the dataset is read
-    out = Path(out_dir)
-    io.check_output(out / f"x{enc.suffix}")
+    out = io.check_folder(out_dir)  # before the dataset is read
     ds = _dataset(name, root, parse_options(options))
-    for test_set in test_sets or ds.test_sets:
+    chosen = list(dict.fromkeys(test_sets)) or list(ds.test_sets)
+    for test_set in chosen:  # every name, before anything is written
         if test_set not in ds.test_sets:
-            raise HDRBenchError(f"dataset '{ds.name}' has no test set '{test_set}' (its test sets: "
+            near = closest(test_set, ds.test_sets)
+            hint = f"did you mean '{near}'? " if near else ""
+            raise HDRBenchError(f"--test-set: dataset '{ds.name}' has no test set '{test_set}' ({hint}its test sets: "
                                 f"{', '.join(ds.test_sets)})")
-        model = DisplayModel.from_options(shown, "--display", dataset_white(ds, test_set))
+    jobs = []
+    for test_set in chosen:
         pairs = ds.pairs(test_set)
         pairs = pairs[:max_images] if max_images else pairs
-        for pair in pairs:
+        targets = [out / test_set / f"{pair.id}{enc.suffix}" for pair in pairs]
+        for target in targets:  # each file and sidecar, before the first is written
+            check_targets(target, enc.name)
+        jobs.append((test_set, pairs, targets))
+    for test_set, pairs, targets in jobs:
+        model = DisplayModel.from_options(shown, "--display", dataset_white(ds, test_set))
+        for pair, target in zip(pairs, targets):
             _, hdr = ds.load_pair(pair)
-            write_display_file(out / test_set / f"{pair.id}{ENCODINGS[enc.name].suffix}", hdr, enc.name, model,
+            notes: list[str] = []
+            write_display_file(target, hdr, enc.name, model, notes=notes,
                                attributes={"dataset": ds.name, "test_set": test_set, "ground_truth": str(pair.hdr)})
+            for line in notes:  # more than 1 % clipped at the display peak
+                click.echo(f"hdrbench: warning: {line}", err=True)
         click.echo(f"{test_set}: {len(pairs)} ground truths -> {out / test_set} ({enc.name}; {model.describe()})")

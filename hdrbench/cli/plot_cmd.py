@@ -15,14 +15,22 @@ import click
                    "tonemapper): p99-gamma, reinhard-global, reinhard-local, drago, mu-law.")
 def plot_cmd(config: str, out: str | None, tonemappers: tuple[str, ...]) -> None:
     """Draw figure5 (linear), figure5_tonemapped and figure5_metrics for CONFIG."""
-    from hdrbench.config import check_tonemappers, load_config
+    from hdrbench.config import load_config
+    from hdrbench.errors import HDRBenchError
+    from hdrbench.io import check_folder
     from hdrbench.plan import build_plan
     from hdrbench.report.plots import write_figures
+    from hdrbench.report.tonemappers import tonemapper_names
 
     cfg = load_config(config)
     if tonemappers:
-        check_tonemappers(list(tonemappers), cfg.path)
-        cfg.plot.tonemapper = list(tonemappers)
+        try:
+            names = tonemapper_names(list(tonemappers))
+        except HDRBenchError as exc:  # the command line's names, not the bench file's
+            raise HDRBenchError(f"--tonemapper: {exc.message}") from None
+        cfg.plot.tonemapper = names
         cfg.plot.tonemapped = True
+    if out:
+        check_folder(out)
     paths = write_figures(build_plan(cfg, "report"), Path(out) if out else None)
     click.echo("wrote " + ", ".join(str(p) for p in paths))

@@ -40,44 +40,116 @@ def _check_encode(ctx: click.Context, param: click.Parameter, value: str) -> str
     return value
 
 
-def _targets(src: Path, dst: Path, encode: str = "exr") -> list[tuple[Path, Path]]:
-    """(LDR input, HDR output) files, every output checked writable before any inference."""
+def _same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name one file (symlinks, ``..``, hard links)."""
+    import os
+
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _targets(src: Path, dst: Path, encode: str = "exr", protected: tuple[Path, ...] = ()) -> list[tuple[Path, Path]]:
+    """(LDR input, HDR output) files, every output (and sidecar) checked writable before any inference; an output
+    that is an input (or one of ``protected``, the checkpoints), or two inputs writing one output, is an error."""
     from hdrbench import io
-    from hdrbench.display.formats import ENCODINGS, check_suffix
+    from hdrbench.display.formats import ENCODINGS, check_targets
 
     suffix = ".exr" if encode == "exr" else ENCODINGS[encode].suffix
 
     if not src.exists():
         raise HDRBenchError("input not found", src)
     if src.is_dir():
-        files = sorted(p for p in src.iterdir() if p.suffix.lower() in io.LDR_SUFFIXES)
+        files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in io.LDR_SUFFIXES)
         if not files:
             raise HDRBenchError(f"no LDR images ({', '.join(io.LDR_SUFFIXES)}) in this folder", src)
         if dst.suffix and not dst.is_dir():
             raise HDRBenchError("the input is a folder, so OUT must be a folder (no file suffix)", dst)
         pairs = [(f, dst / f"{f.stem}{suffix}") for f in files]
+        first: dict[Path, Path] = {}
+        for f, target in pairs:
+            if target in first:
+                raise HDRBenchError(f"'{first[target].name}' and '{f.name}' share the stem '{f.stem}' and would both "
+                                    f"write {target.name}; rename or move one of them", src)
+            first[target] = f
     else:
-        pairs = [(src, dst if dst.suffix else dst / f"{src.stem}{suffix}")]
+        pairs = [(src, dst / f"{src.stem}{suffix}" if dst.is_dir() or not dst.suffix else dst)]
+    inputs = [f for f, _ in pairs] + list(protected)
     for _, target in pairs:
-        if encode == "exr":
-            io.check_hdr_output(target)
-        else:
-            io.check_output(check_suffix(target, encode))
+        written = [io.check_hdr_output(target)] if encode == "exr" else check_targets(target, encode)
+        for out in written:
+            hit = next((f for f in inputs if _same_file(out, f)), None)
+            if hit is not None:
+                raise HDRBenchError(f"this output is the input file '{hit}': it would be overwritten; choose another "
+                                    "OUT", out)
     return pairs
 
 
 def provenance(method: Any, options: dict, checkpoints: list[str], random_init: bool, seed: int,
                tile: int) -> dict[str, str]:
-    """What a predicted file records about how it was made (EXR header attributes ``hdrbench:*``)."""
+    """What a predicted file records about how it was made (EXR header attributes ``hdrbench:*``); ``tile`` as it
+    ran (a method that is not tileable runs whole whatever ``--tile`` says)."""
     from hdrbench import __version__
     from hdrbench.checkpoint import file_sha256
 
+    ran = str(tile) if method.tileable else "0 (whole image: the method uses whole-image statistics)"
     return {"method": method.name, "options": json.dumps(options, sort_keys=True, default=str),
             "checkpoint": ", ".join(checkpoints) or (f"random-init (seed {seed}): UNTRAINED" if random_init
                                                      else "none (the method has no weights)"),
             "checkpoint_sha256": ", ".join(file_sha256(c, 64) for c in checkpoints),
-            "hdrbench_version": __version__, "tile": str(tile),
+            "hdrbench_version": __version__, "tile": ran,
             "output": "linear HDR as the method predicts it"}
+
+
+def _checkpoint_white(checkpoint: str) -> tuple[float | None, str]:
+    """The LDR white of the dataset an hdrbench weights file records it was trained on (``dataset``: its
+    :meth:`~hdrbench.datasets.base.PairedDataset.identity`), or None, and why (one clause)."""
+    from hdrbench.datasets.base import create_dataset
+    from hdrbench.display.model import dataset_white
+
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(checkpoint), framework="pt") as f:
+            recorded = json.loads((f.metadata() or {}).get("dataset", "null"))
+    except Exception:  # an official release file (.pth, .npz): no hdrbench metadata
+        return None, "the checkpoint records no training dataset"
+    if not isinstance(recorded, dict) or "name" not in recorded:
+        return None, "the checkpoint records no training dataset"
+    name = recorded["name"]
+    try:
+        white = dataset_white(create_dataset(name, recorded.get("root"), **dict(recorded.get("options") or {})))
+    except (HDRBenchError, TypeError, ValueError, OSError):
+        return None, f"the checkpoint's dataset '{name}' cannot be opened here to read its LDR camera"
+    if white is None:
+        return None, f"the checkpoint's dataset '{name}' declares no LDR camera"
+    return white, f"the LDR saturation level of dataset '{name}', which the checkpoint was trained on"
+
+
+def _ldr_white(method_name: str, checkpoints: tuple[str, ...], options: dict) -> tuple[float, str]:
+    """``(white, why)``: the value of the method's output at the LDR's white (the display model's ``white``) and
+    where it comes from: an untrained method's option ``scale`` (its output units: identity's ``scale ·
+    response⁻¹``, an operator's ``scale · cd/m² / 203``), else the dataset the checkpoint was trained on, else 1."""
+    from hdrbench.method import create_method
+    from hdrbench.registry import METHODS
+
+    if not METHODS.get(method_name).trainable:
+        method = create_method(method_name, **options)
+        scale_of = getattr(method, "response_and_scale", None)
+        if scale_of is None:
+            return 1.0, f"method '{method_name}' declares no LDR white"
+        units = ("its output is scale · cd/m² / 203, so the file shows the operator's own cd/m²"
+                 if hasattr(method, "operator_params") else "its output's value at the LDR's white")
+        return float(scale_of()[1]), f"option scale of method '{method_name}' ({units})"
+    why = "untrained weights record no dataset"
+    for c in checkpoints:
+        white, why = _checkpoint_white(c)
+        if white is not None:
+            return white, why
+    return 1.0, why
 
 
 def _fits_half(hdr: Any, target: Path) -> bool:
@@ -92,18 +164,22 @@ def _fits_half(hdr: Any, target: Path) -> bool:
     return not n
 
 
-def _display_model(encode: str, display: tuple[str, ...], half: bool) -> Any:
-    """The :class:`~hdrbench.display.DisplayModel` of ``--display`` (None for EXR output); one-line errors."""
+def _display_model(encode: str, display: tuple[str, ...], half: bool, white: tuple[float, str] | None) -> Any:
+    """The :class:`~hdrbench.display.DisplayModel` of ``--display`` (None for EXR output), its LDR white
+    ``white`` = ``(value, where from)`` unless ``--display white=`` is given; one-line errors."""
     if encode == "exr":
         if display:
             raise HDRBenchError("--display applies to --encode (an HDR display file), not to EXR output")
         return None
     if half:
         raise HDRBenchError(f"--half applies to EXR output only, not to --encode {encode}")
-    from hdrbench.display.model import DisplayModel
+    from hdrbench.display.model import DisplayModel, parse_display
 
-    model = DisplayModel.from_options(parse_key_values(display, "--display", "anchor=max"), "--display")
+    given = parse_display(display, "--display")
+    model = DisplayModel.from_options(given, "--display", None if white is None else white[0])
     click.echo(model.describe())
+    if model.anchor == "white" and "white" not in given and white is not None:
+        click.echo(f"display white {model.white:g}: {white[1]}; set it with --display white=VALUE")
     return model
 
 
@@ -143,14 +219,20 @@ def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool
     from hdrbench.registry import METHODS
 
     trainable = METHODS.get(method_name).trainable
+    if not trainable and random_init:
+        raise HDRBenchError(f"method '{method_name}' has no weights (nothing to train): --random-init does not apply; "
+                            "drop it")
     if trainable and bool(checkpoint) == bool(random_init):
         raise HDRBenchError("give exactly one of --checkpoint CKPT or --random-init")
     for c in checkpoint:
         if not Path(c).is_file():
             raise HDRBenchError("checkpoint not found", c)
-    model = _display_model(encode, display, half)
-    pairs = _targets(Path(inp), Path(out), encode)
     parsed = _parse_options(options)
+    white = _ldr_white(method_name, checkpoint, parsed) if encode != "exr" else None
+    model = _display_model(encode, display, half, white)
+    pairs = _targets(Path(inp), Path(out), encode, tuple(Path(c) for c in checkpoint))
+
+    import warnings
 
     import numpy as np
     import torch
@@ -166,13 +248,21 @@ def predict_cmd(method_name: str, checkpoint: tuple[str, ...], random_init: bool
                    "is for pipeline checks only", err=True)
     attributes = provenance(method, parsed, list(checkpoint), random_init, seed, tile)
     for f, target in tqdm(pairs, desc=f"predict {method_name}", disable=len(pairs) == 1, unit="img"):
-        hdr = predict_image(method, net, f, tile=tile, overlap=overlap)
+        with warnings.catch_warnings(record=True) as caught:  # a method's warning about this image names it
+            warnings.simplefilter("always")
+            hdr = predict_image(method, net, f, tile=tile, overlap=overlap)
+        for w in caught:
+            warnings.warn_explicit(f"{f}: {str(w.message).removeprefix('hdrbench: ')}", w.category, w.filename,
+                                   w.lineno)
         if not np.isfinite(hdr).all():
             raise HDRBenchError(f"prediction of {method_name} has NaN/inf values", f)
         if model is not None:
             from hdrbench.display.formats import write_display_file
 
-            write_display_file(target, hdr, encode, model, attributes={**attributes, "input": str(f)})
+            notes: list[str] = []
+            write_display_file(target, hdr, encode, model, attributes={**attributes, "input": str(f)}, notes=notes)
+            for line in notes:
+                click.echo(f"hdrbench: warning: {line}", err=True)
         else:
             as_half = half and _fits_half(hdr, target)
             io.write_hdr(target, hdr, half=as_half, attributes={

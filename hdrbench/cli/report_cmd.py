@@ -24,6 +24,10 @@ def report_cmd(config: str, out: str | None, quiet: bool, protocols: str | None)
     from hdrbench.report.viewer import describe, write_viewer
 
     cfg = load_config(config)
+    if out:
+        from hdrbench.io import check_folder
+
+        check_folder(out)
     if protocols is not None:
         cfg.report.protocols = [p.strip() for p in protocols.split(",") if p.strip()]
         from hdrbench.config import check_names

@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from hdrbench.display import png, signals
-from hdrbench.display.model import DisplayModel
+from hdrbench.display.model import PQ_CEILING_NITS, DisplayModel
 from hdrbench.errors import HDRBenchError, closest
-from hdrbench.writing import write_bytes, write_text
+from hdrbench.writing import write_bytes
 
 #: libultrahdr's SDR white (``kSdrWhiteNits``): its linear half-float input has 1.0 at this luminance.
 ULTRAHDR_SDR_WHITE_NITS = 203.0
@@ -240,16 +240,63 @@ def check_suffix(path: str | Path, encoding: str) -> Path:
     return p
 
 
+def check_targets(path: str | Path, encoding: str) -> list[Path]:
+    """The files :func:`write_display_file` writes for ``path`` (the file; its sidecar where the format carries no
+    metadata), each checked writable (:func:`hdrbench.writing.check_output`); writes nothing."""
+    from hdrbench.writing import check_output
+
+    paths = [check_suffix(path, encoding)]
+    if not get_encoding(encoding).embeds_metadata:
+        paths.append(sidecar(path))
+    return [check_output(p) for p in paths]
+
+
+#: A file whose pixels are clipped at the display peak in more than this fraction gets a warning.
+CLIP_WARN_FRACTION = 0.01
+
+
+def clip_note(path: str | Path, display: dict[str, Any], where: str = "--display") -> str | None:
+    """One line when more than :data:`CLIP_WARN_FRACTION` of a file's pixels were clipped at the display peak
+    (``display``: its :meth:`DisplayModel.record`), saying what would keep them (``where``: the setting's name)."""
+    fraction = float(display.get("clipped_fraction", 0.0))
+    if fraction <= CLIP_WARN_FRACTION:
+        return None
+    anchor, peak = display.get("anchor"), float(display["peak_nits"])
+    if anchor == "max":
+        fix = ("with anchor 'max' the reference's maximum is the peak, so these pixels are brighter than their "
+               "reference (the ground truth)")
+    else:
+        other = f"a larger white ({where} white=N)" if anchor == "white" else f"a smaller scale ({where} scale=N)"
+        fix = f"raise the peak ({where} peak=N, at most {PQ_CEILING_NITS:g}) or give {other}"
+    return (f"{path}: {100 * fraction:.1f} % of the pixels exceed the display peak {peak:g} cd/m² and are clipped "
+            f"to it; {fix}")
+
+
 def write_display_file(path: str | Path, hdr: np.ndarray, encoding: str, model: DisplayModel,
                        reference: np.ndarray | None = None, attributes: dict[str, str] | None = None,
-                       quality: int | None = None) -> list[Path]:
+                       quality: int | None = None, notes: list[str] | None = None,
+                       where: str = "--display") -> list[Path]:
     """Write ``hdr`` (H, W, 3, relative linear BT.709) to ``path`` in ``encoding`` (:func:`encode`); the written
-    paths: the file, and its ``.json`` sidecar where the format carries no metadata. Atomic, one-line errors."""
-    data, meta = encode(hdr, encoding, model, reference, attributes, quality)
-    written = [write_bytes(path, data)]
-    if not ENCODINGS[encoding].embeds_metadata:
-        written.append(write_text(sidecar(path), json.dumps(meta, indent=1, sort_keys=True) + "\n"))
-    return written
+    paths: the file, and its ``.json`` sidecar where the format carries no metadata (both written, or neither).
+    Atomic, one-line errors naming ``path``. ``notes`` (when given) receives :func:`clip_note`'s line (``where``:
+    the name of the display-model setting it suggests)."""
+    from hdrbench.writing import atomic_write
+
+    targets = check_targets(path, encoding)
+    try:
+        data, meta = encode(hdr, encoding, model, reference, attributes, quality)
+    except HDRBenchError as exc:
+        raise HDRBenchError(exc.message, exc.path or path) from None
+    if len(targets) == 1:
+        write_bytes(targets[0], data)
+    else:  # the sidecar's temporary file is opened before either replaces its target
+        text = json.dumps(meta, indent=1, sort_keys=True) + "\n"
+        with atomic_write(targets[0]) as f, atomic_write(targets[1]) as g:
+            f.write(data)
+            g.write(text.encode("utf-8"))
+    if notes is not None and (line := clip_note(targets[0], meta["display_model"], where)):
+        notes.append(line)
+    return targets
 
 
 def read_display_metadata(path: str | Path) -> dict[str, Any]:

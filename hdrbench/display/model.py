@@ -35,6 +35,8 @@ from hdrbench.errors import HDRBenchError, check_known
 ANCHORS = ("white", "max", "absolute")
 #: The keys of a display model given as options (``--display KEY=VALUE``, ``[plot] hdr_display``).
 KEYS = ("anchor", "white", "scale", "reference_white", "peak")
+#: The keys only one anchor reads (the others read ``reference_white`` and ``peak``, which every anchor uses).
+ANCHOR_KEYS = {"white": "white", "scale": "absolute"}
 #: SMPTE ST 2084's ceiling: no display peak above it can be signalled in PQ.
 PQ_CEILING_NITS = 10000.0
 #: What happens to values above the display peak (recorded in every file).
@@ -68,9 +70,15 @@ class DisplayModel:
     @classmethod
     def from_options(cls, options: dict[str, Any], where: str = "display model",
                      white: float | None = None) -> DisplayModel:
-        """A model from ``{key: value}`` (:data:`KEYS`; unknown keys and bad values: one-line errors naming
-        ``where``); ``white`` is the default LDR white (the dataset's saturation), an explicit ``white`` wins."""
+        """A model from ``{key: value}`` (:data:`KEYS`; unknown keys, keys the anchor does not read
+        (:data:`ANCHOR_KEYS`) and bad values: one-line errors naming ``where``); ``white`` is the default LDR white
+        (the dataset's saturation), an explicit ``white`` wins."""
         check_known(options, KEYS, f"{where}: key")
+        anchor = options.get("anchor", cls.anchor)
+        for key, owner in ANCHOR_KEYS.items():
+            if key in options and anchor in ANCHORS and anchor != owner:
+                raise HDRBenchError(f"{where}: {key}={options[key]!r} applies to anchor '{owner}' only, not to anchor "
+                                    f"'{anchor}'; drop it or give anchor={owner}")
         values: dict[str, Any] = {} if white is None else {"white": float(white)}
         values.update(options)
         try:
@@ -128,6 +136,20 @@ class DisplayModel:
                 "max": f"the image's (or its ground truth's) maximum -> {self.peak:g} cd/m²",
                 "absolute": f"values x {self.scale:g} = cd/m²"}[self.anchor]
         return f"display model '{self.anchor}': {what}; peak {self.peak:g} cd/m², above it {ABOVE_PEAK}"
+
+
+def parse_display(items: tuple[str, ...] | list[str], flag: str = "--display") -> dict[str, Any]:
+    """``("key=value", ...)`` of ``--display`` → ``{key: value}`` (:func:`hdrbench.keyvalue.parse_key_values`); a
+    key given twice is a one-line error (not the last one silently winning)."""
+    from hdrbench.keyvalue import parse_key_values
+
+    seen: dict[str, str] = {}
+    for item in items:
+        key = item.partition("=")[0].strip()
+        if key and key in seen:
+            raise HDRBenchError(f"{flag}: key '{key}' is given twice ('{seen[key]}', '{item}'); give it once")
+        seen[key] = item
+    return parse_key_values(items, flag, "anchor=max")
 
 
 def dataset_white(dataset: Any, test_set: str | None = None) -> float | None:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import platform
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from hdrbench.evaluate.store import LEGACY, RegionScore, ResultStore, Score
 from hdrbench.method import count_parameters
 from hdrbench.metrics.regions import LOWER_BETTER, QUANTITIES
 from hdrbench.metrics.scoring import CRF_SUFFIX, Scorer, digest_of
-from hdrbench.metrics.validate import check_pair
+from hdrbench.metrics.validate import check_pair, is_scale_note
 from hdrbench.models import open_model, predict_image
 from hdrbench.plan import REASONS, Entry, Plan, as_plan
 from hdrbench.runs import external_prediction
@@ -78,6 +79,10 @@ class Source:
     params: int | None = None
     substitutions: list[str] = field(default_factory=list)
     predict: Callable[[str, Pair, np.ndarray], np.ndarray] | None = None
+    #: Why the method's output is off the ground truth's scale by design (its ``units_note``): the units warning
+    #: is then said once for the method, not for every image
+    units_note: str | None = None
+    units_said: bool = False
 
 
 def weights_digest(net: torch.nn.Module, length: int = 16) -> str:
@@ -140,14 +145,15 @@ def _untrained_source(plan: Plan, entry: Entry, device: torch.device, recipes: s
             built[test_set] = (method, method.build_network().eval().to(device))
         return built[test_set]
 
-    first = network(plan.test_sets[0])[1]
+    method, first = network(plan.test_sets[0])
     digest = "untrained:" + hashlib.sha256(repr(first).encode()).hexdigest()[:16]
 
     def run_network(test_set: str, pair: Pair, ldr: np.ndarray) -> np.ndarray:
         method, net = network(test_set)
         return predict_image(method, net, ldr, tile=tile, overlap=overlap)
 
-    return Source(entry, digest, entry.config.params or count_parameters(first), [], run_network)
+    return Source(entry, digest, entry.config.params or count_parameters(first), [], run_network,
+                  units_note=getattr(method, "units_note", None))
 
 
 @dataclass
@@ -297,10 +303,23 @@ def _score_image(plan: Plan, source: Source, ts: str, item: _Todo, scorer: Score
     pair = item.pair
     ldr, hdr = plan.dataset.load_pair(pair)
     assert source.predict is not None
-    raw = source.predict(ts, pair, ldr)
+    with warnings.catch_warnings(record=True) as caught:  # a method's warning about this image names it
+        warnings.simplefilter("always")
+        raw = source.predict(ts, pair, ldr)
+    for w in caught:
+        text = str(w.message).removeprefix("hdrbench: ")
+        warnings.warn_explicit(f"{source.entry.id}: image '{pair.id}' ({ts}): {text}", w.category, w.filename,
+                               w.lineno)
     notes: list[str] = []
     pred, gt = check_prediction(raw, hdr, source.entry.id, pair, notes)
     for line in notes:
+        if source.units_note and is_scale_note(line):
+            if not source.units_said:
+                log.warning("hdrbench: note: %s: that is its declared display model (%s); said once for '%s', "
+                            "not for each image", line.split(" (median luminance")[0], source.units_note,
+                            source.entry.id)
+            source.units_said = True
+            continue
         log.warning("hdrbench: warning: %s", line)
     if item.save:
         from hdrbench.version import __version__

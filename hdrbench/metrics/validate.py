@@ -68,10 +68,19 @@ def scale_note(pred: torch.Tensor, gt: torch.Tensor, pred_name: str = "predictio
     ratio = mp / mg
     if 1.0 / SCALE_LIMIT <= ratio <= SCALE_LIMIT:
         return None
-    return (f"{pred_name}: predicted values are {ratio:.3g}x the ground truth's scale (median luminance {mp:.3g} vs "
+    return (f"{pred_name}: predicted values are {ratio:.3g}{SCALE_WORDS} (median luminance {mp:.3g} vs "
             f"{mg:.3g} over the ground truth's mid-tones; outside [1/{SCALE_LIMIT:g}, {SCALE_LIMIT:g}]): the two "
             "are probably in different units and the scores measure that, not the reconstruction; bring the "
             "prediction to the ground truth's units (docs/scoring.md)")
+
+
+#: Words of :func:`scale_note`'s units line (:func:`is_scale_note` tells it from the other notes).
+SCALE_WORDS = "x the ground truth's scale"
+
+
+def is_scale_note(line: str) -> bool:
+    """True for :func:`scale_note`'s "other units" line (not its constant-prediction line, nor a repair note)."""
+    return SCALE_WORDS in line
 
 
 def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:

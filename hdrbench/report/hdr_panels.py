@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 from hdrbench import io
 from hdrbench.display.formats import encode, get_encoding, write_display_file
 from hdrbench.display.model import DisplayModel, dataset_white
-from hdrbench.errors import HDRBenchError
+from hdrbench.errors import HDRBenchError, HDRBenchWarning
 from hdrbench.plan import Plan
 
 #: Folder of the figure's HDR files (under the reports folder), and the viewer's embedded encodings.
@@ -53,6 +54,7 @@ def write_hdr_panels(plan: Plan, methods: list[tuple[str, str]], ids: list[str],
     ``plot.hdr_formats`` encoding under ``out/figure5_hdr/<format>/``; the written paths (sidecars included)."""
     model = figure_display_model(plan)
     written: list[Path] = []
+    notes: list[str] = []
     for fmt in plan.cfg.plot.hdr_formats:
         enc = get_encoding(str(fmt), "plot.hdr_formats")
         folder = out / FIGURE_DIR / enc.name
@@ -63,7 +65,10 @@ def write_hdr_panels(plan: Plan, methods: list[tuple[str, str]], ids: list[str],
                 attributes = {"benchmark": plan.cfg.name, "test_set": plan.figure_set, "image": image,
                               "panel": key}
                 written += write_display_file(folder / f"{_name(image)}_{_name(key)}{enc.suffix}", img, enc.name,
-                                              model, reference=gt, attributes=attributes)
+                                              model, reference=gt, attributes=attributes, notes=notes,
+                                              where="[plot] hdr_display")
+    for line in notes:  # more than 1 % of a panel clipped at the display peak
+        warnings.warn(line, HDRBenchWarning, stacklevel=2)
     return written
 
 

@@ -142,8 +142,9 @@ def _grid(cfg: BenchConfig, titles: list[str], ids: list[str], rows: list[list[n
 
 
 def save_figure(fig, stem: Path, formats: list[str], dpi: int, caption: str | None = None) -> list[Path]:
-    """Lay out ``fig``, write it as ``stem.<fmt>`` for every format, close it; the written paths. ``caption`` goes
-    into the metadata of PDF (Title, Subject) and PNG (Title, Description) files."""
+    """Lay out ``fig``, write it as ``stem.<fmt>`` for every format, close it; the written paths. ``caption`` (how
+    the panels are shown: the operator and its parameters) is the Title of PDF and PNG files, and their Subject
+    (PDF) or Description (PNG)."""
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
@@ -152,9 +153,9 @@ def save_figure(fig, stem: Path, formats: list[str], dpi: int, caption: str | No
         fmt = p.suffix.lstrip(".").lower()
         meta = None
         if caption and fmt == "pdf":
-            meta = {"Title": stem.name, "Subject": caption}
+            meta = {"Title": caption, "Subject": caption}
         elif caption and fmt == "png":
-            meta = {"Title": stem.name, "Description": caption}
+            meta = {"Title": caption, "Description": caption}
         with io.atomic_write(p) as f:  # whole or not at all
             fig.savefig(f, dpi=dpi, format=fmt, metadata=meta)
     plt.close(fig)
@@ -196,8 +197,7 @@ def write_figures(plan: Plan | BenchConfig, out_dir: Path | None = None) -> list
 
     plan = as_plan(plan, "report")
     cfg = plan.cfg
-    out = out_dir or cfg.runs.reports
-    out.mkdir(parents=True, exist_ok=True)
+    out = io.make_folder(out_dir or cfg.runs.reports)
     formats = [str(f) for f in cfg.plot.formats]
     table1 = next((t for t in cfg.tables if t.name == "table1"), None)
     shown = cfg.plot.methods or (table1.methods if table1 and table1.methods else [e.id for e in plan.entries])

@@ -215,7 +215,7 @@ def to_latex(cfg: BenchConfig, table: Table) -> str:
 
 def write_table(cfg: BenchConfig, table: Table, out_dir: Path) -> list[Path]:
     """Write ``<name>.csv`` (tidy cells + labels + params), ``<name>.md`` and ``<name>.tex``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    io.make_folder(out_dir)
     name = table.spec.name
     cells = table.cells.copy()
     cells.insert(2, "label", cells.method.map(table.labels))

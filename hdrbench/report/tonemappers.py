@@ -243,18 +243,21 @@ STATISTICS_NOTE = "statistics of each row's ground truth"
 def get_tonemapper(name: str) -> ToneMapper:
     """The registered operator ``name``; an unknown name is a one-line error naming the known ones."""
     if name not in TONEMAPPERS:
-        from hdrbench.errors import HDRBenchError
+        from hdrbench.errors import HDRBenchError, closest
 
-        raise HDRBenchError(f"unknown tone mapper '{name}' (known: {', '.join(TONEMAPPERS)})")
+        near = closest(name, TONEMAPPERS)
+        hint = f"did you mean '{near}'? " if near else ""
+        raise HDRBenchError(f"unknown tone mapper '{name}' ({hint}known: {', '.join(TONEMAPPERS)})")
     return TONEMAPPERS[name]
 
 
 def tonemapper_names(value: str | list[str]) -> list[str]:
-    """``[plot] tonemapper`` (a name or a list) as a list of names, each checked (:func:`get_tonemapper`)."""
-    names = [value] if isinstance(value, str) else list(value)
+    """``[plot] tonemapper`` (a name or a list) as a list of names, each checked (:func:`get_tonemapper`), a name
+    given twice kept once (in first-given order)."""
+    names = list(dict.fromkeys(str(n) for n in ([value] if isinstance(value, str) else value)))
     for name in names:
-        get_tonemapper(str(name))
-    return [str(n) for n in names]
+        get_tonemapper(name)
+    return names
 
 
 __all__ = ["DEFAULT_TONEMAPPER", "LUMINANCE", "STATISTICS_NOTE", "TONEMAPPERS", "ToneMapper", "drago_gamma",

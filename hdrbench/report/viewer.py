@@ -222,7 +222,7 @@ def write_viewer(plan: Plan | BenchConfig, out_dir: Path | None = None) -> Viewe
     data_dir = out / DATA_DIR
     if data_dir.is_dir():
         shutil.rmtree(data_dir)
-    data_dir.mkdir(parents=True)
+    io.make_folder(data_dir)
     notes: list[str] = ["Scoring: " + "; ".join(plan.reading(c) for c in plan.columns) + "."]
     try:
         test_set, images, more = _load_images(plan)
