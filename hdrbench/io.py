@@ -229,10 +229,10 @@ def _refuse_display_png(path: Path) -> None:
     signal = png_display_signal(path)
     if signal is not None:
         transfer, ours = signal
-        made = " written by hdrbench ('predict --encode' or 'data export-hdr')" if ours else ""
+        made = " written by hdrbench ('hdrbench predict --encode' or 'hdrbench data export-hdr')" if ours else ""
         raise HDRBenchError(f"is a {transfer} HDR display file{made} (cICP: transfer {transfer}): its values are "
-                            f"{transfer} code values, not linear HDR; score the linear EXR instead ('hdrbench predict' "
-                            "without --encode writes it)", path)
+                            f"{transfer} code values, not linear HDR; score the linear EXR that 'hdrbench predict' "
+                            "writes by default (without 'hdrbench predict --encode') instead", path)
 
 
 def read_hdr(path: str | os.PathLike, *, expect_16bit: bool = True) -> np.ndarray:

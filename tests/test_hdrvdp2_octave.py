@@ -15,7 +15,23 @@ from hdrbench.errors import HDRBenchError
 from hdrbench.metrics import create_metric
 from hdrbench.metrics.hdrvdp2.octave import hdrvdp2_octave, octave_binary
 
-pytestmark = pytest.mark.skipif(octave_binary() is None, reason="GNU Octave not installed (apt-get install octave)")
+
+def _image_package() -> bool:
+    """The backend loads Octave's image package (as HDR-VDP needs): without it every call fails the same way."""
+    import subprocess
+
+    try:
+        return subprocess.run([octave_binary(), "--no-gui", "-q", "--eval", "pkg load image"], capture_output=True,
+                              timeout=120).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+pytestmark = [
+    pytest.mark.skipif(octave_binary() is None, reason="GNU Octave not installed (apt-get install octave)"),
+    pytest.mark.skipif(octave_binary() is not None and not _image_package(),
+                       reason="Octave's image package not installed (apt-get install octave-image)"),
+]
 
 _STUB = """function res = hdrvdp( test, reference, color_encoding, pixels_per_degree, options )
 res.Q = 100 - mean( abs( test(:) - reference(:) ) );
