@@ -1,20 +1,20 @@
 """HDR Toolbox's tone-mapping operators run under GNU Octave: the inputs, the run, and the stored references.
 
 ``python tests/hdrtoolbox_tmo.py`` regenerates ``tests/data/hdrtoolbox_tmo/reference.npz`` (needs ``octave-cli`` and
-HDR Toolbox: ``$HDRTOOLBOX_DIR``, default ``/tmp/hdrtoolbox``; see that folder's README.md). The inputs are 64x64
+HDR Toolbox: see :mod:`hdrtoolbox_source`). The inputs are 64x64
 crops of three demo test panoramas (hdrbench/datasets/demo_data, CC0), centred on their brightest pixel, and a
 second image per crop (``crop ** 0.9 * 0.5``) mapped with the crop's statistics.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from hdrtoolbox_source import COMMIT, HOW, octave_binary, toolbox_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "hdrtoolbox_tmo"
@@ -22,20 +22,6 @@ REFERENCE = DATA / "reference.npz"
 SCRIPT = DATA / "tmo_reference.m"
 CROPS = (("blender", "city"), ("blender", "interior"), ("polyhaven", "lobby"))  # demo test scenes
 SIZE = 64
-HDRTOOLBOX_COMMIT = "5375d056fb7eee3beebe5c1fe0b199fbadfcc049"
-
-
-def toolbox_dir() -> Path | None:
-    """HDR Toolbox's ``source_code`` folder (``$HDRTOOLBOX_DIR`` or /tmp/hdrtoolbox, the repo root or source_code)."""
-    base = Path(os.environ.get("HDRTOOLBOX_DIR", "/tmp/hdrtoolbox"))
-    for folder in (base / "source_code", base):
-        if (folder / "Tmo" / "ReinhardTMO.m").is_file():
-            return folder
-    return None
-
-
-def octave_binary() -> str | None:
-    return shutil.which("octave-cli") or shutil.which("octave")
 
 
 def make_inputs() -> dict[str, np.ndarray]:
@@ -80,13 +66,13 @@ def run_octave(inputs: dict[str, np.ndarray], toolbox: Path) -> dict[str, np.nda
 def main() -> None:
     toolbox = toolbox_dir()
     if toolbox is None or octave_binary() is None:
-        raise SystemExit("needs octave-cli and HDR Toolbox (HDRTOOLBOX_DIR)")
+        raise SystemExit(f"needs octave-cli and HDR Toolbox: {HOW}")
     inputs = make_inputs()
     out = run_octave(inputs, toolbox)
     stored = {k: v.astype(np.float32) if k != "p99" else v for k, v in inputs.items()}
     for k, v in out.items():
         stored[k] = np.asarray(v).astype(np.float32) if v.dtype.kind == "f" and v.ndim == 3 else np.asarray(v)
-    stored["hdrtoolbox_commit"] = np.array(HDRTOOLBOX_COMMIT)
+    stored["hdrtoolbox_commit"] = np.array(COMMIT)
     np.savez_compressed(REFERENCE, **stored)
     print(f"wrote {REFERENCE} ({REFERENCE.stat().st_size} bytes), Octave {out['octave_version']}")
 

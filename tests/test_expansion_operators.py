@@ -18,8 +18,6 @@ table of docs/methods.md: ``... --measure`` (both need Octave and ``HDR_TOOLBOX`
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hdrtoolbox_source import COMMIT, HOW, octave_binary, toolbox_dir
 
 from baselines.expansion import core
 from hdrbench.datasets.camera import CameraResponse
@@ -38,7 +37,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:hdrbench. masia. exponent")  # a
 
 DATA = Path(__file__).parent / "data" / "hdrtoolbox"
 REFERENCE = DATA / "reference.npz"
-COMMIT = "5375d056fb7eee3beebe5c1fe0b199fbadfcc049"
 METHODS = ("akyuz", "landis", "masia", "huo", "kovaleski-oliveira")
 TOLERANCE = 1e-4
 
@@ -112,15 +110,6 @@ def make_inputs() -> dict[str, np.ndarray]:
     return out
 
 
-def toolbox_dir() -> Path | None:
-    """HDR Toolbox's ``source_code`` folder: ``$HDR_TOOLBOX``, else ``/tmp/hdrtoolbox/source_code`` (exported with
-    ``git -C <HDR_Toolbox clone> archive 5375d05 source_code | tar -x -C /tmp/hdrtoolbox``), else None."""
-    for folder in (os.environ.get("HDR_TOOLBOX"), "/tmp/hdrtoolbox/source_code"):
-        if folder and (Path(folder) / "EO" / "AkyuzEO.m").is_file():
-            return Path(folder)
-    return None
-
-
 def run_toolbox(inputs: dict[str, np.ndarray], toolbox: Path) -> dict[str, np.ndarray]:
     """``{"<case>__<image>": float64 output}`` of :data:`OCTAVE_SCRIPT` on ``inputs`` under Octave."""
     from scipy.io import loadmat, savemat
@@ -130,8 +119,8 @@ def run_toolbox(inputs: dict[str, np.ndarray], toolbox: Path) -> dict[str, np.nd
         savemat(Path(tmp) / "in.mat", inputs)
         cmd = (f"addpath(genpath('{toolbox}')); addpath('{tmp}'); "
                f"make_reference('{tmp}/in.mat', '{tmp}/out.mat');")
-        done = subprocess.run(["octave", "--no-gui", "--norc", "-q", "--eval", cmd], capture_output=True, text=True,
-                              timeout=900)
+        done = subprocess.run([octave_binary() or "octave", "--no-gui", "--norc", "-q", "--eval", cmd],
+                              capture_output=True, text=True, timeout=900)
         if done.returncode:
             raise RuntimeError(f"octave failed: {done.stderr[-2000:]}")
         found = loadmat(Path(tmp) / "out.mat")
@@ -185,11 +174,11 @@ def test_numpy_core_matches_stored_toolbox_output(case):
 
 # -- (b) Octave now --------------------------------------------------------------------------------------------------
 def _live_or_skip() -> Path:
-    if shutil.which("octave") is None:
+    if octave_binary() is None:
         pytest.skip("GNU Octave not installed (apt-get install octave): the stored references are checked instead")
     folder = toolbox_dir()
     if folder is None:
-        pytest.skip("HDR Toolbox source not found: set HDR_TOOLBOX to its source_code folder (commit 5375d05)")
+        pytest.skip(f"HDR Toolbox source not found: {HOW}")
     return folder
 
 
@@ -351,7 +340,7 @@ def test_evaluated_without_weights_as_the_numpy_core_by_hand(name, tmp_path):
 # -- regeneration and the agreement table ---------------------------------------------------------------------------
 def regenerate() -> None:
     folder = toolbox_dir()
-    assert folder is not None and shutil.which("octave"), "needs octave and HDR_TOOLBOX"
+    assert folder is not None and octave_binary(), f"needs octave and HDR Toolbox: {HOW}"
     inputs = make_inputs()
     out = run_toolbox(inputs, folder)
     arrays = {f"input__{k}": v for k, v in inputs.items()} | {k: v.astype(np.float32) for k, v in out.items()}

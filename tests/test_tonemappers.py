@@ -21,7 +21,8 @@ import math
 
 import numpy as np
 import pytest
-from hdrtoolbox_tmo import REFERENCE, make_inputs, octave_binary, run_octave, toolbox_dir
+from hdrtoolbox_source import HOW, octave_binary, toolbox_dir
+from hdrtoolbox_tmo import REFERENCE, make_inputs, run_octave
 from scipy.special import erf
 
 from hdrbench.config import parse_config
@@ -81,7 +82,7 @@ def test_the_crops_are_high_dynamic_range_and_include_black_pixels():
 
 
 @pytest.mark.skipif(octave_binary() is None or toolbox_dir() is None,
-                    reason="needs GNU Octave and HDR Toolbox ($HDRTOOLBOX_DIR, default /tmp/hdrtoolbox)")
+                    reason=f"needs GNU Octave and HDR Toolbox: {HOW}")
 def test_octave_run_of_hdrtoolbox_equals_ours_and_the_stored_outputs():
     inputs = make_inputs()
     np.testing.assert_array_equal(inputs["imgs"], REF["imgs"])  # the stored inputs are these crops
