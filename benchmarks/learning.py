@@ -76,9 +76,12 @@ def _value(text: str) -> Any:
             return cast(text)
         except ValueError:
             pass
-    if "/" in text:  # e.g. 1/12.75
-        a, b = text.split("/", 1)
-        return float(a) / float(b)
+    a, slash, b = text.partition("/")
+    if slash:  # a fraction such as 1/12.75; anything else with a slash (a file path) stays text
+        try:
+            return float(a) / float(b)
+        except ValueError:
+            pass
     return text
 
 

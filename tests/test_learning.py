@@ -67,6 +67,8 @@ def test_parse_spec():
     assert s.options == {"relu_between": True, "blocks": [1, 2, 1], "vgg_feature_scale": pytest.approx(1 / 12.75)}
     assert mod.parse_spec("hdrunet").label == "hdrunet"
     assert mod.parse_spec("c=dcdr:recipe.scheduler=constant").recipe == {"scheduler": "constant"}
+    # a file path is text, not a fraction
+    assert mod.parse_spec("t=dcdr:vgg_weights=/w/vgg16.safetensors").options == {"vgg_weights": "/w/vgg16.safetensors"}
 
 
 def test_smoke_run_writes_curves_figure_and_an_identity_row_computed_by_hand(tmp_path, capsys):
