@@ -26,7 +26,7 @@ def test_predict_encode_pq_png_and_a_folder_of_ultrahdr(tmp_path, cli):
     ldr = np.random.default_rng(3).random((20, 24, 3))
     io.write_ldr(tmp_path / "in" / "a.png", ldr)
     io.write_ldr(tmp_path / "in" / "b.png", ldr[::-1])
-    proc = cli("predict", "--method", "identity", "--encode", "pq-png", tmp_path / "in" / "a.png", tmp_path / "a.png")
+    proc = cli("predict", "--method", "identity", "--encode", "pq", tmp_path / "in" / "a.png", tmp_path / "a.png")
     assert proc.returncode == 0, proc.stderr
     assert "display model 'white'" in proc.stdout
     data = (tmp_path / "a.png").read_bytes()
@@ -36,6 +36,7 @@ def test_predict_encode_pq_png_and_a_folder_of_ultrahdr(tmp_path, cli):
     assert np.abs(imagecodecs.png_decode(data).astype(np.int64) - expected).max() <= 1
     meta = read_display_metadata(tmp_path / "a.png")
     assert meta["provenance"]["method"] == "identity" and meta["provenance"]["input"].endswith("a.png")
+    assert meta["encoding"] == "pq-png"  # "pq" is its alias
     proc = cli("predict", "--method", "identity", "--encode", "ultrahdr", "--display", "anchor=max",
                tmp_path / "in", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
@@ -59,6 +60,7 @@ def test_predict_encode_pq_png_and_a_folder_of_ultrahdr(tmp_path, cli):
      "--display: scale=3 applies to anchor 'absolute' only, not to anchor 'white'"),
     (["--encode", "pq-png", "--display", "peak=2000", "--display", "peak=3000"], "out.png",
      "--display: key 'peak' is given twice ('peak=2000', 'peak=3000')"),
+    (["--encode", "pq", "--encode", "ultrahdr"], "outdir", "--encode given more than once"),
 ])
 def test_predict_bad_encode_values_are_one_line_errors(tmp_path, run_main, args, out, message):
     io.write_ldr(tmp_path / "in.png", np.full((8, 8, 3), 0.5))

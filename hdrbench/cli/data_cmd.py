@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from hdrbench.cli.options import FiniteFloatRange
+from hdrbench.cli.options import FiniteFloatRange, Group
 from hdrbench.errors import HDRBenchError
 from hdrbench.keyvalue import parse_key_values
 
@@ -23,7 +23,7 @@ def _dataset(name: str, root: str | None, options: dict[str, Any]):
     return create_dataset(name, root, **options)
 
 
-@click.group("data")
+@click.group("data", cls=Group)
 def data_cmd() -> None:
     """Datasets: layouts, split sizes, test-set lists, virtual-camera pairs."""
 
@@ -180,7 +180,8 @@ def synth_cmd(hdr_dir: str, out_dir: str, options: tuple[str, ...]) -> None:
 @click.option("-o", "--option", "options", multiple=True, help="Dataset option KEY=VALUE (repeatable).")
 @click.option("--test-set", "test_sets", multiple=True, help="Test set(s) to export (default: all of the dataset's).")
 @click.option("--encode", "encoding", required=True,
-              help="HDR display encoding: pq-png, hlg-png, avif-pq, avif-hlg, jxl-linear, ultrahdr.")
+              help="HDR display encoding: pq-png (alias pq), hlg-png (alias hlg), avif-pq, avif-hlg, jxl-linear, "
+                   "ultrahdr.")
 @click.option("--display", "display", multiple=True,
               help="Display model KEY=VALUE (repeatable): anchor=white|max|absolute, white (default: the dataset's "
                    "saturation level where it declares its camera, else 1), scale, reference_white=203, peak=1000.")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from hdrbench.cli.options import device_option
+from hdrbench.cli.options import Command, device_option
 
 
-@click.command("evaluate")
+@click.command("evaluate", cls=Command)
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--method", "methods", multiple=True, help="Method id(s) of the config to score (default: all).")
 @click.option("--save-predictions", is_flag=True, help="Also write every prediction as EXR under predictions/.")

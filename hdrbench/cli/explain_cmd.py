@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from hdrbench.cli.options import Command
+
 
 def _pixels(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[tuple[int, int]]:
     """``--pixels y,x`` parsed at parse time: a bad value is one line, exit 2."""
@@ -14,7 +16,7 @@ def _pixels(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
     return [parse_pixel(v) for v in value]
 
 
-@click.command("explain")
+@click.command("explain", cls=Command)
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--method", "methods", multiple=True, metavar="ID", help="Method entry id (repeatable; default: all).")
 @click.option("--pixels", multiple=True, metavar="Y,X", callback=_pixels,

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from hdrbench.cli.options import Command
 from hdrbench.registry import DATASETS, METHODS, METRICS
 
 
@@ -43,7 +44,7 @@ def _describe(kind: str, name: str, obj: Any) -> dict[str, Any]:
     return info
 
 
-@click.command("list")
+@click.command("list", cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of objects.")
 @click.option("--kind", type=click.Choice(["method", "metric", "dataset"]), default=None,
               help="Only this kind of component.")

@@ -9,6 +9,36 @@ from typing import Any
 import click
 
 
+class Command(click.Command):
+    """A click command that refuses a single-valued option given more than once (click keeps the last one
+    silently, so ``--encode pq --encode ultrahdr`` would write one file and drop the other)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        except click.UsageError:  # click's own message, from the real parse below
+            order = []
+        seen: dict[str, int] = {}
+        for param in order:
+            if isinstance(param, click.Option) and not (param.multiple or param.count):
+                seen[param.name] = seen.get(param.name, 0) + 1
+                if seen[param.name] == 2:
+                    names = "/".join(param.opts + param.secondary_opts)
+                    how = ("is a switch: give it once" if param.is_flag else
+                           "takes one value: give it once, or run the command once per value")
+                    raise click.UsageError(f"{names} given more than once; it {how}", ctx)
+        return super().parse_args(ctx, args)
+
+
+class Group(click.Group):
+    """A click group whose sub-commands are :class:`Command` (and sub-groups :class:`Group`)."""
+
+    command_class = Command
+
+
+Group.group_class = Group
+
+
 def _check_device(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Parse-time check of ``--device`` (spelling and presence on this machine): one-line error, exit 2."""
     if value is None:

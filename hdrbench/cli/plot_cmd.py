@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
+from hdrbench.cli.options import Command
 
-@click.command("plot")
+
+@click.command("plot", cls=Command)
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: the output folder).")
 @click.option("--tonemapper", "tonemappers", multiple=True, metavar="NAME",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from hdrbench.checks import MAX_SEED, MIN_TILE
-from hdrbench.cli.options import device_option
+from hdrbench.cli.options import Command, device_option
 from hdrbench.config import DEFAULT_TILE
 from hdrbench.errors import HDRBenchError
 from hdrbench.keyvalue import parse_key_values
@@ -30,14 +30,14 @@ def _check_tile(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 def _check_encode(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """``--encode``: ``exr`` or an HDR display encoding (:data:`hdrbench.display.ENCODINGS`), refused at parse time."""
-    if value != "exr":
-        from hdrbench.display.formats import get_encoding
+    if value == "exr":
+        return value
+    from hdrbench.display.formats import get_encoding
 
-        try:
-            get_encoding(value, "--encode")
-        except HDRBenchError as exc:
-            raise click.BadParameter(exc.message.removeprefix("--encode").lstrip(": "), ctx, param) from None
-    return value
+    try:
+        return get_encoding(value, "--encode").name
+    except HDRBenchError as exc:
+        raise click.BadParameter(exc.message.removeprefix("--encode").lstrip(": "), ctx, param) from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -183,7 +183,7 @@ def _display_model(encode: str, display: tuple[str, ...], half: bool, white: tup
     return model
 
 
-@click.command("predict")
+@click.command("predict", cls=Command)
 @click.option("--method", "method_name", required=True, help="Registered method name (see 'hdrbench list').")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), multiple=True,
               help="Weights: hdrbench .safetensors, or an official release file (.pth/.ckpt, HDRCNN .npz); repeat "
@@ -201,8 +201,8 @@ def _display_model(encode: str, display: tuple[str, ...], half: bool, white: tup
 @click.option("--half", is_flag=True, help="Write half-float EXR (an image with values above 65504, half's "
               "maximum, is written as float32 with a warning, never as inf).")
 @click.option("--encode", default="exr", show_default=True, callback=_check_encode,
-              help="exr (linear float), or a file an HDR display shows as HDR: pq-png, hlg-png, avif-pq, avif-hlg, "
-                   "jxl-linear, ultrahdr (docs/hdr-display.md).")
+              help="exr (linear float), or a file an HDR display shows as HDR: pq-png (alias pq), hlg-png (alias "
+                   "hlg), avif-pq, avif-hlg, jxl-linear, ultrahdr (docs/hdr-display.md).")
 @click.option("--display", "display", multiple=True,
               help="Display model of --encode, KEY=VALUE (repeatable): anchor=white|max|absolute, white=1 (the "
                    "relative value of the LDR's white, shown at reference_white=203 cd/m²), scale (absolute), "

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from hdrbench.cli.options import Command
 
-@click.command("report")
+
+@click.command("report", cls=Command)
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: the output folder).")
 @click.option("--quiet", is_flag=True, help="Do not print Table 1.")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hdrbench.cli.options import device_option
+from hdrbench.cli.options import Command, device_option
 from hdrbench.errors import HDRBenchError
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def _has_results(folder: Path) -> bool:
     return any(p.suffix in (".safetensors", ".pt", ".sqlite") for p in folder.rglob("*") if p.is_file())
 
 
-@click.command("run")
+@click.command("run", cls=Command)
 @click.argument("config", type=click.Path(dir_okay=False), default="bench.toml")
 @click.option("--skip-train", is_flag=True, help="Evaluate existing checkpoints only.")
 @device_option(default=None, help_text="auto, cpu, cuda, cuda:N or mps (default: the config's).")

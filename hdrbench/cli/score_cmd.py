@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from hdrbench.cli.options import FiniteFloatRange, LazyChoice, device_option, protocol_names
+from hdrbench.cli.options import Command, FiniteFloatRange, LazyChoice, device_option, protocol_names
 from hdrbench.config import DEFAULT_PROTOCOL
 from hdrbench.errors import HDRBenchError
 from hdrbench.keyvalue import parse_key_values
@@ -98,7 +98,7 @@ def provenance(scorer: Any) -> dict[str, Any]:
     return {"hdrbench_version": __version__, **scorer.describe()}
 
 
-@click.command("score")
+@click.command("score", cls=Command)
 @click.argument("pred", type=click.Path(path_type=Path))
 @click.argument("gt", type=click.Path(path_type=Path))
 @click.option("--metric", "metrics", multiple=True,

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from hdrbench.checks import MAX_SEED, MIN_PATCH
-from hdrbench.cli.options import device_option
+from hdrbench.cli.options import Command, device_option
 from hdrbench.errors import HDRBenchError
 
 
-@click.command("train")
+@click.command("train", cls=Command)
 @click.option("--method", "method_id", required=True, help="Method: a registered name, or a method id of --config.")
 @click.option("--dataset", default=None, help="Registered dataset (default: the config's, else 'demo').")
 @click.option("--root", type=click.Path(file_okay=False), default=None, help="Dataset root folder.")

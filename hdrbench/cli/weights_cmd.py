@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from hdrbench import weights
+from hdrbench.cli.options import Group
 
 
-@click.group("weights")
+@click.group("weights", cls=Group)
 def weights_cmd() -> None:
     """Offline ImageNet backbones (VGG, AlexNet) for losses and LPIPS."""
 

@@ -174,8 +174,14 @@ ENCODINGS: dict[str, Encoding] = {e.name: e for e in (
 )}
 
 
+#: Short names: ``pq`` and ``hlg`` are the 16-bit BT.2100 PNGs (lossless, the files every HDR viewer reads).
+ALIASES = {"pq": "pq-png", "hlg": "hlg-png"}
+
+
 def get_encoding(name: str, where: str = "encoding") -> Encoding:
-    """The encoding ``name``, or one line saying why not (one the codecs cannot write; a typo: the closest)."""
+    """The encoding ``name`` (or its alias, :data:`ALIASES`), or one line saying why not (one the codecs cannot
+    write; a typo: the closest)."""
+    name = ALIASES.get(name, name)
     if name in ENCODINGS:
         return ENCODINGS[name]
     if name in UNAVAILABLE:
