@@ -67,21 +67,20 @@ class Spec:
     recipes: str | None = None  # per-method training switch (``recipes=paper``); None: ``--recipes``
 
 
+def _fraction(text: str) -> float:
+    a, _, b = text.partition("/")  # 1/12.75; a file path has no number before its slash, so stays text
+    return float(a) / float(b)
+
+
 def _value(text: str) -> Any:
     low = text.strip().lower()
     if low in ("true", "false"):
         return low == "true"
-    for cast in (int, float):
+    for parse in (int, float, _fraction):
         try:
-            return cast(text)
+            return parse(text)
         except ValueError:
-            pass
-    a, slash, b = text.partition("/")
-    if slash:  # a fraction such as 1/12.75; anything else with a slash (a file path) stays text
-        try:
-            return float(a) / float(b)
-        except ValueError:
-            pass
+            continue
     return text
 
 

@@ -13,7 +13,7 @@ black pixels, where both are 0 or nearly, from dividing by 0).
 * method level: registry names, the units rule ``s · nits / REFERENCE_WHITE_NITS``, whole-image inference.
 
 Regenerate: ``PYTHONPATH=. .venv/bin/python tests/test_expansion_operators.py --regenerate``; print the agreement
-table of docs/methods.md: ``... --measure`` (both need Octave and ``HDR_TOOLBOX``, see :func:`toolbox_dir`).
+table of docs/methods.md: ``... --measure`` (both need Octave and HDR Toolbox: see :mod:`hdrtoolbox_source`).
 """
 
 from __future__ import annotations

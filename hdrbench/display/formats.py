@@ -174,7 +174,7 @@ ENCODINGS: dict[str, Encoding] = {e.name: e for e in (
 )}
 
 
-#: Short names: ``pq`` and ``hlg`` are the 16-bit BT.2100 PNGs (lossless, the files every HDR viewer reads).
+#: Short names: ``pq`` and ``hlg`` are the 16-bit BT.2100 PNGs (lossless: the exact code values).
 ALIASES = {"pq": "pq-png", "hlg": "hlg-png"}
 
 
